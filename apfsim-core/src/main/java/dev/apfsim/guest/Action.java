@@ -1,0 +1,78 @@
+package dev.apfsim.guest;
+
+/** One step a guest context executes: a task's program or a kernel handler. */
+public sealed interface Action {
+    /** Run on the CPU for {@code ns} (user or kernel time, whichever mode the context is in). */
+    record Compute(long ns) implements Action {
+    }
+
+    /** Access guest virtual address {@code gva} (= guest physical by default). */
+    record Touch(long gva, boolean write) implements Action {
+    }
+
+    record Cli() implements Action {
+    }
+
+    record Sti() implements Action {
+    }
+
+    /** Enter ({@code true}) or leave kernel mode: a system call boundary. */
+    record KernelMode(boolean kernel) implements Action {
+    }
+
+    /** Execute HLT (returns when an event wakes the vCPU). */
+    record Hlt() implements Action {
+    }
+
+    record WrMsr(int msr, long value) implements Action {
+    }
+
+    record RdMsr(int msr) implements Action {
+    }
+
+    /** MOV to CR0 setting or clearing PG (e.g. an SMM-like excursion). */
+    record SetPaging(boolean on) implements Action {
+    }
+
+    /** Write the LAPIC SPIV software-enable bit. */
+    record SetLapicEnabled(boolean on) implements Action {
+    }
+
+    /** INIT this vCPU (reset). */
+    record Init() implements Action {
+    }
+
+    /** Sleep in the guest scheduler for {@code ns} (not an async PF wait). */
+    record Sleep(long ns) implements Action {
+    }
+
+    /** One unit of the task's work is done. */
+    record OpDone() implements Action {
+    }
+
+    /** The task exits. */
+    record Exit() implements Action {
+    }
+
+    /** Kernel logic run at this point (handlers). */
+    record Op(GuestOp op) implements Action {
+    }
+
+    /** Return from a handler frame. */
+    record Iret() implements Action {
+    }
+
+    /** Guest kernel code executed by a handler frame. */
+    @FunctionalInterface
+    interface GuestOp {
+        void run(GuestCpu cpu, long now);
+    }
+
+    Cli CLI = new Cli();
+    Sti STI = new Sti();
+    Hlt HLT = new Hlt();
+    OpDone OP_DONE = new OpDone();
+    Exit EXIT = new Exit();
+    Iret IRET = new Iret();
+    Init INIT = new Init();
+}

@@ -1,0 +1,33 @@
+package dev.apfsim.guest;
+
+import java.util.ArrayDeque;
+
+/** A kernel handler running on top of the interrupted context, with that context's IF and CPL to restore. */
+final class Frame extends Context {
+    enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED }
+
+    final Kind kind;
+    final ArrayDeque<Action> actions = new ArrayDeque<>(4);
+    final boolean savedIf;
+    final int savedCpl;
+
+    Frame(Kind kind, boolean savedIf, int savedCpl, Action... steps) {
+        this.kind = kind;
+        this.savedIf = savedIf;
+        this.savedCpl = savedCpl;
+        for (Action a : steps) {
+            actions.addLast(a);
+        }
+    }
+
+    @Override
+    Action fetch() {
+        Action a = actions.pollFirst();
+        return a == null ? Action.IRET : a;
+    }
+
+    /** Inserts a step right after the current one. */
+    void then(Action a) {
+        actions.addFirst(a);
+    }
+}

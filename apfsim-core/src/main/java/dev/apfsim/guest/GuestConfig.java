@@ -1,0 +1,41 @@
+package dev.apfsim.guest;
+
+/**
+ * The guest kernel's behaviour and costs.
+ *
+ * @param apf            how the guest uses async PF
+ * @param enBits         extra MSR_KVM_ASYNC_PF_EN bits for {@link ApfMode#CUSTOM} (e.g. 0x1, 0x3, 0xb)
+ * @param apfVector      vector written to MSR_KVM_ASYNC_PF_INT (Linux: HYPERVISOR_CALLBACK_VECTOR 0xf3)
+ * @param pfHandler      what the #PF handler does with an async "page not present"
+ * @param timesliceNs    scheduler timeslice before a runnable task preempts the current one
+ * @param tickNs         periodic LAPIC timer period (HZ=250: 4 ms); stopped while idle (NOHZ)
+ * @param pfHandlerNs    #PF entry + kvm_handle_async_pf
+ * @param irqHandlerNs   page-ready interrupt handler (sysvec_kvm_asyncpf_interrupt) before its ACK
+ * @param timerHandlerNs timer interrupt handler
+ * @param contextSwitchNs scheduler switch between tasks
+ */
+public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
+                          long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
+                          long contextSwitchNs) {
+
+    public enum ApfMode {
+        /** Linux 5.9+: INT = vector, then EN = area | ENABLED | DELIVERY_AS_INT (| VMEXIT if offered). */
+        LINUX,
+        /** {@code no-kvmapf} or a non-Linux guest: the APF MSRs are never written. */
+        NEVER,
+        /** Write INT = vector, then EN = area | {@code enBits} (e.g. SEND_ALWAYS, or no DELIVERY_AS_INT). */
+        CUSTOM
+    }
+
+    public enum PfHandler {
+        /** {@code kvm_async_pf_task_wait_schedule}: sleep until page-ready. */
+        WAIT,
+        /** Return at once (a broken or test guest): the retry hits {@code kvm_async_pf_repeated_fault}. */
+        RETURN_WITHOUT_WAIT
+    }
+
+    public static GuestConfig defaults() {
+        return new GuestConfig(ApfMode.LINUX, 0, 0xf3, PfHandler.WAIT, 3_000_000, 4_000_000, 1_500, 1_500, 1_000,
+                2_000);
+    }
+}

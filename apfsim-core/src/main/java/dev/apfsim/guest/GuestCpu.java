@@ -1,0 +1,545 @@
+package dev.apfsim.guest;
+
+import dev.apfsim.engine.EventHandler;
+import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.kvm.x86.GuestCode;
+import dev.apfsim.kvm.x86.GuestExit;
+import dev.apfsim.kvm.x86.Lapic;
+import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.metrics.Counter;
+import dev.apfsim.metrics.TimeCategory;
+import dev.apfsim.trace.TraceEvent;
+
+import java.util.ArrayDeque;
+
+/**
+ * One guest CPU: runs the current task or the kernel handler on top of it, schedules tasks, takes #PF and
+ * interrupts, and implements the guest half of async PF ({@code arch/x86/kernel/kvm.c}).
+ */
+public final class GuestCpu implements GuestCode, EventHandler {
+    /** What the CPU needs from the hardware around it. */
+    public interface Platform {
+        X86CpuState state();
+
+        Lapic lapic();
+
+        /** Raise {@code vector} on {@code cpu}'s LAPIC (IPI, or this CPU's own timer). */
+        void sendIpi(int cpu, int vector);
+
+        /** Raise the LAPIC timer interrupt of this CPU. */
+        void timerInterrupt();
+
+        /** CPUID offers KVM_FEATURE_ASYNC_PF_VMEXIT (Linux then sets EN bit 2). */
+        boolean offersPfVmexit();
+    }
+
+    private static final int EV_TICK = 0;
+    private static final int EV_SLEEP_DONE = 1;
+
+    final int id;
+    final Platform platform;
+    private final GuestKernel kernel;
+    private final X86CpuState cpu;
+    private final Lapic lapic;
+    private final ArrayDeque<Task> runqueue = new ArrayDeque<>();
+    private final ArrayDeque<Frame> frames = new ArrayDeque<>();
+    private Task current;
+    private boolean needResched;
+    private boolean booted;
+
+    // per-CPU async PF state: async_pf_enabled and the apf_reason area
+    private boolean apfEnabled;
+    private long areaGpa;
+
+    // the compute segment the host is waiting on
+    private long segStart = -1;
+    private long segEnd = -1;
+    private Context segCtx;
+
+    private boolean tickArmed;
+    private long tickGen;
+
+    GuestCpu(GuestKernel kernel, int id, Platform platform) {
+        this.kernel = kernel;
+        this.id = id;
+        this.platform = platform;
+        this.cpu = platform.state();
+        this.lapic = platform.lapic();
+        this.areaGpa = GuestKernel.APF_AREA_BASE + 64L * id;
+    }
+
+    public boolean apfEnabled() {
+        return apfEnabled;
+    }
+
+    public long areaGpa() {
+        return areaGpa;
+    }
+
+    public Task current() {
+        return current;
+    }
+
+    void enqueue(Task t, long now) {
+        t.state = Task.State.RUNNABLE;
+        runqueue.addLast(t);
+        armTick(now);
+    }
+
+    // ---- GuestCode ------------------------------------------------------------------------------------
+
+    @Override
+    public GuestExit run(long now, long horizon) {
+        long t = now;
+        if (segEnd >= 0) {
+            finishSegment(segEnd);
+        }
+        if (!booted) {
+            boot();
+        }
+        while (true) {
+            if (kernel.panicked) {
+                return new GuestExit.Dead(t);
+            }
+            Context ctx = frames.isEmpty() ? current : frames.peekFirst();
+            if (ctx == null) {
+                Task next = runqueue.pollFirst();
+                if (next != null) {
+                    switchTo(next, t);
+                    continue;
+                }
+                // idle: safe_halt (sti; hlt); NOHZ stops the tick
+                disarmTick();
+                cpu.interruptFlag = true;
+                cpu.cpl = 0;
+                return new GuestExit.Hlt(t);
+            }
+            Action a = ctx.action();
+            boolean shadow = cpu.interruptShadow;
+            switch (a) {
+                case Action.Compute c -> {
+                    if (ctx.remaining < 0) {
+                        ctx.remaining = c.ns();
+                    }
+                    if (t + ctx.remaining <= horizon) {
+                        charge(ctx, ctx.remaining);
+                        t += ctx.remaining;
+                        ctx.advance();
+                    } else {
+                        segStart = t;
+                        segEnd = t + ctx.remaining;
+                        segCtx = ctx;
+                        return new GuestExit.Continue(segEnd);
+                    }
+                }
+                case Action.Touch touch -> {
+                    if (kernel.memory.accessMapped(touch.gva() >>> 12)) {
+                        ctx.advance();
+                    } else {
+                        return new GuestExit.EptViolation(t, touch.gva(), touch.gva(), touch.write());
+                    }
+                }
+                case Action.Cli c -> {
+                    cpu.interruptFlag = false;
+                    ctx.advance();
+                }
+                case Action.Sti s -> {
+                    ctx.advance();
+                    if (!cpu.interruptFlag) {
+                        cpu.interruptFlag = true;
+                        cpu.interruptShadow = true; // blocks interrupts for one more instruction
+                        continue;
+                    }
+                }
+                case Action.KernelMode k -> {
+                    cpu.cpl = k.kernel() ? 0 : 3;
+                    ctx.advance();
+                }
+                case Action.Hlt h -> {
+                    ctx.advance();
+                    cpu.interruptShadow = false;
+                    return new GuestExit.Hlt(t);
+                }
+                case Action.WrMsr w -> {
+                    ctx.advance();
+                    noteApfMsrWrite(w);
+                    return new GuestExit.WrMsr(t, w.msr(), w.value());
+                }
+                case Action.RdMsr r -> {
+                    ctx.advance();
+                    return new GuestExit.RdMsr(t, r.msr());
+                }
+                case Action.SetPaging p -> {
+                    ctx.advance();
+                    return new GuestExit.Cr0Write(t, p.on());
+                }
+                case Action.SetLapicEnabled l -> {
+                    ctx.advance();
+                    return new GuestExit.SpivWrite(t, l.on());
+                }
+                case Action.Init i -> {
+                    ctx.advance();
+                    return new GuestExit.Init(t);
+                }
+                case Action.Sleep s -> {
+                    ctx.advance();
+                    Task task = (Task) ctx;
+                    sleep(task, Task.State.SLEEP, t);
+                    kernel.sim.at(t + s.ns(), this, EV_SLEEP_DONE, task.id);
+                }
+                case Action.OpDone o -> {
+                    ((Task) ctx).ops++;
+                    ctx.advance();
+                }
+                case Action.Exit e -> {
+                    Task task = (Task) ctx;
+                    task.state = Task.State.DONE;
+                    current = null;
+                    kernel.tracer.emit(new TraceEvent.GuestSwitch(t, id, task.id, -1));
+                }
+                case Action.Op op -> {
+                    ctx.advance();
+                    op.op().run(this, t);
+                }
+                case Action.Iret r -> iret(t);
+            }
+            if (shadow) {
+                cpu.interruptShadow = false;
+            }
+            if (a instanceof Action.Iret || a instanceof Action.Sti) {
+                if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
+                    return new GuestExit.IrqWindow(t); // interrupt-window exit: the host injects now
+                }
+            }
+        }
+    }
+
+    private void finishSegment(long now) {
+        long elapsed = Math.max(0, Math.min(now, segEnd) - segStart);
+        charge(segCtx, elapsed);
+        if (now >= segEnd) {
+            segCtx.advance();
+        } else {
+            segCtx.remaining -= elapsed;
+        }
+        segStart = segEnd = -1;
+        segCtx = null;
+    }
+
+    @Override
+    public void preempt(long now) {
+        if (segEnd >= 0) {
+            finishSegment(now);
+        }
+    }
+
+    private void charge(Context ctx, long ns) {
+        if (ns <= 0) {
+            return;
+        }
+        boolean kernelTime = ctx instanceof Frame || cpu.cpl == 0;
+        kernel.metrics.vcpuTime[id].charge(kernelTime ? TimeCategory.GUEST_KERNEL : TimeCategory.GUEST_USER, ns);
+        if (ctx instanceof Task task) {
+            if (kernelTime) {
+                task.kernelNs += ns;
+            } else {
+                task.userNs += ns;
+            }
+        }
+    }
+
+    @Override
+    public void deliverException(long now, int vector, int errorCode, long cr2) {
+        Frame f = pushFrame(Frame.Kind.PAGE_FAULT,
+                new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> c.excPageFault(t, cr2)));
+        if (vector != ApfMsr.PF_VECTOR) {
+            f.actions.clear(); // only #PF is modelled; anything else is acknowledged and ignored
+        }
+    }
+
+    @Override
+    public void deliverInterrupt(long now, int vector) {
+        kernel.metrics.counters.inc(Counter.GUEST_IRQS);
+        if (vector == kernel.config.apfVector() || (apfEnabled && vector == apfVectorInUse)) {
+            pushFrame(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+                    new Action.Op(GuestCpu::asyncPfInterrupt));
+        } else if (vector == ApfMsr.LOCAL_TIMER_VECTOR) {
+            pushFrame(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.timerHandlerNs()),
+                    new Action.Op(GuestCpu::timerInterrupt));
+        } else {
+            pushFrame(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> c.lapic.eoi()));
+        }
+    }
+
+    private int apfVectorInUse = -1;
+
+    private long lastMsrValue;
+    private boolean lastMsrGp;
+
+    @Override
+    public void msrResult(boolean gp, long value) {
+        lastMsrGp = gp;
+        lastMsrValue = value;
+    }
+
+    @Override
+    public void reset(long now) {
+        // INIT: the CPU restarts; the guest kernel must enable async PF again (per-CPU state is lost)
+        frames.clear();
+        apfEnabled = false;
+        booted = false;
+        segStart = segEnd = -1;
+        segCtx = null;
+        if (current != null) {
+            current.advance();
+        }
+        cpu.paging = true;
+        cpu.interruptFlag = true;
+        cpu.cpl = current == null ? 0 : (current.kernelMode ? 0 : 3);
+    }
+
+    // ---- kernel internals ---------------------------------------------------------------------------
+
+    private Frame pushFrame(Frame.Kind kind, Action... steps) {
+        Frame f = new Frame(kind, cpu.interruptFlag, cpu.cpl, steps);
+        frames.push(f);
+        cpu.interruptFlag = false; // interrupt gates clear IF
+        cpu.cpl = 0;
+        return f;
+    }
+
+    private void iret(long now) {
+        Frame f = frames.pop();
+        cpu.interruptFlag = f.savedIf;
+        cpu.cpl = f.savedCpl;
+        if (frames.isEmpty() && current != null && needResched) {
+            needResched = false;
+            Task prev = current;
+            saveTask(prev);
+            current = null;
+            enqueue(prev, now);
+        }
+    }
+
+    private void saveTask(Task t) {
+        t.interruptFlag = cpu.interruptFlag;
+        t.kernelMode = cpu.cpl == 0;
+    }
+
+    private void switchTo(Task next, long now) {
+        kernel.metrics.counters.inc(Counter.GUEST_CONTEXT_SWITCHES);
+        kernel.tracer.emit(new TraceEvent.GuestSwitch(now, id, current == null ? -1 : current.id, next.id));
+        current = next;
+        next.state = Task.State.RUNNING;
+        next.sliceStart = now;
+        cpu.interruptFlag = next.interruptFlag;
+        cpu.cpl = next.kernelMode ? 0 : 3;
+        frames.push(new Frame(Frame.Kind.SCHED, next.interruptFlag, cpu.cpl,
+                new Action.Compute(kernel.config.contextSwitchNs())));
+        cpu.interruptFlag = false;
+        cpu.cpl = 0;
+        armTick(now);
+    }
+
+    /** The current task blocks; the frames above it (the #PF handler) are unwound into its saved state. */
+    private void sleep(Task t, Task.State why, long now) {
+        if (!frames.isEmpty()) {
+            Frame bottom = frames.peekLast();
+            cpu.interruptFlag = bottom.savedIf;
+            cpu.cpl = bottom.savedCpl;
+            frames.clear();
+        }
+        saveTask(t);
+        t.state = why;
+        t.sleepStart = now;
+        current = null;
+        kernel.tracer.emit(new TraceEvent.GuestSwitch(now, id, t.id, -1));
+    }
+
+    /** Per-CPU enable at boot ({@code kvm_guest_cpu_init}): INT first, then EN, then async_pf_enabled. */
+    private void boot() {
+        booted = true;
+        GuestConfig g = kernel.config;
+        if (g.apf() == GuestConfig.ApfMode.NEVER) {
+            return;
+        }
+        long bits = g.apf() == GuestConfig.ApfMode.LINUX
+                ? ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT
+                        | (platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0)
+                : g.enBits();
+        pushFrame(Frame.Kind.BOOT,
+                new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
+                new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa | bits));
+    }
+
+    /** The guest's view of its own APF MSR writes (which area it registered, whether it enabled). */
+    private void noteApfMsrWrite(Action.WrMsr w) {
+        if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_EN) {
+            apfEnabled = (w.value() & ApfMsr.KVM_ASYNC_PF_ENABLED) != 0;
+            areaGpa = w.value() & ~0x3fL;
+        } else if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_INT) {
+            apfVectorInUse = (int) (w.value() & 0xff);
+        }
+    }
+
+    /** {@code kvm_read_and_reset_apf_flags}: 0 when async PF is off on this CPU. */
+    private int readAndResetApfFlags() {
+        if (!apfEnabled) {
+            return 0;
+        }
+        int flags = kernel.ram.read32(areaGpa + ApfMsr.OFFSET_FLAGS);
+        kernel.ram.write32(areaGpa + ApfMsr.OFFSET_FLAGS, 0);
+        return flags;
+    }
+
+    /** {@code exc_page_fault} → {@code kvm_handle_async_pf} → {@code __kvm_handle_async_pf}. */
+    private void excPageFault(long now, long cr2) {
+        Frame f = frames.peekFirst();
+        int flags = readAndResetApfFlags();
+        if (flags == 0) {
+            regularPageFault(now, cr2);
+            return;
+        }
+        if (!f.savedIf) {
+            kernel.panic(now, id, "Host injected async #PF in interrupt disabled region");
+            return;
+        }
+        if ((flags & ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT) == 0) {
+            return; // WARN_ONCE "Unexpected async PF flags"
+        }
+        if (f.savedCpl == 0) {
+            kernel.panic(now, id, "Host injected async #PF in kernel mode");
+            return;
+        }
+        kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);
+        if (kernel.config.pfHandler() == GuestConfig.PfHandler.RETURN_WITHOUT_WAIT || current == null) {
+            return;
+        }
+        asyncPfTaskWaitSchedule(now, cr2);
+    }
+
+    /** A #PF the guest believes is its own. Without a guest page-table model, only a fault on the task's
+     *  own access is legitimate; any other address (a token taken for an address) kills the task. */
+    private void regularPageFault(long now, long cr2) {
+        kernel.metrics.counters.inc(Counter.GUEST_PF_REGULAR);
+        Task t = current;
+        kernel.tracer.emit(new TraceEvent.GuestPageFault(now, id, t == null ? -1 : t.id, cr2));
+        if (t != null && t.current instanceof Action.Touch touch && (touch.gva() >>> 12) == (cr2 >>> 12)) {
+            return;
+        }
+        if (t != null) {
+            kill(t, now, "SIGSEGV", cr2);
+        }
+    }
+
+    void kill(Task t, long now, String signal, long address) {
+        frames.clear();
+        t.state = Task.State.KILLED;
+        t.killedAt = now;
+        current = null;
+        cpu.cpl = 0;
+        cpu.interruptFlag = true;
+        kernel.metrics.counters.inc(Counter.TASKS_KILLED);
+        kernel.tracer.emit(new TraceEvent.GuestTaskKilled(now, id, t.id, signal, address));
+        kernel.observer.taskKilled(now, t, signal);
+    }
+
+    /** {@code kvm_async_pf_task_wait_schedule}: consume a dummy, or sleep until the token is woken. */
+    private void asyncPfTaskWaitSchedule(long now, long token) {
+        SleeperTable.Node dummy = kernel.sleepers.find(token);
+        Task t = current;
+        if (dummy != null) {
+            kernel.sleepers.remove(dummy); // the wake came first
+            kernel.tracer.emit(new TraceEvent.GuestApfWait(now, id, t.id, token, true));
+            return;
+        }
+        kernel.sleepers.add(new SleeperTable.Node(token, id, t));
+        t.apfWaits++;
+        t.sleepToken = token;
+        kernel.tracer.emit(new TraceEvent.GuestApfWait(now, id, t.id, token, false));
+        sleep(t, Task.State.APF_SLEEP, now);
+    }
+
+    /** {@code sysvec_kvm_asyncpf_interrupt}: EOI, wake, clear the token slot, then ACK. */
+    private void asyncPfInterrupt(long now) {
+        lapic.eoi();
+        kernel.metrics.counters.inc(Counter.GUEST_APF_IRQS);
+        if (!apfEnabled) {
+            return;
+        }
+        long token = Integer.toUnsignedLong(kernel.ram.read32(areaGpa + ApfMsr.OFFSET_TOKEN));
+        asyncPfTaskWake(now, token);
+        kernel.ram.write32(areaGpa + ApfMsr.OFFSET_TOKEN, 0);
+        frames.peekFirst().then(new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1));
+    }
+
+    /** {@code kvm_async_pf_task_wake}. */
+    private void asyncPfTaskWake(long now, long token) {
+        if (token == 0xffffffffL) {
+            int woken = 0;
+            for (SleeperTable.Node n : kernel.sleepers.removeAllOfCpu(id)) {
+                if (!n.dummy()) {
+                    wakeApfSleeper(n.task(), now);
+                    woken++;
+                }
+            }
+            kernel.tracer.emit(new TraceEvent.GuestApfWakeAll(now, id, woken));
+            return;
+        }
+        SleeperTable.Node n = kernel.sleepers.find(token);
+        if (n != null && !n.dummy()) {
+            kernel.sleepers.remove(n);
+            kernel.tracer.emit(new TraceEvent.GuestApfWake(now, id, n.task().id, token));
+            wakeApfSleeper(n.task(), now);
+        } else if (n == null) {
+            kernel.metrics.counters.inc(Counter.GUEST_DUMMY_NODES);
+            kernel.sleepers.add(new SleeperTable.Node(token, id, null));
+            kernel.tracer.emit(new TraceEvent.GuestApfWake(now, id, -1, token));
+        }
+    }
+
+    private void wakeApfSleeper(Task t, long now) {
+        kernel.metrics.taskWait.record(now - t.sleepStart);
+        kernel.wake(t, now, id);
+    }
+
+    private void timerInterrupt(long now) {
+        lapic.eoi();
+        if (current != null && !runqueue.isEmpty() && now - current.sliceStart >= kernel.config.timesliceNs()) {
+            needResched = true;
+        }
+    }
+
+    // ---- timer and sleeps ---------------------------------------------------------------------------
+
+    private void armTick(long now) {
+        if (!tickArmed && kernel.config.tickNs() > 0) {
+            tickArmed = true;
+            tickGen++;
+            kernel.sim.at(now + kernel.config.tickNs(), this, EV_TICK, tickGen);
+        }
+    }
+
+    private void disarmTick() {
+        if (tickArmed) {
+            tickArmed = false;
+            tickGen++;
+        }
+    }
+
+    @Override
+    public void onEvent(int code, long arg) {
+        if (code == EV_TICK) {
+            if (arg == tickGen && tickArmed && !kernel.panicked) {
+                platform.timerInterrupt();
+                kernel.sim.after(kernel.config.tickNs(), this, EV_TICK, tickGen);
+            }
+        } else if (code == EV_SLEEP_DONE) {
+            Task t = kernel.tasks.get((int) arg);
+            if (t.state == Task.State.SLEEP) {
+                kernel.wake(t, kernel.sim.now(), -1);
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.apfsim.guest;
+
+import dev.apfsim.engine.Simulator;
+import dev.apfsim.memory.GuestRam;
+import dev.apfsim.memory.HostMemory;
+import dev.apfsim.metrics.Metrics;
+import dev.apfsim.trace.Tracer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** The Linux-like guest kernel: its CPUs, its tasks and the global async PF sleeper table. */
+public final class GuestKernel {
+    /** GPA of CPU 0's {@code apf_reason} area; CPU n's is 64 bytes further per CPU. */
+    public static final long APF_AREA_BASE = 0x9000;
+
+    final Simulator sim;
+    final GuestConfig config;
+    final Metrics metrics;
+    final Tracer tracer;
+    final GuestRam ram;
+    final HostMemory memory;
+    final GuestObserver observer;
+    final SleeperTable sleepers = new SleeperTable();
+    final List<GuestCpu> cpus = new ArrayList<>();
+    final List<Task> tasks = new ArrayList<>();
+    boolean panicked;
+
+    public GuestKernel(Simulator sim, GuestConfig config, Metrics metrics, Tracer tracer, GuestRam ram,
+                       HostMemory memory, GuestObserver observer) {
+        this.sim = sim;
+        this.config = config;
+        this.metrics = metrics;
+        this.tracer = tracer;
+        this.ram = ram;
+        this.memory = memory;
+        this.observer = observer;
+    }
+
+    public GuestCpu addCpu(GuestCpu.Platform platform) {
+        GuestCpu c = new GuestCpu(this, cpus.size(), platform);
+        cpus.add(c);
+        return c;
+    }
+
+    public Task addTask(String name, int cpu, Program program) {
+        Task t = new Task(tasks.size(), name, cpu, program);
+        tasks.add(t);
+        cpus.get(cpu).enqueue(t, sim.now());
+        return t;
+    }
+
+    public List<Task> tasks() {
+        return tasks;
+    }
+
+    public GuestCpu cpu(int i) {
+        return cpus.get(i);
+    }
+
+    public SleeperTable sleepers() {
+        return sleepers;
+    }
+
+    public boolean panicked() {
+        return panicked;
+    }
+
+    void panic(long now, int cpu, String message) {
+        if (!panicked) {
+            panicked = true;
+            tracer.emit(new dev.apfsim.trace.TraceEvent.GuestPanic(now, cpu, message));
+            observer.guestPanic(now, cpu, message);
+        }
+    }
+
+    /** Makes a sleeping task runnable on its own CPU, kicking that CPU if it is another one. */
+    void wake(Task t, long now, int fromCpu) {
+        if (t.state == Task.State.APF_SLEEP || t.state == Task.State.SLEEP) {
+            cpus.get(t.cpu).enqueue(t, now);
+            if (t.cpu != fromCpu) {
+                cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.kvm.x86.ApfMsr.RESCHEDULE_VECTOR);
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.apfsim.guest;
+
+/** A guest task pinned to one CPU, with its program, its scheduling state and what it achieved. */
+public final class Task extends Context {
+    public enum State { RUNNABLE, RUNNING, APF_SLEEP, SLEEP, DONE, KILLED }
+
+    public final int id;
+    public final String name;
+    public final int cpu;
+    final Program program;
+    State state = State.RUNNABLE;
+    boolean kernelMode;
+    boolean interruptFlag = true;
+    long sliceStart;
+    long sleepStart;
+    long sleepToken;
+
+    // results
+    long ops;
+    long userNs;
+    long kernelNs;
+    long apfWaits;
+    long killedAt = -1;
+
+    public Task(int id, String name, int cpu, Program program) {
+        this.id = id;
+        this.name = name;
+        this.cpu = cpu;
+        this.program = program;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public long ops() {
+        return ops;
+    }
+
+    public long userNs() {
+        return userNs;
+    }
+
+    public long kernelNs() {
+        return kernelNs;
+    }
+
+    public long apfWaits() {
+        return apfWaits;
+    }
+
+    public long killedAt() {
+        return killedAt;
+    }
+
+    public long sleepStart() {
+        return sleepStart;
+    }
+
+    public long sleepToken() {
+        return sleepToken;
+    }
+
+    @Override
+    Action fetch() {
+        return program.next();
+    }
+}

@@ -1,0 +1,187 @@
+package dev.apfsim.kvm;
+
+import dev.apfsim.engine.EventHandler;
+import dev.apfsim.engine.Simulator;
+import dev.apfsim.memory.HostMemory;
+import dev.apfsim.metrics.Counter;
+import dev.apfsim.metrics.Metrics;
+import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.trace.Tracer;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+
+/**
+ * The architecture-neutral part of async PF for one vCPU ({@code vcpu->async_pf} and the functions of
+ * {@code virt/kvm/async_pf.c}): the queue of items this vCPU created, the done list the workers fill, the
+ * count of outstanding items, the worker, and the wake-all item.
+ */
+public final class AsyncPf implements EventHandler {
+    /** {@code ASYNC_PF_PER_VCPU}. */
+    public static final int ASYNC_PF_PER_VCPU = 64;
+
+    private static final int WORKER_START = 0;
+
+    private final int vcpuId;
+    private final Simulator sim;
+    private final HostMemory memory;
+    private final Tracer tracer;
+    private final Metrics metrics;
+    private final long workerDispatchNs;
+    private AsyncPfArch arch;
+
+    private final ArrayList<KvmAsyncPf> queue = new ArrayList<>();
+    private final ArrayDeque<KvmAsyncPf> done = new ArrayDeque<>();
+    private int queued;
+    // items waiting for a worker thread to pick them up, by sequence number (lookup only)
+    private final HashMap<Long, KvmAsyncPf> scheduled = new HashMap<>();
+    private long workSeq;
+
+    public AsyncPf(int vcpuId, Simulator sim, HostMemory memory, Tracer tracer, Metrics metrics, long workerDispatchNs) {
+        this.vcpuId = vcpuId;
+        this.sim = sim;
+        this.memory = memory;
+        this.tracer = tracer;
+        this.metrics = metrics;
+        this.workerDispatchNs = workerDispatchNs;
+    }
+
+    public void setArch(AsyncPfArch arch) {
+        this.arch = arch;
+    }
+
+    public int queued() {
+        return queued;
+    }
+
+    public boolean doneEmpty() {
+        return done.isEmpty();
+    }
+
+    public int doneSize() {
+        return done.size();
+    }
+
+    /** Items created by this vCPU and not consumed yet (wake-alls excluded), oldest first. */
+    public Iterable<KvmAsyncPf> queue() {
+        return queue;
+    }
+
+    /**
+     * {@code kvm_setup_async_pf}: false means "fault synchronously" (queue full; bad hva and allocation failure
+     * cannot happen in the model).
+     */
+    public boolean setup(KvmAsyncPf work) {
+        if (queued >= ASYNC_PF_PER_VCPU) {
+            return false;
+        }
+        queue.add(work);
+        queued++;
+        work.notpresentInjected = arch.asyncPageNotPresent(work);
+        schedule(work);
+        return true;
+    }
+
+    /** {@code schedule_work}: a kworker picks the item up after the workqueue's dispatch latency. */
+    private void schedule(KvmAsyncPf work) {
+        long seq = ++workSeq;
+        scheduled.put(seq, work);
+        sim.after(workerDispatchNs, this, WORKER_START, seq);
+    }
+
+    @Override
+    public void onEvent(int code, long seq) {
+        KvmAsyncPf work = scheduled.remove(seq);
+        if (work == null || !work.live) {
+            return; // cancelled by kvm_clear_async_pf_completion_queue before it ran
+        }
+        long started = sim.now();
+        metrics.workerNs += workerDispatchNs;
+        // async_pf_execute: get_user_pages_remote(FOLL_WRITE); the result is ignored in 6.12
+        memory.getUserPages(work.gfn, (gfn, errno) -> {
+            metrics.workerNs += sim.now() - started;
+            complete(work, errno);
+        });
+    }
+
+    /** The tail of {@code async_pf_execute}: append to done, maybe raise present_queued, trace, wake. */
+    private void complete(KvmAsyncPf work, int errno) {
+        if (!work.live) {
+            return;
+        }
+        work.workerErrno = errno;
+        metrics.counters.inc(Counter.WORKER_COMPLETED);
+        if (errno != 0) {
+            metrics.counters.inc(Counter.WORKER_ERRORS);
+        }
+        arch.workerDone(work);
+        boolean first = done.isEmpty();
+        done.addLast(work);
+        if (first) {
+            arch.asyncPagePresentQueued();
+        }
+        tracer.emit(new TraceEvent.Completed(sim.now(), vcpuId, work.addr, work.cr2OrGpa));
+        arch.vcpuWakeUp();
+    }
+
+    /** {@code kvm_check_async_pf_completion}: consume done items while the arch allows. */
+    public void checkCompletion() {
+        while (!done.isEmpty() && arch.canDequeueAsyncPagePresent()) {
+            KvmAsyncPf work = done.pollFirst();
+            arch.asyncPageReady(work);
+            arch.asyncPagePresent(work);
+            if (!work.wakeupAll) {
+                queue.remove(work);
+                metrics.faultToReady.record(sim.now() - work.setupTime);
+            }
+            queued--;
+            work.live = false;
+        }
+    }
+
+    /** {@code kvm_async_pf_wakeup_all}: queue a broadcast item unless completions are already pending. */
+    public void wakeupAll() {
+        if (!done.isEmpty()) {
+            return;
+        }
+        KvmAsyncPf work = new KvmAsyncPf(0, 0, true, 0, -1, 0, false, false, 0, sim.now());
+        boolean first = done.isEmpty();
+        done.addLast(work);
+        queued++;
+        metrics.counters.inc(Counter.WAKE_ALLS);
+        tracer.emit(new TraceEvent.WakeupAllQueued(sim.now(), vcpuId));
+        if (first) {
+            arch.asyncPagePresentQueued();
+        }
+    }
+
+    /**
+     * {@code kvm_clear_async_pf_completion_queue}: drop queued and completed items without notifying the guest.
+     * Simplification: a work item already inside its GUP is detached rather than waited for.
+     */
+    public void clearCompletionQueue(String cause) {
+        int discarded = 0;
+        for (Iterator<KvmAsyncPf> it = queue.iterator(); it.hasNext(); ) {
+            KvmAsyncPf w = it.next();
+            w.live = false;
+            it.remove();
+            discarded++;
+        }
+        for (KvmAsyncPf w : done) {
+            if (w.live) {
+                w.live = false;
+                if (w.wakeupAll) {
+                    discarded++;
+                }
+            }
+        }
+        done.clear();
+        queued = 0;
+        if (discarded > 0) {
+            metrics.counters.add(Counter.QUEUE_DISCARDED, discarded);
+            tracer.emit(new TraceEvent.QueueCleared(sim.now(), vcpuId, discarded, cause));
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package dev.apfsim.kvm.x86;
+
+/** What runs inside one vCPU, as the host sees it: it runs until an exit and takes injected events. */
+public interface GuestCode {
+    /** Runs the guest from {@code now}; inline execution must not pass {@code horizon}. */
+    GuestExit run(long now, long horizon);
+
+    /** The host kicked the vCPU out at {@code now}: account the partial compute. */
+    void preempt(long now);
+
+    /** An exception enters the guest ({@code cr2} for #PF). */
+    void deliverException(long now, int vector, int errorCode, long cr2);
+
+    /** A LAPIC interrupt enters the guest. */
+    void deliverInterrupt(long now, int vector);
+
+    /** Result of the MSR exit the guest last took. */
+    void msrResult(boolean gp, long value);
+
+    /** INIT/RESET reached the guest. */
+    void reset(long now);
+}

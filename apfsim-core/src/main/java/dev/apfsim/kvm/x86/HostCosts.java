@@ -1,0 +1,21 @@
+package dev.apfsim.kvm.x86;
+
+/**
+ * Host-side costs in nanoseconds. Defaults are order-of-magnitude figures for a current x86 server; each is a
+ * scenario field (docs/scenarios.md, {@code host.costs}) so users can fit their own machine.
+ */
+public record HostCosts(
+        long vmExitNs,          // hardware VM exit + KVM exit dispatch (~0.5-1 us round trip on recent Intel/AMD)
+        long vmEntryNs,         // event injection + VM entry
+        long eptViolationNs,    // MMU fault handling before the pfn lookup
+        long minorFaultNs,      // host page fault that needs no I/O (zero-fill, page in page cache)
+        long asyncSetupNs,      // kvm_setup_async_pf: allocation, hash insert, schedule_work
+        long msrNs,             // emulating a WRMSR/RDMSR exit
+        long haltWakeupNs,      // waking a blocked vCPU thread (IPI + host scheduler wakeup)
+        long workerDispatchNs,  // workqueue latency until a kworker runs async_pf_execute
+        long sigbusNs) {        // a failing GUP (SIGBUS-mode userfault, no VMA) returning its error
+
+    public static HostCosts defaults() {
+        return new HostCosts(700, 500, 1_000, 2_000, 1_000, 300, 10_000, 20_000, 5_000);
+    }
+}

@@ -1,0 +1,158 @@
+package dev.apfsim.kvm.x86;
+
+import dev.apfsim.kvm.AsyncPf;
+import dev.apfsim.kvm.AsyncPfArch;
+import dev.apfsim.kvm.KvmAsyncPf;
+import dev.apfsim.memory.GuestRam;
+import dev.apfsim.memory.HostMemory;
+import dev.apfsim.metrics.Counter;
+import dev.apfsim.trace.TraceEvent;
+
+/** The x86 rules of async PF ({@code x86.c}, {@code mmu.c}) for one vCPU. */
+public final class X86AsyncPf implements AsyncPfArch {
+    private final X86Vcpu vcpu;
+    private final X86Apf apf;
+    private final AsyncPf generic;
+    private final GuestRam ram;
+    private final HostMemory memory;
+    /** Token of the last async PF set up (for observers). */
+    int lastToken;
+
+    X86AsyncPf(X86Vcpu vcpu, AsyncPf generic, GuestRam ram, HostMemory memory) {
+        this.vcpu = vcpu;
+        this.apf = vcpu.apf;
+        this.generic = generic;
+        this.ram = ram;
+        this.memory = memory;
+    }
+
+    /** {@code kvm_can_do_async_pf}: null if async is possible, else the reason the fault goes synchronous. */
+    public Counter cannotDoAsyncPf() {
+        X86CpuState cpu = vcpu.cpu;
+        if (!vcpu.config.lapicInKernel()) {
+            return Counter.SYNC_NO_LAPIC;
+        }
+        if (cpu.eventNeedsReinjection || cpu.exceptionPending || vcpu.hasPendingException()) {
+            return Counter.SYNC_EVENT_PENDING;
+        }
+        if (vcpu.config.hltInGuest() && !canDeliverAsyncPf()) {
+            return Counter.SYNC_HLT_IN_GUEST;
+        }
+        // "If interrupts are off we cannot even use an artificial halt state."
+        return cpu.interruptAllowed() ? null : Counter.SYNC_IRQS_OFF;
+    }
+
+    /** {@code kvm_can_deliver_async_pf}. */
+    public boolean canDeliverAsyncPf() {
+        if (!apf.pvEnabled()) {
+            return false;
+        }
+        if (apf.sendUserOnly && vcpu.cpu.cpl == 0) {
+            return false;
+        }
+        if (vcpu.cpu.guestMode) {
+            return apf.deliveryAsPfVmexit; // L1 opts in to #PF VM-exits
+        }
+        return vcpu.cpu.paging || vcpu.config.policy().deliverWhenPagingOff();
+    }
+
+    /** {@code alloc_apf_token}: (id++ << 12) | vcpu_id, skipping 0 when the id wraps. */
+    int allocApfToken() {
+        if (apf.id << 12 == 0 && vcpu.config.policy().tokenWrapFix()) {
+            apf.id = 1;
+        }
+        return (apf.id++ << 12) | vcpu.id;
+    }
+
+    /** {@code kvm_arch_setup_async_pf}. */
+    boolean setupAsyncPf(long cr2OrGpa, long gfn, boolean write) {
+        int token = allocApfToken();
+        lastToken = token;
+        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, vcpu.cpu.cr3, vcpu.cpu.mmuDirect,
+                vcpu.cpu.guestMode, write ? 2 : 0, vcpu.sim.now());
+        return generic.setup(work); // on failure the token id stays consumed, as in the kernel
+    }
+
+    static long hva(long gfn) {
+        return 0x7f0000000000L + (gfn << 12); // a VMM-style mapping of guest RAM
+    }
+
+    @Override
+    public boolean asyncPageNotPresent(KvmAsyncPf work) {
+        vcpu.trace(new TraceEvent.NotPresent(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
+        apf.gfns.add(work.gfn);
+        if (canDeliverAsyncPf() && apfPutUserNotPresent()) {
+            vcpu.metrics.counters.inc(Counter.NOT_PRESENT_INJECTED);
+            vcpu.injectAsyncPageFault(work.token);
+            return true;
+        }
+        // "putting the guest in an artificial halt state can be beneficial nevertheless"
+        vcpu.makeRequest(X86Vcpu.REQ_APF_HALT);
+        return false;
+    }
+
+    /** {@code apf_put_user_notpresent}: flags = KVM_PV_REASON_PAGE_NOT_PRESENT. */
+    private boolean apfPutUserNotPresent() {
+        return ram.write32(apf.dataGpa + ApfMsr.OFFSET_FLAGS, ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT);
+    }
+
+    /** {@code apf_put_user_ready}: token word = token. */
+    private boolean apfPutUserReady(int token) {
+        return ram.write32(apf.dataGpa + ApfMsr.OFFSET_TOKEN, token);
+    }
+
+    /** {@code apf_pageready_slot_free}: a failed read counts as busy. */
+    private boolean apfPageReadySlotFree() {
+        long gpa = apf.dataGpa + ApfMsr.OFFSET_TOKEN;
+        return ram.valid(gpa) && ram.read32(gpa) == 0;
+    }
+
+    @Override
+    public void asyncPageReady(KvmAsyncPf work) {
+        vcpu.mmu.asyncPageReady(work);
+    }
+
+    @Override
+    public void asyncPagePresent(KvmAsyncPf work) {
+        if (work.wakeupAll) {
+            work.token = ApfMsr.WAKE_ALL_TOKEN; // broadcast wakeup
+        } else {
+            apf.gfns.remove(work.gfn);
+        }
+        vcpu.metrics.counters.inc(Counter.PAGE_READY);
+        vcpu.trace(new TraceEvent.Ready(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
+        if ((work.wakeupAll || work.notpresentInjected) && apf.pvEnabled() && apfPutUserReady(work.token)) {
+            apf.pageReadyPending = true;
+            vcpu.metrics.counters.inc(Counter.PAGE_READY_INJECTED);
+            vcpu.apicSetIrq(apf.vec);
+        }
+        apf.halted = false;
+        vcpu.mpStateRunnable();
+    }
+
+    @Override
+    public void asyncPagePresentQueued() {
+        vcpu.makeRequest(X86Vcpu.REQ_APF_READY);
+        if (!apf.pageReadyPending) {
+            vcpu.kick();
+        }
+    }
+
+    @Override
+    public boolean canDequeueAsyncPagePresent() {
+        if (!apf.pvEnabled()) {
+            return true;
+        }
+        boolean lapicOk = vcpu.lapic.enabled() || !vcpu.config.policy().lapicDisabledFix();
+        return lapicOk && apfPageReadySlotFree();
+    }
+
+    @Override
+    public void vcpuWakeUp() {
+        vcpu.wakeUp();
+    }
+
+    HostMemory memory() {
+        return memory;
+    }
+}

@@ -1,0 +1,130 @@
+package dev.apfsim.kvm.x86;
+
+import dev.apfsim.kvm.KvmAsyncPf;
+import dev.apfsim.memory.HostMemory;
+import dev.apfsim.metrics.Counter;
+import dev.apfsim.trace.TraceEvent;
+
+/** The async-PF-relevant part of the x86 MMU fault path ({@code mmu.c}). */
+public final class X86Mmu {
+    /** Observes faults for livelock detection: async faults per gfn, and the gfn finally being mapped. */
+    public interface FaultListener {
+        void asyncFault(long now, int vcpu, long gfn, long token);
+
+        void mapped(long gfn);
+    }
+
+    static final FaultListener NO_LISTENER = new FaultListener() {
+        public void asyncFault(long now, int vcpu, long gfn, long token) {
+        }
+
+        public void mapped(long gfn) {
+        }
+    };
+
+    FaultListener listener = NO_LISTENER;
+
+    /** What the fault handler decided. */
+    enum Outcome { FIXED, RETRY_ASYNC, RETRY_HALT, SYNC, EFAULT, HWPOISON }
+
+    private final X86Vcpu vcpu;
+    private final HostMemory memory;
+    /** Why the last fault went synchronous. */
+    Counter syncReason;
+
+    X86Mmu(X86Vcpu vcpu, HostMemory memory) {
+        this.vcpu = vcpu;
+        this.memory = memory;
+    }
+
+    /** {@code kvm_mmu_page_fault} → {@code kvm_faultin_pfn} → {@code __kvm_faultin_pfn}, not a prefetch. */
+    Outcome pageFault(long gpa, long gva, boolean write) {
+        long gfn = gpa >>> 12;
+        if (gfn >= memory.frames()) {
+            return Outcome.EFAULT; // no memslot
+        }
+        long cr2OrGpa = vcpu.cpu.mmuDirect ? gpa : gva;
+        switch (memory.faultinNowait(gfn)) {
+            case MAPPED_NOW -> {
+                memory.map(gfn);
+                listener.mapped(gfn);
+                vcpu.metrics.counters.inc(Counter.MINOR_FAULTS);
+                return Outcome.FIXED;
+            }
+            case EFAULT -> {
+                return Outcome.EFAULT; // kvm_handle_error_pfn: -EFAULT
+            }
+            case HWPOISON -> {
+                return Outcome.HWPOISON; // kvm_send_hwpoison_signal
+            }
+            case NEEDS_IO -> {
+            }
+        }
+        Counter refused = vcpu.config.asyncPf() ? vcpu.x86.cannotDoAsyncPf() : Counter.SYNC_APF_DISABLED_HOST;
+        if (refused == null) {
+            refused = vcpu.errorPolicy.refuseAsync(gfn);
+        }
+        if (refused == null) {
+            vcpu.trace(new TraceEvent.TryAsyncGetPage(vcpu.sim.now(), vcpu.id, cr2OrGpa, gfn));
+            vcpu.metrics.counters.inc(Counter.TRY_ASYNC);
+            if (vcpu.apf.gfns.contains(gfn)) {
+                vcpu.trace(new TraceEvent.RepeatedFault(vcpu.sim.now(), vcpu.id, cr2OrGpa, gfn));
+                vcpu.metrics.counters.inc(Counter.REPEATED_FAULTS);
+                vcpu.makeRequest(X86Vcpu.REQ_APF_HALT);
+                return Outcome.RETRY_HALT;
+            }
+            if (vcpu.x86.setupAsyncPf(cr2OrGpa, gfn, write)) {
+                vcpu.metrics.counters.inc(Counter.ASYNC_STARTED);
+                listener.asyncFault(vcpu.sim.now(), vcpu.id, gfn, Integer.toUnsignedLong(vcpu.x86.lastToken));
+                return Outcome.RETRY_ASYNC;
+            }
+            refused = Counter.SYNC_QUEUE_FULL;
+        }
+        syncReason = refused;
+        vcpu.metrics.counters.inc(refused);
+        return Outcome.SYNC;
+    }
+
+    /**
+     * {@code kvm_arch_async_page_ready}: prefault before the guest retries, unless the MMU's direct-ness or (shadow
+     * paging) the guest page-table root changed since the fault. Wake-all items have nothing to prefault.
+     */
+    void asyncPageReady(KvmAsyncPf work) {
+        if (work.wakeupAll) {
+            return;
+        }
+        X86CpuState cpu = vcpu.cpu;
+        if (vcpu.config.policy().prefault() == X86Policy.PrefaultContext.SAME_CONTEXT) {
+            if (cpu.mmuDirect != work.directMap) {
+                skipped(work, "direct_map-changed");
+                return;
+            }
+            if (!cpu.mmuDirect && cpu.cr3 != work.cr3) {
+                skipped(work, "cr3-changed");
+                return;
+            }
+        }
+        if (!memory.isResident(work.gfn)) {
+            // a prefetch fault never goes async; the model skips the blocking GUP it would do (see docs)
+            skipped(work, "not-resident");
+            return;
+        }
+        memory.map(work.gfn);
+        listener.mapped(work.gfn);
+        vcpu.metrics.counters.inc(Counter.PREFAULTS);
+        vcpu.trace(new TraceEvent.Prefault(vcpu.sim.now(), vcpu.id, work.gfn, true,
+                contextChanged(work) ? "other-context" : ""));
+    }
+
+    /** True when the prefault lands in an MMU context other than the fault's (the c4806acdcec0 bug). */
+    boolean contextChanged(KvmAsyncPf work) {
+        X86CpuState cpu = vcpu.cpu;
+        return cpu.mmuDirect != work.directMap || cpu.guestMode != work.guestMode
+                || (!cpu.mmuDirect && cpu.cr3 != work.cr3);
+    }
+
+    private void skipped(KvmAsyncPf work, String why) {
+        vcpu.metrics.counters.inc(Counter.PREFAULTS_SKIPPED);
+        vcpu.trace(new TraceEvent.Prefault(vcpu.sim.now(), vcpu.id, work.gfn, false, why));
+    }
+}

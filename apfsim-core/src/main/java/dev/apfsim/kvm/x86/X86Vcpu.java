@@ -1,0 +1,418 @@
+package dev.apfsim.kvm.x86;
+
+import dev.apfsim.engine.EventHandler;
+import dev.apfsim.engine.Simulator;
+import dev.apfsim.kvm.AsyncPf;
+import dev.apfsim.memory.GuestRam;
+import dev.apfsim.memory.HostMemory;
+import dev.apfsim.metrics.Counter;
+import dev.apfsim.metrics.Metrics;
+import dev.apfsim.metrics.TimeCategory;
+import dev.apfsim.metrics.VcpuTime;
+import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.trace.Tracer;
+
+/**
+ * One vCPU thread of an x86 VM: {@code vcpu_run} / {@code vcpu_enter_guest} / {@code vcpu_block} as events.
+ * The guest runs inline until it exits or the next event is due; everything the host does costs time.
+ */
+public final class X86Vcpu implements EventHandler {
+    static final int REQ_APF_HALT = 1;  // KVM_REQ_APF_HALT
+    static final int REQ_APF_READY = 2; // KVM_REQ_APF_READY
+
+    private static final int EV_ENTER = 0;
+    private static final int EV_RESUME = 1;
+    private static final int EV_EXIT = 2;
+
+    /** Where the vCPU thread is. */
+    public enum RunState { IN_GUEST, IN_HOST, BLOCKED, SYNC_WAIT, STOPPED }
+
+    public final int id;
+    final Simulator sim;
+    final KvmConfig config;
+    final Metrics metrics;
+    private final Tracer tracer;
+    public final X86CpuState cpu;
+    public final Lapic lapic = new Lapic();
+    public final X86Apf apf = new X86Apf();
+    final AsyncPf asyncPf;
+    final X86AsyncPf x86;
+    final X86Mmu mmu;
+    private final ApfMsrHandler msrs;
+    private final HostMemory memory;
+    private final VmObserver observer;
+    private final VcpuTime time;
+    ErrorPolicyHook errorPolicy = ErrorPolicyHook.IGNORE;
+    private GuestCode guest;
+
+    private int requests;
+    private boolean mpHalted; // mp_state == KVM_MP_STATE_HALTED
+    private RunState state = RunState.IN_HOST;
+    private long gen;
+    private GuestExit pendingExit;
+    /** A queued #PF (async "page not present"): token to deliver as CR2, or -1. */
+    private long pendingPfToken = -1;
+
+    public X86Vcpu(int id, Simulator sim, KvmConfig config, Metrics metrics, Tracer tracer, HostMemory memory,
+                   GuestRam ram, X86CpuState cpu, VmObserver observer) {
+        this.id = id;
+        this.sim = sim;
+        this.config = config;
+        this.metrics = metrics;
+        this.tracer = tracer;
+        this.memory = memory;
+        this.cpu = cpu;
+        this.observer = observer;
+        this.time = metrics.vcpuTime[id];
+        this.asyncPf = new AsyncPf(id, sim, memory, tracer, metrics, config.costs().workerDispatchNs());
+        this.x86 = new X86AsyncPf(this, asyncPf, ram, memory);
+        this.asyncPf.setArch(x86);
+        this.mmu = new X86Mmu(this, memory);
+        this.msrs = new ApfMsrHandler(this, asyncPf, ram);
+    }
+
+    public void attachGuest(GuestCode guest) {
+        this.guest = guest;
+    }
+
+    public void setFaultListener(X86Mmu.FaultListener l) {
+        mmu.listener = l;
+    }
+
+    public void setErrorPolicy(ErrorPolicyHook hook) {
+        this.errorPolicy = hook;
+    }
+
+    public AsyncPf asyncPf() {
+        return asyncPf;
+    }
+
+    public X86AsyncPf x86() {
+        return x86;
+    }
+
+    public RunState runState() {
+        return state;
+    }
+
+    /** Starts the vCPU thread at time 0. */
+    public void start() {
+        time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+        sim.at(sim.now(), this, EV_ENTER, 0);
+    }
+
+    void trace(TraceEvent e) {
+        tracer.emit(e);
+    }
+
+    void makeRequest(int req) {
+        requests |= req;
+    }
+
+    private boolean checkRequest(int req) {
+        boolean set = (requests & req) != 0;
+        requests &= ~req;
+        return set;
+    }
+
+    boolean hasPendingException() {
+        return pendingPfToken >= 0;
+    }
+
+    void mpStateRunnable() {
+        mpHalted = false;
+    }
+
+    /** {@code kvm_vcpu_running}. */
+    private boolean running() {
+        return !mpHalted && !apf.halted;
+    }
+
+    /** {@code kvm_vcpu_has_events}, the parts the model has. */
+    private boolean hasEvents() {
+        return !asyncPf.doneEmpty() || hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt());
+    }
+
+    /** {@code kvm_arch_vcpu_runnable}. */
+    public boolean runnable() {
+        return running() || hasEvents();
+    }
+
+    /** {@code kvm_inject_page_fault} of an async #PF: a pending #PF with the token as payload (CR2). */
+    void injectAsyncPageFault(int token) {
+        pendingPfToken = Integer.toUnsignedLong(token);
+    }
+
+    /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
+    public void apicSetIrq(int vector) {
+        if (lapic.acceptFixed(vector)) {
+            trace(new TraceEvent.ApicAcceptIrq(sim.now(), id, id, vector));
+            kick();
+        }
+    }
+
+    /** {@code kvm_vcpu_kick}: wake a blocked thread, or force an exit from the guest. */
+    public void kick() {
+        switch (state) {
+            case IN_GUEST -> {
+                guest.preempt(sim.now());
+                gen++;
+                exitStarted();
+                scheduleEnter(config.costs().vmExitNs());
+            }
+            case BLOCKED -> wakeUp();
+            default -> {
+            }
+        }
+    }
+
+    /** {@code kvm_vcpu_wake_up}: a blocked thread re-checks whether it can run. */
+    void wakeUp() {
+        if (state == RunState.BLOCKED && runnable()) {
+            time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+            scheduleEnter(config.costs().haltWakeupNs());
+        }
+    }
+
+    private void exitStarted() {
+        metrics.counters.inc(Counter.VM_EXITS);
+        time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+        state = RunState.IN_HOST;
+    }
+
+    private void scheduleEnter(long delay) {
+        state = RunState.IN_HOST;
+        sim.after(delay, this, EV_ENTER, gen);
+    }
+
+    @Override
+    public void onEvent(int code, long arg) {
+        if (state == RunState.STOPPED) {
+            return;
+        }
+        switch (code) {
+            case EV_ENTER -> runLoop();
+            case EV_RESUME -> {
+                if (arg == gen && state == RunState.IN_GUEST) {
+                    runGuest(sim.now());
+                }
+            }
+            case EV_EXIT -> {
+                if (arg == gen) {
+                    handleExit(pendingExit);
+                }
+            }
+            default -> throw new IllegalStateException("unknown vCPU event " + code);
+        }
+    }
+
+    /** One pass of {@code vcpu_run}'s loop, until the guest is entered or the thread blocks. */
+    private void runLoop() {
+        while (state != RunState.STOPPED) {
+            if (running()) {
+                // vcpu_enter_guest: requests first
+                if (checkRequest(REQ_APF_HALT)) {
+                    apf.halted = true;
+                    metrics.counters.inc(Counter.SYNTHETIC_HALTS);
+                    trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
+                    continue;
+                }
+                if (checkRequest(REQ_APF_READY)) {
+                    asyncPf.checkCompletion();
+                }
+                Integer forced = errorPolicy.forcedExit();
+                if (forced != null) {
+                    vmStop("efault-request", forced, -1);
+                    return;
+                }
+                long entry = sim.now() + config.costs().vmEntryNs();
+                injectPendingEvent(entry);
+                time.finish(entry);
+                runGuest(entry);
+                return;
+            }
+            // vcpu_block
+            if (!runnable()) {
+                state = RunState.BLOCKED;
+                time.hostState(apf.halted ? TimeCategory.SYNTHETIC_HALT : TimeCategory.GUEST_IDLE, sim.now());
+                trace(new TraceEvent.VcpuState(sim.now(), id, apf.halted ? "apf_halt" : "hlt"));
+                return;
+            }
+            mpHalted = false;
+            apf.halted = false;
+        }
+    }
+
+    /** {@code kvm_check_and_inject_events}: one exception, else one interrupt if the guest takes it. */
+    private void injectPendingEvent(long at) {
+        if (pendingPfToken >= 0) {
+            long token = pendingPfToken;
+            pendingPfToken = -1;
+            trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
+            guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
+        } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
+            guest.deliverInterrupt(at, lapic.acknowledge());
+        }
+    }
+
+    private void runGuest(long from) {
+        state = RunState.IN_GUEST;
+        GuestExit exit = guest.run(from, sim.horizon());
+        if (exit instanceof GuestExit.Continue c) {
+            sim.at(c.at(), this, EV_RESUME, gen);
+            return;
+        }
+        gen++;
+        state = RunState.IN_HOST; // exiting: kicks only leave requests now
+        if (exit.at() == sim.now()) {
+            handleExit(exit);
+        } else {
+            pendingExit = exit;
+            sim.at(exit.at(), this, EV_EXIT, gen);
+        }
+    }
+
+    private void handleExit(GuestExit exit) {
+        pendingExit = null;
+        exitStarted();
+        HostCosts c = config.costs();
+        switch (exit) {
+            case GuestExit.EptViolation e -> handleEptViolation(e);
+            case GuestExit.Hlt h -> {
+                metrics.counters.inc(Counter.HLT_EXITS);
+                mpHalted = true; // kvm_emulate_halt
+                scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.WrMsr m -> {
+                ApfMsrHandler.Result r = msrs.write(m.msr(), m.value());
+                boolean gp = r == null || r.gp();
+                if (gp) {
+                    metrics.counters.inc(Counter.MSR_GP);
+                }
+                if (m.msr() == ApfMsr.MSR_KVM_ASYNC_PF_ACK && !gp && (m.value() & 1) != 0) {
+                    metrics.counters.inc(Counter.ACKS);
+                }
+                trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
+                guest.msrResult(gp, 0);
+                scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case GuestExit.RdMsr m -> {
+                ApfMsrHandler.Result r = msrs.read(m.msr());
+                boolean gp = r == null || r.gp();
+                trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), gp ? 0 : r.value(), gp));
+                guest.msrResult(gp, gp ? 0 : r.value());
+                scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case GuestExit.Cr0Write w -> {
+                boolean old = cpu.paging;
+                cpu.paging = w.paging();
+                if (old != w.paging()) {
+                    postSetCr0(w.paging());
+                }
+                scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.SpivWrite s -> {
+                boolean was = lapic.enabled();
+                lapic.setSoftwareEnabled(s.enabled());
+                if (!was && s.enabled() && config.policy().lapicDisabledFix()) {
+                    makeRequest(REQ_APF_READY); // apic_set_spiv (2f15d027c05f)
+                }
+                scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.Init i -> {
+                vcpuReset();
+                scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.IrqWindow w -> scheduleEnter(c.vmExitNs());
+            case GuestExit.Dead d -> stopThread();
+            case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
+        }
+    }
+
+    /** {@code kvm_post_set_cr0}, the async PF part. */
+    private void postSetCr0(boolean paging) {
+        if (config.policy().cr0PgToggle() == X86Policy.Cr0PgToggle.CLEAR_QUEUE) {
+            asyncPf.clearCompletionQueue("cr0-pg"); // e5f3f0279601
+            apf.gfns.reset();
+        } else if (paging && apf.pvEnabled()) {
+            makeRequest(REQ_APF_READY);
+        }
+    }
+
+    private void handleEptViolation(GuestExit.EptViolation e) {
+        metrics.counters.inc(Counter.EPT_VIOLATIONS);
+        HostCosts c = config.costs();
+        long base = c.vmExitNs() + c.eptViolationNs();
+        switch (mmu.pageFault(e.gpa(), e.gva(), e.write())) {
+            case FIXED -> scheduleEnter(base + c.minorFaultNs());
+            case RETRY_ASYNC -> scheduleEnter(base + c.asyncSetupNs());
+            case RETRY_HALT -> scheduleEnter(base);
+            case SYNC -> syncFault(e.gpa() >>> 12);
+            case EFAULT -> vmStop("efault", HostMemory.EFAULT, e.gpa() >>> 12);
+            case HWPOISON -> vmStop("hwpoison", HostMemory.EHWPOISON, e.gpa() >>> 12);
+        }
+    }
+
+    /** The synchronous path: the vCPU thread blocks in GUP; no interrupt reaches the guest meanwhile. */
+    private void syncFault(long gfn) {
+        state = RunState.SYNC_WAIT;
+        long start = sim.now();
+        time.hostState(TimeCategory.SYNC_BLOCKED, start);
+        trace(new TraceEvent.SyncFault(start, id, gfn, mmu.syncReason.key()));
+        memory.getUserPages(gfn, (g, errno) -> {
+            if (state == RunState.STOPPED) {
+                return;
+            }
+            metrics.syncFault.record(sim.now() - start);
+            if (errno == HostMemory.EHWPOISON) {
+                vmStop("hwpoison", errno, g);
+            } else if (errno != 0) {
+                vmStop("efault", errno, g); // kvm_handle_error_pfn → KVM_RUN fails with EFAULT
+            } else {
+                memory.map(g);
+                mmu.listener.mapped(g);
+                time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+                scheduleEnter(config.costs().minorFaultNs());
+            }
+        });
+    }
+
+    /** {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting. */
+    private void vcpuReset() {
+        apf.msrEnVal = 0;
+        apf.msrIntVal = 0;
+        asyncPf.clearCompletionQueue("reset");
+        apf.gfns.reset();
+        apf.halted = false;
+        apf.pageReadyPending = false;
+        pendingPfToken = -1;
+        cpu.reset();
+        lapic.reset(true);
+        guest.reset(sim.now());
+    }
+
+    /** KVM_RUN returns an error to the VMM, which stops the VM. */
+    void vmStop(String reason, int errno, long gfn) {
+        if (errno == HostMemory.EFAULT) {
+            metrics.counters.inc(Counter.EFAULT_EXITS);
+        } else if (errno == HostMemory.EHWPOISON) {
+            metrics.counters.inc(Counter.HWPOISON_EXITS);
+        }
+        trace(new TraceEvent.UserspaceExit(sim.now(), id, errno, reason));
+        stopThread();
+        observer.vmStopped(sim.now(), id, reason, errno, gfn);
+    }
+
+    private void stopThread() {
+        state = RunState.STOPPED;
+        time.hostState(null, sim.now());
+    }
+
+    /** Closes the time accounting at the end of a run. */
+    public void finish(long now) {
+        if (state == RunState.IN_GUEST) {
+            guest.preempt(now);
+        }
+        time.finish(now);
+    }
+}

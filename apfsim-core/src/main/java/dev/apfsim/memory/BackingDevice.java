@@ -1,0 +1,81 @@
+package dev.apfsim.memory;
+
+import dev.apfsim.engine.EventHandler;
+import dev.apfsim.engine.Simulator;
+
+import java.util.ArrayDeque;
+import java.util.SplittableRandom;
+
+/**
+ * A device that brings pages in (swap disk, zswap, the post-copy migration source behind a userfault handler):
+ * at most {@code depth} requests in service, the rest wait in FIFO order.
+ */
+public final class BackingDevice implements EventHandler {
+    /** Told when a page read finishes. */
+    public interface Completion {
+        void pageRead(long gfn);
+    }
+
+    private static final int DONE = 0;
+
+    private final String name;
+    private final LatencyDistribution latency;
+    private final int depth;
+    private final Simulator sim;
+    private final SplittableRandom random;
+    private final Completion completion;
+    private final ArrayDeque<Long> waiting = new ArrayDeque<>();
+    private int inService;
+    private long reads;
+    private long busyNs;
+
+    public BackingDevice(String name, LatencyDistribution latency, int depth, Simulator sim, Completion completion) {
+        this.name = name;
+        this.latency = latency;
+        this.depth = depth;
+        this.sim = sim;
+        this.random = sim.random().stream("device:" + name);
+        this.completion = completion;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public void submit(long gfn) {
+        if (inService < depth) {
+            start(gfn);
+        } else {
+            waiting.addLast(gfn);
+        }
+    }
+
+    private void start(long gfn) {
+        inService++;
+        reads++;
+        long ns = latency.sample(random);
+        busyNs += ns;
+        sim.after(ns, this, DONE, gfn);
+    }
+
+    @Override
+    public void onEvent(int code, long gfn) {
+        inService--;
+        if (!waiting.isEmpty()) {
+            start(waiting.pollFirst());
+        }
+        completion.pageRead(gfn);
+    }
+
+    public long reads() {
+        return reads;
+    }
+
+    public long busyNs() {
+        return busyNs;
+    }
+
+    public int queueLength() {
+        return waiting.size() + inService;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.apfsim.memory;
+
+import java.util.HashMap;
+
+/**
+ * The few guest-physical words that host and guest both read and write: the APF control areas. Accesses outside
+ * the memslot fail, as {@code kvm_write_guest_offset_cached} does after a bad GPA.
+ */
+public final class GuestRam {
+    private final long size;
+    private final HashMap<Long, Integer> words = new HashMap<>();
+
+    public GuestRam(long sizeBytes) {
+        this.size = sizeBytes;
+    }
+
+    public boolean valid(long gpa) {
+        return gpa >= 0 && gpa + 4 <= size;
+    }
+
+    /** Returns false when the GPA is outside guest memory. */
+    public boolean write32(long gpa, int value) {
+        if (!valid(gpa)) {
+            return false;
+        }
+        if (value == 0) {
+            words.remove(gpa);
+        } else {
+            words.put(gpa, value);
+        }
+        return true;
+    }
+
+    /** Reads a word; callers check {@link #valid} first when a failed read matters. */
+    public int read32(long gpa) {
+        Integer v = words.get(gpa);
+        return v == null ? 0 : v;
+    }
+}

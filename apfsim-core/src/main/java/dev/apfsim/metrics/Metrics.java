@@ -1,0 +1,22 @@
+package dev.apfsim.metrics;
+
+/** All measurements of one run. */
+public final class Metrics {
+    public final Counters counters = new Counters();
+    /** Async PF set up to its page-ready being consumed (kvm_arch_async_page_present). */
+    public final Latency faultToReady = new Latency();
+    /** Guest task asleep in kvm_async_pf_task_wait_schedule until woken. */
+    public final Latency taskWait = new Latency();
+    /** Synchronous faults: the vCPU thread blocked in GUP. */
+    public final Latency syncFault = new Latency();
+    public final VcpuTime[] vcpuTime;
+    /** Host worker time (dispatch + GUP handling) in ns. */
+    public long workerNs;
+
+    public Metrics(int vcpus) {
+        vcpuTime = new VcpuTime[vcpus];
+        for (int i = 0; i < vcpus; i++) {
+            vcpuTime[i] = new VcpuTime();
+        }
+    }
+}

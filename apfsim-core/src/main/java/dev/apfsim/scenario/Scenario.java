@@ -1,0 +1,42 @@
+package dev.apfsim.scenario;
+
+import dev.apfsim.guest.GuestConfig;
+import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.memory.FailureRule;
+import dev.apfsim.workload.TaskSpec;
+
+import java.util.List;
+
+/**
+ * Everything one run needs. Built from YAML by {@link ScenarioLoader}; {@code seed} plus this record name one
+ * execution.
+ *
+ * @param memoryBytes      guest RAM
+ * @param hostLimitBytes   host memory the guest may keep resident (reclaim evicts beyond it)
+ * @param livelockRetries  consecutive async faults on one gfn without progress that count as a livelock
+ */
+public record Scenario(String name, String description, long seed, long durationNs, int vcpus, long memoryBytes,
+                       long hostLimitBytes, KvmConfig kvm, DeviceSpec swap, DeviceSpec remote,
+                       List<MemoryRegion> regions, List<FailureRule> failures, GuestConfig guest,
+                       List<TaskSpec> tasks, int livelockRetries) {
+
+    public Scenario withSeed(long s) {
+        return new Scenario(name, description, s, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
+                regions, failures, guest, tasks, livelockRetries);
+    }
+
+    public Scenario withDuration(long d) {
+        return new Scenario(name, description, seed, d, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
+                regions, failures, guest, tasks, livelockRetries);
+    }
+
+    public Scenario withGuest(GuestConfig g) {
+        return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
+                regions, failures, g, tasks, livelockRetries);
+    }
+
+    public Scenario withKvm(KvmConfig k) {
+        return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, k, swap, remote,
+                regions, failures, guest, tasks, livelockRetries);
+    }
+}

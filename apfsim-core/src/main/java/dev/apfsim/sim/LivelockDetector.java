@@ -1,0 +1,45 @@
+package dev.apfsim.sim;
+
+import dev.apfsim.kvm.x86.X86Mmu;
+
+import java.util.HashMap;
+
+/**
+ * Counts async faults per gfn until the page is mapped. A gfn that keeps faulting asynchronously without
+ * ever being mapped is the endless retry loop (REFERENCE §6, Appendix C).
+ */
+public final class LivelockDetector implements X86Mmu.FaultListener {
+    private record Streak(long firstTime, long firstToken, long count) {
+    }
+
+    private final int limit;
+    private final HashMap<Long, Streak> streaks = new HashMap<>();
+    private Outcome.LivelockSuspected found;
+
+    public LivelockDetector(int limit) {
+        this.limit = limit;
+    }
+
+    @Override
+    public void asyncFault(long now, int vcpu, long gfn, long token) {
+        Streak s = streaks.get(gfn);
+        s = s == null ? new Streak(now, token, 1) : new Streak(s.firstTime(), s.firstToken(), s.count() + 1);
+        streaks.put(gfn, s);
+        if (s.count() >= limit && found == null) {
+            double seconds = Math.max(1, now - s.firstTime()) / 1e9;
+            found = new Outcome.LivelockSuspected(now, vcpu, gfn, s.count(), (s.count() - 1) / seconds,
+                    s.firstToken(), token);
+        }
+    }
+
+    @Override
+    public void mapped(long gfn) {
+        if (!streaks.isEmpty()) {
+            streaks.remove(gfn);
+        }
+    }
+
+    public Outcome.LivelockSuspected found() {
+        return found;
+    }
+}

@@ -1,0 +1,190 @@
+package dev.apfsim.sim;
+
+import dev.apfsim.engine.ScheduleChooser;
+import dev.apfsim.engine.Simulator;
+import dev.apfsim.guest.GuestCpu;
+import dev.apfsim.guest.GuestKernel;
+import dev.apfsim.guest.GuestObserver;
+import dev.apfsim.guest.Program;
+import dev.apfsim.guest.Task;
+import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.kvm.x86.Lapic;
+import dev.apfsim.kvm.x86.VmObserver;
+import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.kvm.x86.X86Vcpu;
+import dev.apfsim.memory.BackingDevice;
+import dev.apfsim.memory.GuestRam;
+import dev.apfsim.memory.HostMemory;
+import dev.apfsim.metrics.Metrics;
+import dev.apfsim.scenario.MemoryRegion;
+import dev.apfsim.scenario.Scenario;
+import dev.apfsim.trace.TraceSink;
+import dev.apfsim.trace.Tracer;
+import dev.apfsim.workload.ScriptProgram;
+import dev.apfsim.workload.StatisticalProgram;
+import dev.apfsim.workload.TaskSpec;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** One VM on one host, built from a scenario: wires memory, vCPUs, the guest kernel and its tasks, and runs. */
+public final class Machine implements VmObserver, GuestObserver {
+    private final Scenario scenario;
+    private final Simulator sim;
+    private final Tracer tracer = new Tracer();
+    private final Metrics metrics;
+    private final HostMemory memory;
+    private final BackingDevice swap;
+    private final BackingDevice remote;
+    private final GuestKernel guest;
+    private final List<X86Vcpu> vcpus = new ArrayList<>();
+    private final LivelockDetector livelock;
+    private Outcome outcome;
+
+    public Machine(Scenario s) {
+        this.scenario = s;
+        this.sim = new Simulator(s.seed());
+        this.metrics = new Metrics(s.vcpus());
+        long frames = s.memoryBytes() >>> 12;
+        this.memory = new HostMemory(sim, frames, s.hostLimitBytes() >>> 12, s.failures(), s.kvm().costs().sigbusNs());
+        this.swap = new BackingDevice("swap", s.swap().latency(), s.swap().queueDepth(), sim, memory::pageRead);
+        this.remote = new BackingDevice("remote", s.remote().latency(), s.remote().queueDepth(), sim, memory::pageRead);
+        memory.setDevices(swap, remote);
+        for (MemoryRegion r : s.regions()) {
+            memory.initRange(r.start() >>> 12, r.size() >>> 12, switch (r.state()) {
+                case UNTOUCHED -> HostMemory.UNTOUCHED;
+                case RESIDENT -> HostMemory.RESIDENT;
+                case SWAPPED -> HostMemory.SWAPPED;
+                case REMOTE -> HostMemory.REMOTE;
+            });
+        }
+        GuestRam ram = new GuestRam(s.memoryBytes());
+        this.guest = new GuestKernel(sim, s.guest(), metrics, tracer, ram, memory, this);
+        this.livelock = new LivelockDetector(s.livelockRetries());
+        for (int i = 0; i < s.vcpus(); i++) {
+            X86CpuState state = new X86CpuState();
+            X86Vcpu v = new X86Vcpu(i, sim, s.kvm(), metrics, tracer, memory, ram, state, this);
+            v.setFaultListener(livelock);
+            vcpus.add(v);
+            GuestCpu cpu = guest.addCpu(platform(v));
+            v.attachGuest(cpu);
+        }
+        int taskNo = 0;
+        for (TaskSpec spec : s.tasks()) {
+            switch (spec) {
+                case TaskSpec.Statistical st -> {
+                    for (int k = 0; k < st.count(); k++) {
+                        String name = st.count() == 1 ? st.name() : st.name() + "-" + k;
+                        int cpu = (st.cpu() + k) % s.vcpus();
+                        Program p = new StatisticalProgram(st, sim.random().stream("task:" + name));
+                        guest.addTask(name, cpu, p);
+                        taskNo++;
+                    }
+                }
+                case TaskSpec.Scripted sc -> {
+                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()));
+                    taskNo++;
+                }
+            }
+        }
+    }
+
+    private GuestCpu.Platform platform(X86Vcpu v) {
+        return new GuestCpu.Platform() {
+            public X86CpuState state() {
+                return v.cpu;
+            }
+
+            public Lapic lapic() {
+                return v.lapic;
+            }
+
+            public void sendIpi(int cpu, int vector) {
+                vcpus.get(cpu).apicSetIrq(vector);
+            }
+
+            public void timerInterrupt() {
+                v.apicSetIrq(ApfMsr.LOCAL_TIMER_VECTOR);
+            }
+
+            public boolean offersPfVmexit() {
+                return scenario.kvm().cpuidAsyncPfVmexit();
+            }
+        };
+    }
+
+    public void attach(TraceSink sink) {
+        tracer.attach(sink);
+    }
+
+    public void setChooser(ScheduleChooser chooser) {
+        sim.setChooser(chooser);
+    }
+
+    public Simulator simulator() {
+        return sim;
+    }
+
+    public List<X86Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    public GuestKernel guest() {
+        return guest;
+    }
+
+    public HostMemory memory() {
+        return memory;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void vmStopped(long time, int vcpu, String reason, int errno, long gfn) {
+        if (outcome == null) {
+            outcome = new Outcome.VmStopped(time, vcpu, reason, errno, gfn);
+        }
+        sim.stop();
+    }
+
+    @Override
+    public void guestPanic(long time, int cpu, String message) {
+        if (outcome == null) {
+            outcome = new Outcome.GuestPanic(time, cpu, message);
+        }
+        sim.stop();
+    }
+
+    /** Runs to the scenario's duration (or an earlier end) and reports. */
+    public RunResult run() {
+        long wallStart = System.nanoTime(); // measures the simulator, never read by the model
+        for (X86Vcpu v : vcpus) {
+            v.start();
+        }
+        long end = scenario.durationNs();
+        long slice = Math.max(1_000_000, end / 1000);
+        // run in slices so a livelock ends the run as soon as it is recognised
+        for (long t = slice; !sim.stopped(); t = Math.min(end, t + slice)) {
+            boolean more = sim.run(t);
+            if (livelock.found() != null) {
+                if (outcome == null) {
+                    outcome = livelock.found();
+                }
+                break;
+            }
+            if (!more || t >= end) {
+                break;
+            }
+        }
+        long now = sim.now();
+        for (X86Vcpu v : vcpus) {
+            v.finish(now);
+        }
+        tracer.flush();
+        long wall = System.nanoTime() - wallStart;
+        return ResultBuilder.build(this, scenario, outcome == null ? new Outcome.Ok() : outcome, now, wall, tracer,
+                swap, remote);
+    }
+}

@@ -1,0 +1,115 @@
+package dev.apfsim.trace;
+
+import dev.apfsim.trace.TraceEvent.*;
+
+/**
+ * Formats events as {@code trace-cmd report} lines: {@code comm-pid [cpu] secs.micros: name: fields}, with the
+ * fields printed by each tracepoint's own TP_printk format so lines diff cleanly against a real host's trace.
+ */
+public final class FtraceFormat {
+    private FtraceFormat() {
+    }
+
+    public static String line(TraceEvent e) {
+        StringBuilder sb = new StringBuilder(120);
+        appendLine(sb, e);
+        return sb.toString();
+    }
+
+    public static void appendLine(StringBuilder sb, TraceEvent e) {
+        int cpu = Math.max(e.vcpu(), 0);
+        switch (e.actor()) {
+            case VCPU_THREAD, VMM -> sb.append("CPU ").append(cpu).append("/KVM-").append(1000 + cpu);
+            case WORKER -> sb.append("kworker/u16:").append(cpu).append('-').append(2000 + cpu);
+            case GUEST -> sb.append("guest-cpu").append(cpu).append('-').append(0);
+        }
+        sb.append(" [");
+        if (cpu < 100) {
+            sb.append('0');
+        }
+        if (cpu < 10) {
+            sb.append('0');
+        }
+        sb.append(cpu).append("] ");
+        long micros = e.time() / 1000;
+        sb.append(micros / 1_000_000).append('.');
+        String frac = Long.toString(micros % 1_000_000);
+        sb.append("000000", 0, 6 - frac.length()).append(frac);
+        sb.append(": ").append(e.name()).append(": ");
+        appendFields(sb, e);
+    }
+
+    /** The part after "name: ", exactly as the kernel's TP_printk prints it. */
+    public static void appendFields(StringBuilder sb, TraceEvent e) {
+        switch (e) {
+            // "gva = %#llx, gfn = %#llx"
+            case TryAsyncGetPage t -> sb.append("gva = ").append(hex(t.gva())).append(", gfn = ").append(hex(t.gfn()));
+            case RepeatedFault t -> sb.append("gva = ").append(hex(t.gva())).append(", gfn = ").append(hex(t.gfn()));
+            // "token %#llx gva %#llx"
+            case NotPresent t -> sb.append("token ").append(hex(t.token())).append(" gva ").append(hex(t.gva()));
+            case Ready t -> sb.append("token ").append(hex(t.token())).append(" gva ").append(hex(t.gva()));
+            // "gva %#llx address %#lx"
+            case Completed t -> sb.append("gva ").append(hex(t.gva())).append(" address ").append(hex(t.address()));
+            // "%s%s%s%s%s": symbolic vector, then " (0x%lx)" for the error code
+            case InjException t -> {
+                sb.append(exceptionName(t.vector()));
+                if (t.hasError()) {
+                    sb.append(" (0x").append(Integer.toHexString(t.errorCode())).append(')');
+                }
+            }
+            // "apicid %x vec %u (%s|%s)"
+            case ApicAcceptIrq t -> sb.append("apicid ").append(Integer.toHexString(t.apicId())).append(" vec ")
+                    .append(t.vector()).append(" (Fixed|edge)");
+            // "msr_%s %x = 0x%llx%s"
+            case Msr t -> sb.append(t.write() ? "msr_write " : "msr_read ").append(Integer.toHexString(t.msr()))
+                    .append(" = 0x").append(Long.toHexString(t.data())).append(t.gp() ? " (#GP)" : "");
+            // "reason %s (%d)"
+            case UserspaceExit t -> sb.append("reason error (").append(t.errno()).append(") ").append(t.why());
+            case SyncFault t -> sb.append("gfn ").append(hex(t.gfn())).append(" reason ").append(t.reason());
+            case ApfHalt t -> sb.append("gfn ").append(hex(t.gfn()));
+            case WakeupAllQueued t -> sb.append("token 0xffffffff");
+            case QueueCleared t -> sb.append("discarded ").append(t.discarded()).append(" cause ").append(t.cause());
+            case Prefault t -> sb.append("gfn ").append(hex(t.gfn())).append(t.fixed() ? " fixed" : " skipped ").append(t.why());
+            case VcpuState t -> sb.append("state ").append(t.state());
+            case PageIo t -> sb.append("gfn ").append(hex(t.gfn())).append(t.done() ? (t.failed() ? " failed" : " done") : " start");
+            case Violation t -> sb.append(t.invariant()).append(": ").append(t.detail());
+            case GuestApfWait t -> sb.append("task ").append(t.task()).append(" token ").append(hex(t.token()))
+                    .append(t.dummyConsumed() ? " dummy" : " sleep");
+            case GuestApfWake t -> sb.append("token ").append(hex(t.token())).append(t.task() < 0 ? " dummy" : " task " + t.task());
+            case GuestApfWakeAll t -> sb.append("woken ").append(t.woken());
+            case GuestSwitch t -> sb.append("prev ").append(t.prev()).append(" next ").append(t.next());
+            case GuestPageFault t -> sb.append("task ").append(t.task()).append(" address ").append(hex(t.address()));
+            case GuestPanic t -> sb.append(t.message());
+            case GuestTaskKilled t -> sb.append("task ").append(t.task()).append(' ').append(t.signal())
+                    .append(" address ").append(hex(t.address()));
+        }
+    }
+
+    /** Kernel {@code %#llx}: 0 prints as 0x0 ({@code lib/vsprintf.c: number}). */
+    public static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+
+    /** {@code kvm_trace_sym_exc}. */
+    static String exceptionName(int vector) {
+        return switch (vector) {
+            case 0 -> "#DE";
+            case 1 -> "#DB";
+            case 3 -> "#BP";
+            case 4 -> "#OF";
+            case 5 -> "#BR";
+            case 6 -> "#UD";
+            case 7 -> "#NM";
+            case 8 -> "#DF";
+            case 10 -> "#TS";
+            case 11 -> "#NP";
+            case 12 -> "#SS";
+            case 13 -> "#GP";
+            case 14 -> "#PF";
+            case 16 -> "#MF";
+            case 17 -> "#AC";
+            case 18 -> "#MC";
+            default -> "0x" + Integer.toHexString(vector);
+        };
+    }
+}
