@@ -328,6 +328,12 @@ public final class GuestCpu implements GuestCode, EventHandler {
     }
 
     private void switchTo(Task next, long now) {
+        if (next.pendingSigbus) {
+            next.pendingSigbus = false;
+            Action a = next.action();
+            kill(next, now, "SIGBUS", a instanceof Action.Touch t ? t.gva() : 0); // the failed access
+            return;
+        }
         kernel.metrics.counters.inc(Counter.GUEST_CONTEXT_SWITCHES);
         kernel.tracer.emit(new TraceEvent.GuestSwitch(now, id, current == null ? -1 : current.id, next.id));
         current = next;
@@ -469,6 +475,14 @@ public final class GuestCpu implements GuestCode, EventHandler {
             return;
         }
         long token = Integer.toUnsignedLong(kernel.ram.read32(areaGpa + ApfMsr.OFFSET_TOKEN));
+        boolean error = kernel.ram.read32(areaGpa + ApfMsr.OFFSET_PAGEREADY_FLAGS) != 0;
+        if (error) {
+            kernel.ram.write32(areaGpa + ApfMsr.OFFSET_PAGEREADY_FLAGS, 0);
+            SleeperTable.Node n = kernel.sleepers.find(token);
+            if (n != null && !n.dummy()) {
+                n.task().pendingSigbus = true;
+            }
+        }
         asyncPfTaskWake(now, token);
         kernel.ram.write32(areaGpa + ApfMsr.OFFSET_TOKEN, 0);
         frames.peekFirst().then(new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1));

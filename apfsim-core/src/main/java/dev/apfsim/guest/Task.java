@@ -14,6 +14,8 @@ public final class Task extends Context {
     long sliceStart;
     long sleepStart;
     long sleepToken;
+    /** The page-ready that woke it carried the error flag (seed 004 patch 2): SIGBUS on return to user. */
+    boolean pendingSigbus;
 
     // results
     long ops;

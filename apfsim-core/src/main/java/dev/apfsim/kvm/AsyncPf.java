@@ -116,7 +116,6 @@ public final class AsyncPf implements EventHandler {
         if (errno != 0) {
             metrics.counters.inc(Counter.WORKER_ERRORS);
         }
-        arch.workerDone(work);
         boolean first = done.isEmpty();
         done.addLast(work);
         if (first) {

@@ -19,8 +19,4 @@ public interface AsyncPfArch {
 
     /** {@code __kvm_vcpu_wake_up}: the worker wakes a blocked vCPU. */
     void vcpuWakeUp();
-
-    /** Where the worker's GUP completes, so error policies (seed 004) can inspect it; 6.12 ignores it. */
-    default void workerDone(KvmAsyncPf work) {
-    }
 }

@@ -24,6 +24,8 @@ public final class ApfMsr {
     /** Offsets in {@code struct kvm_vcpu_pv_apf_data}. */
     public static final int OFFSET_FLAGS = 0;
     public static final int OFFSET_TOKEN = 4;
+    /** Seed 004 patch 2 (never merged): error flag of a page-ready event, bit 0. */
+    public static final int OFFSET_PAGEREADY_FLAGS = 8;
 
     public static final int PF_VECTOR = 14;
     public static final int HYPERVISOR_CALLBACK_VECTOR = 0xf3;

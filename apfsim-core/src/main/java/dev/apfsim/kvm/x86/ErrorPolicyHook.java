@@ -10,16 +10,15 @@ public interface ErrorPolicyHook {
         return null;
     }
 
-    /** The worker finished; {@code work.workerErrno} says how. */
-    default void workerDone(KvmAsyncPf work) {
-    }
-
-    /** Consumed an item (in {@code kvm_arch_async_page_present}); return true to also flag an error to the guest. */
-    default boolean reportToGuest(KvmAsyncPf work) {
+    /**
+     * An item is consumed ({@code kvm_arch_async_page_present}); {@code work.workerErrno} says whether the
+     * worker's GUP failed. Returns true to flag the error to the guest in the page-ready event.
+     */
+    default boolean pagePresent(KvmAsyncPf work) {
         return false;
     }
 
-    /** Checked at each entry: non-null forces an exit to the VMM with this errno (a KVM request). */
+    /** Checked before each entry: non-null forces KVM_RUN to return this errno (a KVM request). */
     default Integer forcedExit() {
         return null;
     }

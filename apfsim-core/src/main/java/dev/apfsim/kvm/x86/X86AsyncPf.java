@@ -121,7 +121,11 @@ public final class X86AsyncPf implements AsyncPfArch {
         }
         vcpu.metrics.counters.inc(Counter.PAGE_READY);
         vcpu.trace(new TraceEvent.Ready(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
+        boolean flagError = vcpu.errorPolicy.pagePresent(work);
         if ((work.wakeupAll || work.notpresentInjected) && apf.pvEnabled() && apfPutUserReady(work.token)) {
+            if (flagError && ram.write32(apf.dataGpa + ApfMsr.OFFSET_PAGEREADY_FLAGS, 1)) {
+                vcpu.metrics.counters.inc(Counter.ERROR_INJECTED); // seed 004 patch 2: pageready_flag bit 0
+            }
             apf.pageReadyPending = true;
             vcpu.metrics.counters.inc(Counter.PAGE_READY_INJECTED);
             vcpu.apicSetIrq(apf.vec);

@@ -69,6 +69,7 @@ public final class X86Vcpu implements EventHandler {
         this.asyncPf.setArch(x86);
         this.mmu = new X86Mmu(this, memory);
         this.msrs = new ApfMsrHandler(this, asyncPf, ram);
+        this.errorPolicy = ErrorPolicies.create(config.policy().errorPolicy());
     }
 
     public void attachGuest(GuestCode guest) {
@@ -222,7 +223,7 @@ public final class X86Vcpu implements EventHandler {
                 }
                 Integer forced = errorPolicy.forcedExit();
                 if (forced != null) {
-                    vmStop("efault-request", forced, -1);
+                    vmStop("efault-request", forced, -1); // KVM_RUN fails with -EFAULT
                     return;
                 }
                 long entry = sim.now() + config.costs().vmEntryNs();

@@ -1,0 +1,48 @@
+package dev.apfsim.sim;
+
+import dev.apfsim.guest.GuestConfig;
+import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.scenario.Scenario;
+
+/**
+ * The {@code --apf} switch of the CLI: {@code on} (the guest enables PV async PF as configured, Linux by
+ * default), {@code off} (the guest never writes the MSRs, as with {@code no-kvmapf}; the host still uses the
+ * synthetic halt) and {@code sync} (no async PF in the host at all, as before 2.6.38: every fault blocks).
+ */
+public enum ApfSwitch {
+    ON, OFF, SYNC;
+
+    public static ApfSwitch parse(String s) {
+        return switch (s.trim().toLowerCase()) {
+            case "on" -> ON;
+            case "off" -> OFF;
+            case "sync" -> SYNC;
+            default -> throw new IllegalArgumentException("--apf takes on, off or sync, not '" + s + "'");
+        };
+    }
+
+    public Scenario apply(Scenario s) {
+        KvmConfig k = s.kvm();
+        GuestConfig g = s.guest();
+        return switch (this) {
+            case ON -> s.withKvm(withAsync(k, true)).withGuest(g.apf() == GuestConfig.ApfMode.NEVER
+                    ? withApf(g, GuestConfig.ApfMode.LINUX) : g);
+            case OFF -> s.withKvm(withAsync(k, true)).withGuest(withApf(g, GuestConfig.ApfMode.NEVER));
+            case SYNC -> s.withKvm(withAsync(k, false));
+        };
+    }
+
+    private static KvmConfig withAsync(KvmConfig k, boolean on) {
+        return new KvmConfig(on, k.lapicInKernel(), k.enforcePvCpuid(), k.cpuidAsyncPf(), k.cpuidAsyncPfVmexit(),
+                k.cpuidAsyncPfInt(), k.hltInGuest(), k.costs(), k.policy());
+    }
+
+    private static GuestConfig withApf(GuestConfig g, GuestConfig.ApfMode m) {
+        return new GuestConfig(m, g.enBits(), g.apfVector(), g.pfHandler(), g.timesliceNs(), g.tickNs(),
+                g.pfHandlerNs(), g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs());
+    }
+
+    public String word() {
+        return name().toLowerCase();
+    }
+}
