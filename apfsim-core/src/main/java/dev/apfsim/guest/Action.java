@@ -34,6 +34,18 @@ public sealed interface Action {
     record SetPaging(boolean on) implements Action {
     }
 
+    /** MOV to CR3: switch guest page tables (matters to shadow paging). */
+    record SetCr3(long cr3) implements Action {
+    }
+
+    /** The guest, acting as an L1 hypervisor, enters ({@code true}) or leaves its L2 guest. */
+    record SetGuestMode(boolean l2) implements Action {
+    }
+
+    /** A regular guest page fault at {@code address} (guest page table not present; no VM exit under TDP). */
+    record RegularFault(long address) implements Action {
+    }
+
     /** Write the LAPIC SPIV software-enable bit. */
     record SetLapicEnabled(boolean on) implements Action {
     }

@@ -21,6 +21,9 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
     public enum ApfMode {
         /** Linux 5.9+: INT = vector, then EN = area | ENABLED | DELIVERY_AS_INT (| VMEXIT if offered). */
         LINUX,
+        /** Linux ≤5.7: EN = area | ENABLED | SEND_ALWAYS (CONFIG_PREEMPTION) | VMEXIT if offered; page-ready
+         *  arrives as a #PF with reason 2. Against a 5.8+ host (no bit 3) it gets no PV events at all. */
+        LINUX_LEGACY,
         /** {@code no-kvmapf} or a non-Linux guest: the APF MSRs are never written. */
         NEVER,
         /** Write INT = vector, then EN = area | {@code enBits} (e.g. SEND_ALWAYS, or no DELIVERY_AS_INT). */

@@ -1,6 +1,7 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.engine.EventHandler;
+import dev.apfsim.check.Invariant;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.GuestCode;
 import dev.apfsim.kvm.x86.GuestExit;
@@ -8,6 +9,7 @@ import dev.apfsim.kvm.x86.Lapic;
 import dev.apfsim.kvm.x86.X86CpuState;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.TimeCategory;
+import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.TraceEvent;
 
 import java.util.ArrayDeque;
@@ -31,6 +33,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
         /** CPUID offers KVM_FEATURE_ASYNC_PF_VMEXIT (Linux then sets EN bit 2). */
         boolean offersPfVmexit();
+
+        /** Checker's ground truth: the token of the async #PF just delivered, or -1 for a regular #PF. */
+        long takeInjectedAsyncToken();
     }
 
     private static final int EV_TICK = 0;
@@ -173,6 +178,23 @@ public final class GuestCpu implements GuestCode, EventHandler {
                     ctx.advance();
                     return new GuestExit.Cr0Write(t, p.on());
                 }
+                case Action.SetCr3 c -> {
+                    ctx.advance();
+                    cpu.cr3 = c.cr3();
+                    if (!cpu.tdp) {
+                        return new GuestExit.Cr3Write(t, c.cr3()); // shadow paging intercepts CR3 loads
+                    }
+                }
+                case Action.SetGuestMode g -> {
+                    ctx.advance();
+                    return new GuestExit.NestedSwitch(t, g.l2());
+                }
+                case Action.RegularFault f -> {
+                    ctx.advance();
+                    platform.takeInjectedAsyncToken(); // a native #PF: nothing from the host
+                    pushFrame(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+                            new Action.Op((c, tt) -> c.excPageFault(tt, f.address(), -1)));
+                }
                 case Action.SetLapicEnabled l -> {
                     ctx.advance();
                     return new GuestExit.SpivWrite(t, l.on());
@@ -250,9 +272,10 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
     @Override
     public void deliverException(long now, int vector, int errorCode, long cr2) {
+        long truth = platform.takeInjectedAsyncToken();
         Frame f = pushFrame(Frame.Kind.PAGE_FAULT,
                 new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> c.excPageFault(t, cr2)));
+                new Action.Op((c, t) -> c.excPageFault(t, cr2, truth)));
         if (vector != ApfMsr.PF_VECTOR) {
             f.actions.clear(); // only #PF is modelled; anything else is acknowledged and ignored
         }
@@ -370,9 +393,14 @@ public final class GuestCpu implements GuestCode, EventHandler {
         if (g.apf() == GuestConfig.ApfMode.NEVER) {
             return;
         }
+        long vmexit = platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0;
+        if (g.apf() == GuestConfig.ApfMode.LINUX_LEGACY) {
+            pushFrame(Frame.Kind.BOOT, new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa
+                    | ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_SEND_ALWAYS | vmexit));
+            return;
+        }
         long bits = g.apf() == GuestConfig.ApfMode.LINUX
-                ? ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT
-                        | (platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0)
+                ? ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT | vmexit
                 : g.enBits();
         pushFrame(Frame.Kind.BOOT,
                 new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
@@ -399,12 +427,25 @@ public final class GuestCpu implements GuestCode, EventHandler {
         return flags;
     }
 
-    /** {@code exc_page_fault} → {@code kvm_handle_async_pf} → {@code __kvm_handle_async_pf}. */
-    private void excPageFault(long now, long cr2) {
+    /**
+     * {@code exc_page_fault} → {@code kvm_handle_async_pf} → {@code __kvm_handle_async_pf} (≤5.7:
+     * {@code do_async_page_fault}, which also took reason 2 = page ready). {@code asyncToken} is the checker's
+     * ground truth from the host, -1 for a regular fault.
+     */
+    private void excPageFault(long now, long cr2, long asyncToken) {
         Frame f = frames.peekFirst();
         int flags = readAndResetApfFlags();
+        if ((flags == 0) != (asyncToken < 0)) {
+            kernel.monitor.violation(id, Invariant.REASON_CONFUSION, asyncToken >= 0
+                    ? "async #PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular fault (flags 0)"
+                    : "regular #PF at " + FtraceFormat.hex(cr2) + " taken as async (stale flags " + flags + ")");
+        }
         if (flags == 0) {
             regularPageFault(now, cr2);
+            return;
+        }
+        if (flags == ApfMsr.KVM_PV_REASON_PAGE_READY && kernel.config.apf() == GuestConfig.ApfMode.LINUX_LEGACY) {
+            asyncPfTaskWake(now, cr2); // ≤5.7: page ready by #PF, no ACK
             return;
         }
         if (!f.savedIf) {
@@ -414,8 +455,8 @@ public final class GuestCpu implements GuestCode, EventHandler {
         if ((flags & ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT) == 0) {
             return; // WARN_ONCE "Unexpected async PF flags"
         }
-        if (f.savedCpl == 0) {
-            kernel.panic(now, id, "Host injected async #PF in kernel mode");
+        if (f.savedCpl == 0 && kernel.config.apf() != GuestConfig.ApfMode.LINUX_LEGACY) {
+            kernel.panic(now, id, "Host injected async #PF in kernel mode"); // ≤5.7 guests took them
             return;
         }
         kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);

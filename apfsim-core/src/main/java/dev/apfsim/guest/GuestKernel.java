@@ -25,6 +25,7 @@ public final class GuestKernel {
     final List<GuestCpu> cpus = new ArrayList<>();
     final List<Task> tasks = new ArrayList<>();
     boolean panicked;
+    dev.apfsim.check.Monitor monitor;
 
     public GuestKernel(Simulator sim, GuestConfig config, Metrics metrics, Tracer tracer, GuestRam ram,
                        HostMemory memory, GuestObserver observer) {
@@ -35,6 +36,11 @@ public final class GuestKernel {
         this.ram = ram;
         this.memory = memory;
         this.observer = observer;
+        this.monitor = new dev.apfsim.check.Monitor(sim, tracer);
+    }
+
+    public void setMonitor(dev.apfsim.check.Monitor m) {
+        this.monitor = m;
     }
 
     public GuestCpu addCpu(GuestCpu.Platform platform) {

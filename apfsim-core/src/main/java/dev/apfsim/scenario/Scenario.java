@@ -14,29 +14,46 @@ import java.util.List;
  * @param memoryBytes      guest RAM
  * @param hostLimitBytes   host memory the guest may keep resident (reclaim evicts beyond it)
  * @param livelockRetries  consecutive async faults on one gfn without progress that count as a livelock
+ * @param livenessBoundNs  a task asleep on an async PF longer than this breaks the liveness invariant
  */
 public record Scenario(String name, String description, long seed, long durationNs, int vcpus, long memoryBytes,
                        long hostLimitBytes, KvmConfig kvm, DeviceSpec swap, DeviceSpec remote,
                        List<MemoryRegion> regions, List<FailureRule> failures, GuestConfig guest,
-                       List<TaskSpec> tasks, int livelockRetries) {
+                       List<TaskSpec> tasks, int livelockRetries, long livenessBoundNs) {
+
+    /** Default liveness bound: far above any realistic device latency in the built-in scenarios. */
+    public static final long DEFAULT_LIVENESS_BOUND_NS = 10_000_000_000L;
+
+    public Scenario(String name, String description, long seed, long durationNs, int vcpus, long memoryBytes,
+                    long hostLimitBytes, KvmConfig kvm, DeviceSpec swap, DeviceSpec remote,
+                    List<MemoryRegion> regions, List<FailureRule> failures, GuestConfig guest,
+                    List<TaskSpec> tasks, int livelockRetries) {
+        this(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote, regions,
+                failures, guest, tasks, livelockRetries, DEFAULT_LIVENESS_BOUND_NS);
+    }
 
     public Scenario withSeed(long s) {
         return new Scenario(name, description, s, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, guest, tasks, livelockRetries);
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs);
     }
 
     public Scenario withDuration(long d) {
         return new Scenario(name, description, seed, d, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, guest, tasks, livelockRetries);
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs);
     }
 
     public Scenario withGuest(GuestConfig g) {
         return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, g, tasks, livelockRetries);
+                regions, failures, g, tasks, livelockRetries, livenessBoundNs);
+    }
+
+    public Scenario withTasks(List<TaskSpec> t) {
+        return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
+                regions, failures, guest, t, livelockRetries, livenessBoundNs);
     }
 
     public Scenario withKvm(KvmConfig k) {
         return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, k, swap, remote,
-                regions, failures, guest, tasks, livelockRetries);
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs);
     }
 }

@@ -33,8 +33,7 @@ public enum ApfSwitch {
     }
 
     private static KvmConfig withAsync(KvmConfig k, boolean on) {
-        return new KvmConfig(on, k.lapicInKernel(), k.enforcePvCpuid(), k.cpuidAsyncPf(), k.cpuidAsyncPfVmexit(),
-                k.cpuidAsyncPfInt(), k.hltInGuest(), k.costs(), k.policy());
+        return k.withAsyncPf(on);
     }
 
     private static GuestConfig withApf(GuestConfig g, GuestConfig.ApfMode m) {

@@ -1,11 +1,15 @@
 package dev.apfsim.sim;
 
+import dev.apfsim.check.Invariant;
+import dev.apfsim.check.Monitor;
+import dev.apfsim.check.SleeperCheck;
 import dev.apfsim.engine.ScheduleChooser;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.guest.GuestCpu;
 import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.GuestObserver;
 import dev.apfsim.guest.Program;
+import dev.apfsim.guest.Task;
 import dev.apfsim.guest.Task;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.Lapic;
@@ -39,7 +43,13 @@ public final class Machine implements VmObserver, GuestObserver {
     private final GuestKernel guest;
     private final List<X86Vcpu> vcpus = new ArrayList<>();
     private final LivelockDetector livelock;
+    private final GuestRam ram;
     private Outcome outcome;
+    private final Monitor monitor;
+    private final SleeperCheck sleeperCheck;
+    private boolean started;
+    private java.util.function.Consumer<Sample> sampler;
+    private int slices = 1000;
 
     public Machine(Scenario s) {
         this.scenario = s;
@@ -58,17 +68,21 @@ public final class Machine implements VmObserver, GuestObserver {
                 case REMOTE -> HostMemory.REMOTE;
             });
         }
-        GuestRam ram = new GuestRam(s.memoryBytes());
+        this.ram = new GuestRam(s.memoryBytes());
         this.guest = new GuestKernel(sim, s.guest(), metrics, tracer, ram, memory, this);
         this.livelock = new LivelockDetector(s.livelockRetries());
+        this.monitor = new Monitor(sim, tracer);
+        guest.setMonitor(monitor);
         for (int i = 0; i < s.vcpus(); i++) {
             X86CpuState state = new X86CpuState();
             X86Vcpu v = new X86Vcpu(i, sim, s.kvm(), metrics, tracer, memory, ram, state, this);
             v.setFaultListener(livelock);
+            v.setMonitor(monitor);
             vcpus.add(v);
             GuestCpu cpu = guest.addCpu(platform(v));
             v.attachGuest(cpu);
         }
+        this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
         int taskNo = 0;
         for (TaskSpec spec : s.tasks()) {
             switch (spec) {
@@ -110,11 +124,25 @@ public final class Machine implements VmObserver, GuestObserver {
             public boolean offersPfVmexit() {
                 return scenario.kvm().cpuidAsyncPfVmexit();
             }
+
+            public long takeInjectedAsyncToken() {
+                return v.takeInjectedAsyncToken();
+            }
         };
     }
 
     public void attach(TraceSink sink) {
         tracer.attach(sink);
+    }
+
+    /** Receives a {@link Sample} after each of the run's slices (1000 by default). */
+    public void setSampler(java.util.function.Consumer<Sample> sampler, int slices) {
+        this.sampler = sampler;
+        this.slices = Math.max(1, slices);
+    }
+
+    public Scenario scenario() {
+        return scenario;
     }
 
     public void setChooser(ScheduleChooser chooser) {
@@ -141,6 +169,21 @@ public final class Machine implements VmObserver, GuestObserver {
         return metrics;
     }
 
+    /** The guest-physical words host and guest share (the APF control areas). */
+    public GuestRam ram() {
+        return ram;
+    }
+
+    /** Starts the vCPU threads at the current time (once); tests may then step the simulator themselves. */
+    public void start() {
+        if (!started) {
+            started = true;
+            for (X86Vcpu v : vcpus) {
+                v.start();
+            }
+        }
+    }
+
     @Override
     public void vmStopped(long time, int vcpu, String reason, int errno, long gfn) {
         if (outcome == null) {
@@ -149,28 +192,53 @@ public final class Machine implements VmObserver, GuestObserver {
         sim.stop();
     }
 
+    public Monitor monitor() {
+        return monitor;
+    }
+
     @Override
     public void guestPanic(long time, int cpu, String message) {
+        monitor.violation(cpu, Invariant.GUEST_PANIC, message);
         if (outcome == null) {
             outcome = new Outcome.GuestPanic(time, cpu, message);
         }
         sim.stop();
     }
 
+    @SuppressWarnings("unchecked")
+    private Sample sample() {
+        List<Task> tasks = guest.tasks();
+        long[] ops = new long[tasks.size()];
+        for (int i = 0; i < ops.length; i++) {
+            ops[i] = tasks.get(i).ops();
+        }
+        java.util.Map<String, Long>[] times = new java.util.Map[metrics.vcpuTime.length];
+        for (int i = 0; i < times.length; i++) {
+            times[i] = metrics.vcpuTime[i].asMap();
+        }
+        return new Sample(sim.now(), ops, metrics.counters.asMap(), times);
+    }
+
     /** Runs to the scenario's duration (or an earlier end) and reports. */
     public RunResult run() {
         long wallStart = System.nanoTime(); // measures the simulator, never read by the model
-        for (X86Vcpu v : vcpus) {
-            v.start();
-        }
+        start();
         long end = scenario.durationNs();
-        long slice = Math.max(1_000_000, end / 1000);
-        // run in slices so a livelock ends the run as soon as it is recognised
-        for (long t = slice; !sim.stopped(); t = Math.min(end, t + slice)) {
+        long slice = Math.max(1, end / slices);
+        // run in slices so a livelock ends the run as soon as it is recognised (resuming after a test's steps)
+        for (long t = Math.min(end, sim.now() + slice); !sim.stopped(); t = Math.min(end, t + slice)) {
             boolean more = sim.run(t);
+            sleeperCheck.check(sim.now());
+            if (sampler != null) {
+                sampler.accept(sample());
+            }
             if (livelock.found() != null) {
+                Outcome.LivelockSuspected l = livelock.found();
+                monitor.violation(l.vcpu(), Invariant.LIVELOCK, String.format(
+                        "gfn %#x faulted asynchronously %d times without being mapped (tokens %#x..%#x)",
+                        l.gfn(), l.retries(), l.firstToken(), l.lastToken()));
                 if (outcome == null) {
-                    outcome = livelock.found();
+                    outcome = l;
                 }
                 break;
             }

@@ -27,6 +27,14 @@ public sealed interface GuestExit {
     record Cr0Write(long at, boolean paging) implements GuestExit {
     }
 
+    /** MOV to CR3 (exits under shadow paging). */
+    record Cr3Write(long at, long cr3) implements GuestExit {
+    }
+
+    /** L1 enters L2 (VMLAUNCH/VMRESUME) or L2 exits to L1. */
+    record NestedSwitch(long at, boolean enterL2) implements GuestExit {
+    }
+
     /** LAPIC SPIV write changing the software-enable bit. */
     record SpivWrite(long at, boolean enabled) implements GuestExit {
     }

@@ -10,13 +10,37 @@ package dev.apfsim.kvm.x86;
  * @param cpuidAsyncPfVmexit KVM_FEATURE_ASYNC_PF_VMEXIT (bit 10)
  * @param cpuidAsyncPfInt  KVM_FEATURE_ASYNC_PF_INT (bit 14)
  * @param hltInGuest       HLT exits disabled (KVM_CAP_X86_DISABLE_EXITS, {@code kvm_hlt_in_guest})
+ * @param tdp              two-dimensional paging (EPT/NPT); false = shadow paging
+ * @param apfIdStart       initial {@code apf.id} token counter (0 in the kernel; a test knob to reach the wrap)
  */
 public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
                         boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
-                        X86Policy policy) {
+                        X86Policy policy, boolean tdp, int apfIdStart) {
+
+    public KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
+                     boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
+                     X86Policy policy) {
+        this(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt, hltInGuest,
+                costs, policy, true, 0);
+    }
 
     public static KvmConfig defaults() {
         return new KvmConfig(true, true, false, true, true, true, false, HostCosts.defaults(), X86Policy.linux612());
+    }
+
+    public KvmConfig withPolicy(X86Policy p) {
+        return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
+                hltInGuest, costs, p, tdp, apfIdStart);
+    }
+
+    public KvmConfig withAsyncPf(boolean on) {
+        return new KvmConfig(on, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
+                hltInGuest, costs, policy, tdp, apfIdStart);
+    }
+
+    public KvmConfig withMmu(boolean tdpOn, int idStart) {
+        return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
+                hltInGuest, costs, policy, tdpOn, idStart);
     }
 
     /** {@code guest_pv_has}: without enforcement every PV feature counts as present. */

@@ -31,6 +31,11 @@ public final class Lapic {
         return (irr[vector >>> 6] & (1L << (vector & 63))) != 0;
     }
 
+    /** The vector is in service: delivered and not yet ended by an EOI. */
+    public boolean isrSet(int vector) {
+        return (isr[vector >>> 6] & (1L << (vector & 63))) != 0;
+    }
+
     private static int highest(long[] bits) {
         for (int i = 3; i >= 0; i--) {
             if (bits[i] != 0) {

@@ -15,9 +15,13 @@ public final class X86Apf {
     /** GPA of the control area ({@code apf.data} hva cache), valid after a successful enabling write. */
     public long dataGpa = -1;
 
-    /** {@code kvm_pv_async_pf_enabled}: bits 0 and 3 both set. */
+    /** Pre-5.8 protocol: page-ready as a second #PF, bit 0 alone enables (policy {@code pf-legacy}). */
+    public boolean legacy;
+
+    /** {@code kvm_pv_async_pf_enabled}: bits 0 and 3 both set (≤5.7: bit 0 alone). */
     public boolean pvEnabled() {
-        long mask = ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT;
+        long mask = legacy ? ApfMsr.KVM_ASYNC_PF_ENABLED
+                : ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT;
         return (msrEnVal & mask) == mask;
     }
 }

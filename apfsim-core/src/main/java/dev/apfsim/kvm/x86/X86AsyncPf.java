@@ -6,7 +6,9 @@ import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
+import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.check.Invariant;
 
 /** The x86 rules of async PF ({@code x86.c}, {@code mmu.c}) for one vCPU. */
 public final class X86AsyncPf implements AsyncPfArch {
@@ -68,7 +70,17 @@ public final class X86AsyncPf implements AsyncPfArch {
     boolean setupAsyncPf(long cr2OrGpa, long gfn, boolean write) {
         int token = allocApfToken();
         lastToken = token;
-        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, vcpu.cpu.cr3, vcpu.cpu.mmuDirect,
+        if (token == 0) {
+            vcpu.monitor.violation(vcpu.id, Invariant.TOKEN_ZERO, "alloc_apf_token wrapped to token 0 (gfn "
+                    + FtraceFormat.hex(gfn) + ")");
+        }
+        for (KvmAsyncPf w : generic.queue()) {
+            if (w.token == token) {
+                vcpu.monitor.violation(vcpu.id, Invariant.TOKEN_CLASH, "token " + FtraceFormat.hex(
+                        Integer.toUnsignedLong(token)) + " already outstanding for gfn " + FtraceFormat.hex(w.gfn));
+            }
+        }
+        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, vcpu.cpu.cr3, vcpu.cpu.mmuDirect(),
                 vcpu.cpu.guestMode, write ? 2 : 0, vcpu.sim.now());
         return generic.setup(work); // on failure the token id stays consumed, as in the kernel
     }
@@ -83,6 +95,10 @@ public final class X86AsyncPf implements AsyncPfArch {
         apf.gfns.add(work.gfn);
         if (canDeliverAsyncPf() && apfPutUserNotPresent()) {
             vcpu.metrics.counters.inc(Counter.NOT_PRESENT_INJECTED);
+            if (!vcpu.cpu.guestMode && !vcpu.cpu.paging) {
+                vcpu.monitor.violation(vcpu.id, Invariant.UNDELIVERABLE_INJECTED,
+                        "async #PF token " + FtraceFormat.hex(work.tokenUnsigned()) + " injected with CR0.PG=0");
+            }
             vcpu.injectAsyncPageFault(work.token);
             return true;
         }
@@ -91,14 +107,55 @@ public final class X86AsyncPf implements AsyncPfArch {
         return false;
     }
 
-    /** {@code apf_put_user_notpresent}: flags = KVM_PV_REASON_PAGE_NOT_PRESENT. */
+    /** {@code apf_put_user_notpresent}: flags = KVM_PV_REASON_PAGE_NOT_PRESENT (the host never checks it). */
     private boolean apfPutUserNotPresent() {
-        return ram.write32(apf.dataGpa + ApfMsr.OFFSET_FLAGS, ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT);
+        return putReason(ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT);
+    }
+
+    private boolean putReason(int reason) {
+        long gpa = apf.dataGpa + ApfMsr.OFFSET_FLAGS;
+        if (ram.valid(gpa) && ram.read32(gpa) != 0) {
+            vcpu.monitor.violation(vcpu.id, Invariant.REASON_OVERWRITTEN, "reason " + reason + " written over "
+                    + ram.read32(gpa) + " the guest has not read");
+        }
+        return ram.write32(gpa, reason);
     }
 
     /** {@code apf_put_user_ready}: token word = token. */
     private boolean apfPutUserReady(int token) {
-        return ram.write32(apf.dataGpa + ApfMsr.OFFSET_TOKEN, token);
+        long gpa = apf.dataGpa + ApfMsr.OFFSET_TOKEN;
+        if (ram.valid(gpa) && ram.read32(gpa) != 0) {
+            vcpu.monitor.violation(vcpu.id, Invariant.SLOT_OVERWRITTEN, "token slot holds "
+                    + FtraceFormat.hex(Integer.toUnsignedLong(ram.read32(gpa))) + " when writing "
+                    + FtraceFormat.hex(Integer.toUnsignedLong(token)));
+        }
+        return ram.write32(gpa, token);
+    }
+
+    /**
+     * ≤5.7 {@code kvm_arch_async_page_present}: page-ready is a second #PF with reason 2 and CR2 = token, for
+     * every item (no notpresent_injected test yet); if the not-present #PF is still pending, both cancel out.
+     */
+    private void legacyPagePresent(KvmAsyncPf work) {
+        if (work.wakeupAll) {
+            work.token = ApfMsr.WAKE_ALL_TOKEN;
+        } else {
+            apf.gfns.remove(work.gfn);
+        }
+        vcpu.metrics.counters.inc(Counter.PAGE_READY);
+        vcpu.trace(new TraceEvent.Ready(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
+        long gpa = apf.dataGpa + ApfMsr.OFFSET_FLAGS;
+        if ((apf.msrEnVal & ApfMsr.KVM_ASYNC_PF_ENABLED) != 0 && ram.valid(gpa)) {
+            if (ram.read32(gpa) == ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT && vcpu.hasPendingException()) {
+                ram.write32(gpa, 0);
+                vcpu.cancelPendingException();
+            } else if (putReason(ApfMsr.KVM_PV_REASON_PAGE_READY)) {
+                vcpu.metrics.counters.inc(Counter.PAGE_READY_INJECTED);
+                vcpu.injectAsyncPageFault(work.token);
+            }
+        }
+        apf.halted = false;
+        vcpu.mpStateRunnable();
     }
 
     /** {@code apf_pageready_slot_free}: a failed read counts as busy. */
@@ -114,6 +171,10 @@ public final class X86AsyncPf implements AsyncPfArch {
 
     @Override
     public void asyncPagePresent(KvmAsyncPf work) {
+        if (apf.legacy) {
+            legacyPagePresent(work);
+            return;
+        }
         if (work.wakeupAll) {
             work.token = ApfMsr.WAKE_ALL_TOKEN; // broadcast wakeup
         } else {
@@ -123,6 +184,10 @@ public final class X86AsyncPf implements AsyncPfArch {
         vcpu.trace(new TraceEvent.Ready(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
         boolean flagError = vcpu.errorPolicy.pagePresent(work);
         if ((work.wakeupAll || work.notpresentInjected) && apf.pvEnabled() && apfPutUserReady(work.token)) {
+            if (apf.pageReadyPending) {
+                vcpu.monitor.violation(vcpu.id, Invariant.PAGE_READY_WHILE_PENDING,
+                        "page-ready " + FtraceFormat.hex(work.tokenUnsigned()) + " while one is pending");
+            }
             if (flagError && ram.write32(apf.dataGpa + ApfMsr.OFFSET_PAGEREADY_FLAGS, 1)) {
                 vcpu.metrics.counters.inc(Counter.ERROR_INJECTED); // seed 004 patch 2: pageready_flag bit 0
             }
@@ -146,6 +211,9 @@ public final class X86AsyncPf implements AsyncPfArch {
     public boolean canDequeueAsyncPagePresent() {
         if (!apf.pvEnabled()) {
             return true;
+        }
+        if (apf.legacy) {
+            return cannotDoAsyncPf() == null; // ≤5.7 kvm_arch_can_inject_async_page_present
         }
         boolean lapicOk = vcpu.lapic.enabled() || !vcpu.config.policy().lapicDisabledFix();
         return lapicOk && apfPageReadySlotFree();

@@ -15,14 +15,25 @@ public class X86CpuState {
     public boolean interruptShadow;
     /** L2 is running ({@code is_guest_mode}). */
     public boolean guestMode;
-    /** The current MMU is direct, i.e. TDP ({@code mmu->root_role.direct}); false under shadow paging. */
-    public boolean mmuDirect = true;
+    /** The host uses TDP (EPT/NPT) for this VM; false means shadow paging. */
+    public boolean tdp = true;
     /** Guest page-table root ({@code kvm_mmu_get_guest_pgd}). */
     public long cr3 = 0x1000;
     /** An exception is pending or injected-but-interrupted ({@code kvm_is_exception_pending}). */
     public boolean exceptionPending;
     /** VM exit during event delivery ({@code kvm_event_needs_reinjection}). */
     public boolean eventNeedsReinjection;
+
+    /**
+     * {@code mmu->root_role.direct}: TDP for L1, or shadow paging of a guest with paging off; false for shadow
+     * paging of a paging guest and for L2 (shadow EPT/NPT).
+     */
+    public boolean mmuDirect() {
+        if (guestMode) {
+            return false;
+        }
+        return tdp || !paging;
+    }
 
     /** {@code kvm_arch_interrupt_allowed}: IF=1 and no interrupt shadow. */
     public boolean interruptAllowed() {

@@ -3,7 +3,9 @@ package dev.apfsim.kvm.x86;
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
+import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.check.Invariant;
 
 /** The async-PF-relevant part of the x86 MMU fault path ({@code mmu.c}). */
 public final class X86Mmu {
@@ -43,7 +45,7 @@ public final class X86Mmu {
         if (gfn >= memory.frames()) {
             return Outcome.EFAULT; // no memslot
         }
-        long cr2OrGpa = vcpu.cpu.mmuDirect ? gpa : gva;
+        long cr2OrGpa = vcpu.cpu.mmuDirect() ? gpa : gva;
         switch (memory.faultinNowait(gfn)) {
             case MAPPED_NOW -> {
                 memory.map(gfn);
@@ -95,11 +97,11 @@ public final class X86Mmu {
         }
         X86CpuState cpu = vcpu.cpu;
         if (vcpu.config.policy().prefault() == X86Policy.PrefaultContext.SAME_CONTEXT) {
-            if (cpu.mmuDirect != work.directMap) {
+            if (cpu.mmuDirect() != work.directMap) {
                 skipped(work, "direct_map-changed");
                 return;
             }
-            if (!cpu.mmuDirect && cpu.cr3 != work.cr3) {
+            if (!cpu.mmuDirect() && cpu.cr3 != work.cr3) {
                 skipped(work, "cr3-changed");
                 return;
             }
@@ -108,6 +110,12 @@ public final class X86Mmu {
             // a prefetch fault never goes async; the model skips the blocking GUP it would do (see docs)
             skipped(work, "not-resident");
             return;
+        }
+        if (contextChanged(work)) {
+            vcpu.monitor.violation(vcpu.id, Invariant.PREFAULT_WRONG_CONTEXT, "gfn " + FtraceFormat.hex(work.gfn)
+                    + " faulted with direct=" + work.directMap + " cr3=" + FtraceFormat.hex(work.cr3) + " guest_mode="
+                    + work.guestMode + ", prefaulted with direct=" + vcpu.cpu.mmuDirect() + " cr3="
+                    + FtraceFormat.hex(vcpu.cpu.cr3) + " guest_mode=" + vcpu.cpu.guestMode);
         }
         memory.map(work.gfn);
         listener.mapped(work.gfn);
@@ -119,8 +127,8 @@ public final class X86Mmu {
     /** True when the prefault lands in an MMU context other than the fault's (the c4806acdcec0 bug). */
     boolean contextChanged(KvmAsyncPf work) {
         X86CpuState cpu = vcpu.cpu;
-        return cpu.mmuDirect != work.directMap || cpu.guestMode != work.guestMode
-                || (!cpu.mmuDirect && cpu.cr3 != work.cr3);
+        return cpu.mmuDirect() != work.directMap || cpu.guestMode != work.guestMode
+                || (!cpu.mmuDirect() && cpu.cr3 != work.cr3);
     }
 
     private void skipped(KvmAsyncPf work, String why) {

@@ -2,6 +2,8 @@ package dev.apfsim.kvm.x86;
 
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
+import dev.apfsim.check.Invariant;
+import dev.apfsim.check.Monitor;
 import dev.apfsim.kvm.AsyncPf;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
@@ -43,6 +45,10 @@ public final class X86Vcpu implements EventHandler {
     private final VmObserver observer;
     private final VcpuTime time;
     ErrorPolicyHook errorPolicy = ErrorPolicyHook.IGNORE;
+    Monitor monitor;
+    /** HLT exits in a row that returned without blocking or injecting anything (the 100% CPU loop). */
+    private long hltSpins;
+    private boolean busyLoopReported;
     private GuestCode guest;
 
     private int requests;
@@ -52,6 +58,15 @@ public final class X86Vcpu implements EventHandler {
     private GuestExit pendingExit;
     /** A queued #PF (async "page not present"): token to deliver as CR2, or -1. */
     private long pendingPfToken = -1;
+    /** Token of the last async #PF delivered, until the guest classifies it (for the reason-confusion check). */
+    private long injectedAsyncToken = -1;
+
+    /** The checker's ground truth: was the #PF the guest is handling an async one? Consumes the note. */
+    public long takeInjectedAsyncToken() {
+        long t = injectedAsyncToken;
+        injectedAsyncToken = -1;
+        return t;
+    }
 
     public X86Vcpu(int id, Simulator sim, KvmConfig config, Metrics metrics, Tracer tracer, HostMemory memory,
                    GuestRam ram, X86CpuState cpu, VmObserver observer) {
@@ -70,6 +85,10 @@ public final class X86Vcpu implements EventHandler {
         this.mmu = new X86Mmu(this, memory);
         this.msrs = new ApfMsrHandler(this, asyncPf, ram);
         this.errorPolicy = ErrorPolicies.create(config.policy().errorPolicy());
+        this.monitor = new Monitor(sim, tracer);
+        this.apf.legacy = config.policy().pageReadyDelivery() == X86Policy.PageReadyDelivery.PF_LEGACY;
+        this.apf.id = config.apfIdStart();
+        this.cpu.tdp = config.tdp();
     }
 
     public void attachGuest(GuestCode guest) {
@@ -78,6 +97,14 @@ public final class X86Vcpu implements EventHandler {
 
     public void setFaultListener(X86Mmu.FaultListener l) {
         mmu.listener = l;
+    }
+
+    public void setMonitor(Monitor m) {
+        this.monitor = m;
+    }
+
+    public Monitor monitor() {
+        return monitor;
     }
 
     public void setErrorPolicy(ErrorPolicyHook hook) {
@@ -144,11 +171,18 @@ public final class X86Vcpu implements EventHandler {
         pendingPfToken = Integer.toUnsignedLong(token);
     }
 
+    void cancelPendingException() {
+        pendingPfToken = -1;
+    }
+
     /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
     public void apicSetIrq(int vector) {
         if (lapic.acceptFixed(vector)) {
             trace(new TraceEvent.ApicAcceptIrq(sim.now(), id, id, vector));
             kick();
+        } else if (vector == apf.vec && apf.pageReadyPending) {
+            monitor.violation(id, Invariant.PAGE_READY_DROPPED, "page-ready vector " + vector
+                    + " dropped by a software-disabled LAPIC; token slot stays busy");
         }
     }
 
@@ -218,8 +252,8 @@ public final class X86Vcpu implements EventHandler {
                     trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
                     continue;
                 }
-                if (checkRequest(REQ_APF_READY)) {
-                    asyncPf.checkCompletion();
+                if (checkRequest(REQ_APF_READY) || apf.legacy) {
+                    asyncPf.checkCompletion(); // ≤5.7 vcpu_run checked on every iteration
                 }
                 Integer forced = errorPolicy.forcedExit();
                 if (forced != null) {
@@ -234,6 +268,7 @@ public final class X86Vcpu implements EventHandler {
             }
             // vcpu_block
             if (!runnable()) {
+                hltSpins = 0;
                 state = RunState.BLOCKED;
                 time.hostState(apf.halted ? TimeCategory.SYNTHETIC_HALT : TimeCategory.GUEST_IDLE, sim.now());
                 trace(new TraceEvent.VcpuState(sim.now(), id, apf.halted ? "apf_halt" : "hlt"));
@@ -249,9 +284,12 @@ public final class X86Vcpu implements EventHandler {
         if (pendingPfToken >= 0) {
             long token = pendingPfToken;
             pendingPfToken = -1;
+            hltSpins = 0;
             trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
+            injectedAsyncToken = token;
             guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
         } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
+            hltSpins = 0;
             guest.deliverInterrupt(at, lapic.acknowledge());
         }
     }
@@ -281,6 +319,11 @@ public final class X86Vcpu implements EventHandler {
             case GuestExit.EptViolation e -> handleEptViolation(e);
             case GuestExit.Hlt h -> {
                 metrics.counters.inc(Counter.HLT_EXITS);
+                if (++hltSpins == 100_000 && !busyLoopReported) {
+                    busyLoopReported = true;
+                    monitor.violation(id, Invariant.HLT_BUSY_LOOP, hltSpins + " HLT exits returned at once ("
+                            + asyncPf.doneSize() + " completions on the done list that cannot be dequeued)");
+                }
                 mpHalted = true; // kvm_emulate_halt
                 scheduleEnter(c.vmExitNs());
             }
@@ -310,6 +353,14 @@ public final class X86Vcpu implements EventHandler {
                 if (old != w.paging()) {
                     postSetCr0(w.paging());
                 }
+                scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.Cr3Write w -> {
+                cpu.cr3 = w.cr3();
+                scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.NestedSwitch n -> {
+                cpu.guestMode = n.enterL2(); // VMLAUNCH/VMRESUME or a nested VM-exit to L1
                 scheduleEnter(c.vmExitNs());
             }
             case GuestExit.SpivWrite s -> {

@@ -1,0 +1,74 @@
+package dev.apfsim.check;
+
+import dev.apfsim.guest.GuestKernel;
+import dev.apfsim.guest.Task;
+import dev.apfsim.kvm.KvmAsyncPf;
+import dev.apfsim.kvm.x86.X86Vcpu;
+import dev.apfsim.trace.FtraceFormat;
+
+import java.util.HashMap;
+import java.util.List;
+
+/**
+ * Liveness of guest sleepers, checked between slices of a run: a task asleep on a token that no vCPU still has
+ * outstanding will never be woken by a page-ready (lost wake-up); a task asleep longer than the bound breaks
+ * liveness.
+ */
+public final class SleeperCheck {
+    /** Time for an already-consumed page-ready to reach its sleeper before the sleeper counts as orphaned. */
+    private static final long ORPHAN_GRACE_NS = 5_000_000;
+
+    private final GuestKernel guest;
+    private final List<X86Vcpu> vcpus;
+    private final Monitor monitor;
+    private final long bound;
+    private final HashMap<Integer, Long> orphanSince = new HashMap<>();
+    private final HashMap<Integer, Long> reported = new HashMap<>();
+
+    public SleeperCheck(GuestKernel guest, List<X86Vcpu> vcpus, Monitor monitor, long livenessBoundNs) {
+        this.guest = guest;
+        this.vcpus = vcpus;
+        this.monitor = monitor;
+        this.bound = livenessBoundNs;
+    }
+
+    public void check(long now) {
+        for (Task t : guest.tasks()) {
+            if (t.state() != Task.State.APF_SLEEP) {
+                orphanSince.remove(t.id);
+                continue;
+            }
+            Long rep = reported.get(t.id);
+            if (rep != null && rep == t.sleepStart()) {
+                continue; // this sleep was reported already
+            }
+            if (now - t.sleepStart() > bound) {
+                reported.put(t.id, t.sleepStart());
+                monitor.violation(t.cpu, Invariant.LIVENESS, "task " + t.name + " asleep on token "
+                        + FtraceFormat.hex(t.sleepToken()) + " for " + (now - t.sleepStart()) / 1_000_000 + " ms");
+                continue;
+            }
+            if (outstanding(t.sleepToken())) {
+                orphanSince.remove(t.id);
+                continue;
+            }
+            long since = orphanSince.computeIfAbsent(t.id, k -> now);
+            if (now - since >= ORPHAN_GRACE_NS) {
+                reported.put(t.id, t.sleepStart());
+                monitor.violation(t.cpu, Invariant.LOST_WAKEUP, "task " + t.name + " sleeps on token "
+                        + FtraceFormat.hex(t.sleepToken()) + " that no vCPU has outstanding: nothing will wake it");
+            }
+        }
+    }
+
+    private boolean outstanding(long token) {
+        for (X86Vcpu v : vcpus) {
+            for (KvmAsyncPf w : v.asyncPf().queue()) {
+                if (w.tokenUnsigned() == token) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}
