@@ -30,8 +30,13 @@ public final class Monitor {
     }
 
     public void violation(int vcpu, Invariant invariant, String detail) {
+        violation(sim.now(), vcpu, invariant, detail);
+    }
+
+    /** For reports from guest code running inline ahead of the engine clock. */
+    public void violation(long time, int vcpu, Invariant invariant, String detail) {
         total++;
-        Violation v = new Violation(sim.now(), vcpu, invariant, detail);
+        Violation v = new Violation(time, vcpu, invariant, detail);
         tracer.emit(new TraceEvent.Violation(v.timeNs(), vcpu, invariant.key(), detail));
         if (violations.size() < MAX_RECORDED) {
             violations.add(v);

@@ -11,6 +11,7 @@ public final class Simulator {
     private long now;
     private long events;
     private boolean stopped;
+    private long until = Long.MAX_VALUE;
 
     public Simulator(long seed) {
         this.random = new RandomStreams(seed);
@@ -32,9 +33,12 @@ public final class Simulator {
         this.chooser = chooser;
     }
 
-    /** Earliest pending event time; a component may act inline up to (not past) this horizon. */
+    /**
+     * Earliest pending event time, capped at the end of the current {@link #run}: a component may act inline up
+     * to (not past) this horizon, so nothing happens after the time a run stops at.
+     */
     public long horizon() {
-        return queue.peekTime();
+        return Math.min(queue.peekTime(), until);
     }
 
     public int pending() {
@@ -63,6 +67,7 @@ public final class Simulator {
 
     /** Runs until {@code until} (exclusive), an explicit stop, or an empty queue. Returns true if time ran out. */
     public boolean run(long until) {
+        this.until = until;
         while (!stopped && !queue.isEmpty()) {
             if (queue.peekTime() >= until) {
                 now = until;

@@ -2,6 +2,7 @@ package dev.apfsim.guest;
 
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.check.Invariant;
+import dev.apfsim.check.Perturbation;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.GuestCode;
 import dev.apfsim.kvm.x86.GuestExit;
@@ -287,6 +288,8 @@ public final class GuestCpu implements GuestCode, EventHandler {
         if (vector == kernel.config.apfVector() || (apfEnabled && vector == apfVectorInUse)) {
             pushFrame(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
                     new Action.Op(GuestCpu::asyncPfInterrupt));
+        } else if (vector == Perturbation.VECTOR) {
+            pushFrame(Frame.Kind.INTERRUPT, new Action.Op(GuestCpu::runPerturbation));
         } else if (vector == ApfMsr.LOCAL_TIMER_VECTOR) {
             pushFrame(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.timerHandlerNs()),
                     new Action.Op(GuestCpu::timerInterrupt));
@@ -389,22 +392,96 @@ public final class GuestCpu implements GuestCode, EventHandler {
     /** Per-CPU enable at boot ({@code kvm_guest_cpu_init}): INT first, then EN, then async_pf_enabled. */
     private void boot() {
         booted = true;
+        Action[] enable = enableActions();
+        if (enable.length > 0) {
+            pushFrame(Frame.Kind.BOOT, enable);
+        }
+    }
+
+    /** The MSR writes of {@code kvm_guest_cpu_init} for this guest kind (none if it never enables). */
+    private Action[] enableActions() {
         GuestConfig g = kernel.config;
-        if (g.apf() == GuestConfig.ApfMode.NEVER) {
-            return;
-        }
         long vmexit = platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0;
-        if (g.apf() == GuestConfig.ApfMode.LINUX_LEGACY) {
-            pushFrame(Frame.Kind.BOOT, new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa
-                    | ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_SEND_ALWAYS | vmexit));
+        return switch (g.apf()) {
+            case NEVER -> new Action[0];
+            case LINUX_LEGACY -> new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa
+                    | ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_SEND_ALWAYS | vmexit)};
+            case LINUX -> new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
+                    new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa | ApfMsr.KVM_ASYNC_PF_ENABLED
+                            | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT | vmexit)};
+            case CUSTOM -> new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
+                    new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa | g.enBits())};
+        };
+    }
+
+    /** {@code kvm_guest_cpu_offline}: APF off, then wake every sleeper of this CPU. */
+    private Action[] offlineActions() {
+        return new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0),
+                new Action.Op((c, t) -> c.asyncPfTaskWake(t, 0xffffffffL))};
+    }
+
+    // ---- injected perturbations (apfsim check) ---------------------------------------------------------
+
+    private final ArrayDeque<Perturbation> perturbations = new ArrayDeque<>();
+
+    /** Queues a perturbation; its IPI (vector 0xf1) makes this CPU run it. */
+    public void queuePerturbation(Perturbation p) {
+        perturbations.addLast(p);
+    }
+
+    private void runPerturbation(long now) {
+        lapic.eoi();
+        Perturbation p = perturbations.pollFirst();
+        if (p == null) {
             return;
         }
-        long bits = g.apf() == GuestConfig.ApfMode.LINUX
-                ? ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT | vmexit
-                : g.enBits();
-        pushFrame(Frame.Kind.BOOT,
-                new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
-                new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa | bits));
+        Frame f = frames.peekFirst();
+        Action wait = new Action.Compute(Math.max(1, p.durationNs()));
+        java.util.List<Action> steps = new java.util.ArrayList<>();
+        switch (p.kind()) {
+            case IRQ_OFF -> steps.add(wait);
+            case LAPIC_OFF -> {
+                steps.add(new Action.SetLapicEnabled(false));
+                steps.add(wait);
+                steps.add(new Action.SetLapicEnabled(true));
+            }
+            case PG_TOGGLE -> {
+                steps.add(new Action.SetPaging(false));
+                steps.add(wait);
+                steps.add(new Action.SetPaging(true));
+            }
+            case MSR_REENABLE -> {
+                if (apfEnabled) {
+                    steps.addAll(java.util.List.of(offlineActions()));
+                    steps.add(wait);
+                    steps.addAll(java.util.List.of(enableActions()));
+                }
+            }
+            case RESET -> {
+                if (apfEnabled) {
+                    steps.addAll(java.util.List.of(offlineActions()));
+                }
+                steps.add(Action.INIT);
+            }
+            case REGULAR_PF -> steps.add(new Action.RegularFault(0x1000L * (1 + id)));
+            case NESTED -> {
+                long orig = cpu.cr3; // L2 runs on its own page tables
+                steps.add(new Action.SetCr3(orig ^ 0x200000));
+                steps.add(new Action.SetGuestMode(true));
+                steps.add(wait);
+                steps.add(new Action.SetGuestMode(false));
+                steps.add(new Action.SetCr3(orig));
+            }
+            case CR3_SWITCH -> {
+                long orig = cpu.cr3;
+                steps.add(new Action.SetCr3(orig ^ 0x100000));
+                steps.add(wait);
+                steps.add(new Action.SetCr3(orig));
+            }
+        }
+        for (int i = steps.size() - 1; i >= 0; i--) {
+            f.then(steps.get(i));
+        }
     }
 
     /** The guest's view of its own APF MSR writes (which area it registered, whether it enabled). */
@@ -436,7 +513,7 @@ public final class GuestCpu implements GuestCode, EventHandler {
         Frame f = frames.peekFirst();
         int flags = readAndResetApfFlags();
         if ((flags == 0) != (asyncToken < 0)) {
-            kernel.monitor.violation(id, Invariant.REASON_CONFUSION, asyncToken >= 0
+            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, asyncToken >= 0
                     ? "async #PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular fault (flags 0)"
                     : "regular #PF at " + FtraceFormat.hex(cr2) + " taken as async (stale flags " + flags + ")");
         }

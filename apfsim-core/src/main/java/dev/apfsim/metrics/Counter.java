@@ -9,7 +9,6 @@ public enum Counter {
     NOT_PRESENT_INJECTED("not_present_injected"),
     SYNTHETIC_HALTS("synthetic_halts"),
     REPEATED_FAULTS("repeated_faults"),
-    SYNC_NO_ASYNC_NEEDED("sync_faults_other"),
     SYNC_IRQS_OFF("sync_faults_irqs_off"),
     SYNC_EVENT_PENDING("sync_faults_event_pending"),
     SYNC_NO_LAPIC("sync_faults_no_lapic"),

@@ -10,7 +10,7 @@ public final class Metrics {
     /** Synchronous faults: the vCPU thread blocked in GUP. */
     public final Latency syncFault = new Latency();
     public final VcpuTime[] vcpuTime;
-    /** Host worker time (dispatch + GUP handling) in ns. */
+    /** Time async PF work items spent in workers, from dispatch to GUP completion (waiting for I/O included). */
     public long workerNs;
 
     public Metrics(int vcpus) {

@@ -1,5 +1,6 @@
 package dev.apfsim.scenario;
 
+import dev.apfsim.check.CheckSpec;
 import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.kvm.x86.KvmConfig;
 import dev.apfsim.memory.FailureRule;
@@ -15,11 +16,20 @@ import java.util.List;
  * @param hostLimitBytes   host memory the guest may keep resident (reclaim evicts beyond it)
  * @param livelockRetries  consecutive async faults on one gfn without progress that count as a livelock
  * @param livenessBoundNs  a task asleep on an async PF longer than this breaks the liveness invariant
+ * @param check            schedule seed, injected perturbations and what {@code apfsim check} may vary
  */
 public record Scenario(String name, String description, long seed, long durationNs, int vcpus, long memoryBytes,
                        long hostLimitBytes, KvmConfig kvm, DeviceSpec swap, DeviceSpec remote,
                        List<MemoryRegion> regions, List<FailureRule> failures, GuestConfig guest,
-                       List<TaskSpec> tasks, int livelockRetries, long livenessBoundNs) {
+                       List<TaskSpec> tasks, int livelockRetries, long livenessBoundNs, CheckSpec check) {
+
+    public Scenario(String name, String description, long seed, long durationNs, int vcpus, long memoryBytes,
+                    long hostLimitBytes, KvmConfig kvm, DeviceSpec swap, DeviceSpec remote,
+                    List<MemoryRegion> regions, List<FailureRule> failures, GuestConfig guest,
+                    List<TaskSpec> tasks, int livelockRetries, long livenessBoundNs) {
+        this(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote, regions,
+                failures, guest, tasks, livelockRetries, livenessBoundNs, CheckSpec.NONE);
+    }
 
     /** Default liveness bound: far above any realistic device latency in the built-in scenarios. */
     public static final long DEFAULT_LIVENESS_BOUND_NS = 10_000_000_000L;
@@ -34,26 +44,36 @@ public record Scenario(String name, String description, long seed, long duration
 
     public Scenario withSeed(long s) {
         return new Scenario(name, description, s, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, guest, tasks, livelockRetries, livenessBoundNs);
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs, check);
     }
 
     public Scenario withDuration(long d) {
         return new Scenario(name, description, seed, d, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, guest, tasks, livelockRetries, livenessBoundNs);
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs, check);
     }
 
     public Scenario withGuest(GuestConfig g) {
         return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, g, tasks, livelockRetries, livenessBoundNs);
+                regions, failures, g, tasks, livelockRetries, livenessBoundNs, check);
     }
 
     public Scenario withTasks(List<TaskSpec> t) {
         return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
-                regions, failures, guest, t, livelockRetries, livenessBoundNs);
+                regions, failures, guest, t, livelockRetries, livenessBoundNs, check);
+    }
+
+    public Scenario withCheck(CheckSpec c) {
+        return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, kvm, swap, remote,
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs, c);
+    }
+
+    public Scenario withVcpus(int n) {
+        return new Scenario(name, description, seed, durationNs, n, memoryBytes, hostLimitBytes, kvm, swap, remote,
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs, check);
     }
 
     public Scenario withKvm(KvmConfig k) {
         return new Scenario(name, description, seed, durationNs, vcpus, memoryBytes, hostLimitBytes, k, swap, remote,
-                regions, failures, guest, tasks, livelockRetries, livenessBoundNs);
+                regions, failures, guest, tasks, livelockRetries, livenessBoundNs, check);
     }
 }

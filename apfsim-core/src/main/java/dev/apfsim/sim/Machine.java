@@ -2,6 +2,7 @@ package dev.apfsim.sim;
 
 import dev.apfsim.check.Invariant;
 import dev.apfsim.check.Monitor;
+import dev.apfsim.check.Perturbation;
 import dev.apfsim.check.SleeperCheck;
 import dev.apfsim.engine.ScheduleChooser;
 import dev.apfsim.engine.Simulator;
@@ -83,6 +84,18 @@ public final class Machine implements VmObserver, GuestObserver {
             v.attachGuest(cpu);
         }
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
+        if (s.check().scheduleSeed() != 0) {
+            java.util.SplittableRandom choices = new java.util.SplittableRandom(s.check().scheduleSeed());
+            sim.setChooser(choices::nextInt);
+        }
+        for (Perturbation p : s.check().perturbations()) {
+            if (p.cpu() < s.vcpus()) {
+                sim.at(p.timeNs(), (code, arg) -> {
+                    guest.cpu(p.cpu()).queuePerturbation(p);
+                    vcpus.get(p.cpu()).apicSetIrq(Perturbation.VECTOR);
+                }, 0, 0);
+            }
+        }
         int taskNo = 0;
         for (TaskSpec spec : s.tasks()) {
             switch (spec) {
@@ -198,7 +211,7 @@ public final class Machine implements VmObserver, GuestObserver {
 
     @Override
     public void guestPanic(long time, int cpu, String message) {
-        monitor.violation(cpu, Invariant.GUEST_PANIC, message);
+        monitor.violation(time, cpu, Invariant.GUEST_PANIC, message);
         if (outcome == null) {
             outcome = new Outcome.GuestPanic(time, cpu, message);
         }

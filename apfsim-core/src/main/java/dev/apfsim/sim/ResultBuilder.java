@@ -49,7 +49,7 @@ final class ResultBuilder {
         double eps = wallNs > 0 ? events / (wallNs / 1e9) : 0;
         return new RunResult(RunResult.SCHEMA_VERSION, s.name(), s.seed(), apfMode(s), simNs, events, tracer.count(),
                 wallNs, eps, view(outcome), metrics.counters.asMap(), lat, tasks, vcpus, memory,
-                metrics.workerNs / 1e9, m.monitor().violations().stream().map(Object::toString).toList(),
+                metrics.workerNs, m.monitor().violations().stream().map(Object::toString).toList(),
                 tracer.fingerprint());
     }
 

@@ -23,7 +23,7 @@ public record RunResult(
         List<TaskResult> tasks,
         List<VcpuResult> vcpus,
         MemoryResult memory,
-        double workerCpuSeconds,
+        long workerBusyNs,
         List<String> violations,
         String fingerprint) {
 

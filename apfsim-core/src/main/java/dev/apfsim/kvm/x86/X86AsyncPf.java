@@ -201,6 +201,9 @@ public final class X86AsyncPf implements AsyncPfArch {
 
     @Override
     public void asyncPagePresentQueued() {
+        if (apf.legacy) {
+            return; // ≤5.7 async_pf_execute only woke a sleeping vCPU; the run loop polled the done list
+        }
         vcpu.makeRequest(X86Vcpu.REQ_APF_READY);
         if (!apf.pageReadyPending) {
             vcpu.kick();

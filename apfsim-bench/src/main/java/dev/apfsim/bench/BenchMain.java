@@ -1,0 +1,49 @@
+package dev.apfsim.bench;
+
+import dev.apfsim.scenario.BuiltinScenarios;
+import dev.apfsim.scenario.Scenario;
+import dev.apfsim.sim.Machine;
+import dev.apfsim.sim.RunResult;
+
+import java.util.List;
+
+/**
+ * End-to-end speed figures, measured in one JVM so they can be compared: the bare event loop, the model on
+ * {@code overcommit-ssd}, and their ratio. Run: {@code java -jar apfsim-bench/target/apfsim-bench.jar [jmh args]}
+ * runs JMH instead when given arguments.
+ */
+public final class BenchMain {
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0) {
+            org.openjdk.jmh.Main.main(args);
+            return;
+        }
+        String scenarioName = System.getProperty("scenario", "overcommit-ssd");
+        long duration = Long.getLong("durationNs", 2_000_000_000L);
+        int rounds = Integer.getInteger("rounds", 3);
+        Scenario s = BuiltinScenarios.load(scenarioName, List.of()).withDuration(duration);
+        // warm-up both paths so the JIT has compiled them
+        new BareLoop(1, 1024).run(2_000_000);
+        new Machine(s.withDuration(duration / 4)).run();
+
+        double bestBare = 0;
+        double bestModel = 0;
+        for (int r = 0; r < rounds; r++) {
+            long t0 = System.nanoTime();
+            long n = new BareLoop(r + 1, 1024).run(10_000_000);
+            double bare = n / ((System.nanoTime() - t0) / 1e9);
+            RunResult res = new Machine(s.withSeed(r + 1)).run();
+            double model = res.eventsPerWallSecond();
+            System.out.printf("round %d: bare %.2fM events/s, model %.2fM events/s (%d events, %.1f ms wall, "
+                            + "%.2f simulated s)%n", r + 1, bare / 1e6, model / 1e6, res.events(), res.wallNs() / 1e6,
+                    res.simulatedNs() / 1e9);
+            bestBare = Math.max(bestBare, bare);
+            bestModel = Math.max(bestModel, model);
+        }
+        System.out.printf("%s: model %.2fM events/s, bare loop %.2fM events/s, ratio %.2f%n", scenarioName,
+                bestModel / 1e6, bestBare / 1e6, bestModel / bestBare);
+    }
+}

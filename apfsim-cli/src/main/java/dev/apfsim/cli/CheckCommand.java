@@ -1,0 +1,168 @@
+package dev.apfsim.cli;
+
+import dev.apfsim.check.Explorer;
+import dev.apfsim.check.RunCase;
+import dev.apfsim.check.Violation;
+import dev.apfsim.scenario.Scenario;
+import dev.apfsim.scenario.ScenarioWriter;
+import dev.apfsim.sim.ResultJson;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code apfsim check}: explore schedules of a scenario until an invariant breaks, then shrink and report it. */
+@Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Explore many perturbed runs of a scenario looking for a broken invariant (docs/invariants.md).",
+                "On the first violation: shrink it, print the minimal trace and write a scenario that "
+                        + "`apfsim run` replays exactly. Exit status 1 when a violation is found, 0 when none."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:no violation in any run", "1:a violation was found (and shrunk)", "2:bad input"})
+final class CheckCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "SCENARIO", description = "Built-in scenario name or YAML file.")
+    String scenario;
+
+    @Mixin
+    ScenarioOptions options;
+
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "10000",
+            description = "Runs to explore (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = {"-j", "--jobs"}, paramLabel = "J",
+            description = "Parallel runs (default: the number of cores).")
+    Integer jobs;
+
+    @Option(names = "--shrink-budget", paramLabel = "N", defaultValue = "300",
+            description = "At most this many re-runs while shrinking (default: ${DEFAULT-VALUE}).")
+    int shrinkBudget;
+
+    @Option(names = "--out", paramLabel = "FILE",
+            description = "Where to write the minimal scenario (default: apfsim-check-SCENARIO-INVARIANT.yaml).")
+    Path out;
+
+    @Option(names = "--trace-lines", paramLabel = "N", defaultValue = "80",
+            description = "Lines of the minimal trace to print, ending at the violation (default: ${DEFAULT-VALUE}).")
+    int traceLines;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (runs < 1) {
+            throw new Main.UserException("--runs must be at least 1");
+        }
+        Scenario base = options.load(scenario, List.of());
+        long seed = options.seed != null ? options.seed : base.seed();
+        int threads = jobs != null ? Math.max(1, jobs) : Runtime.getRuntime().availableProcessors();
+        Explorer.Report report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
+                done -> {
+                });
+        PrintWriter o = spec.commandLine().getOut();
+        Path written = null;
+        if (report.finding() != null) {
+            written = writeMinimal(base, report.finding());
+        }
+        if (json) {
+            o.println(ResultJson.toJson(jsonReport(base, report, written)));
+        } else {
+            human(o, base, report, written);
+        }
+        o.flush();
+        return report.finding() == null ? 0 : 1;
+    }
+
+    private Path writeMinimal(Scenario base, Explorer.Finding f) {
+        Path path = out != null ? out
+                : Path.of("apfsim-check-" + base.name() + "-" + f.violation().invariant().key() + ".yaml");
+        Scenario minimal = f.minimal().scenario();
+        String header = "# Minimal reproducer written by `apfsim check " + scenario
+                + (options.variant != null ? " --variant " + options.variant : "") + "`\n# invariant: "
+                + f.minimal().violation() + "\n# replay: ./apfsim run " + path + "\n";
+        try {
+            Files.writeString(path, header + ScenarioWriter.toYaml(minimal));
+        } catch (IOException e) {
+            throw new Main.UserException("cannot write " + path + ": " + e.getMessage());
+        }
+        return path;
+    }
+
+    private void human(PrintWriter o, Scenario base, Explorer.Report r, Path written) {
+        String label = base.name() + (options.variant != null ? " (variant " + options.variant + ")" : "");
+        Explorer.Finding f = r.finding();
+        if (f == null) {
+            o.printf("check %s: no violation in %,d runs (%.0f runs/s, %.1f s)%n", label, r.runsDone(),
+                    r.runsPerSecond(), r.wallNs() / 1e9);
+            return;
+        }
+        Violation v = f.minimal().violation();
+        o.printf("check %s: VIOLATION %s%n", label, v.invariant().key());
+        o.printf("  %s%n", v);
+        o.printf("found in run #%d (seed %d) after %.2f s and %,d runs (%.0f runs/s)%n", f.runIndex(), f.runSeed(),
+                f.wallNsToFind() / 1e9, r.runsDone(), r.runsPerSecond());
+        Scenario a = f.original().scenario();
+        Scenario b = f.minimal().scenario();
+        o.printf("shrunk in %d re-runs: %d -> %d tasks, %d -> %d injected events, %d -> %d vCPUs, %s -> %s%n",
+                f.shrinkAttempts(), a.tasks().size(), b.tasks().size(), a.check().perturbations().size(),
+                b.check().perturbations().size(), a.vcpus(), b.vcpus(), Fmt.duration(a.durationNs()),
+                Fmt.duration(b.durationNs()));
+        List<String> trace = tail(f.minimal());
+        o.printf("%nminimal trace (%d of %d lines, ending at the violation):%n", trace.size(),
+                f.minimal().trace().size());
+        for (String line : trace) {
+            o.println("  " + line);
+        }
+        o.printf("%nminimal scenario: %s%nreplay:           ./apfsim run %s%n", written, written);
+    }
+
+    /** The last lines of the minimal trace, up to and including the violation. */
+    private List<String> tail(RunCase c) {
+        List<String> lines = c.trace();
+        int end = lines.size();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains("apfsim_violation")) {
+                end = i + 1;
+                break;
+            }
+        }
+        return lines.subList(Math.max(0, end - traceLines), end);
+    }
+
+    private Map<String, Object> jsonReport(Scenario base, Explorer.Report r, Path written) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("scenario", base.name());
+        m.put("variant", options.variant);
+        m.put("runs", r.runsDone());
+        m.put("runs_per_second", r.runsPerSecond());
+        m.put("wall_ns", r.wallNs());
+        Explorer.Finding f = r.finding();
+        m.put("violation_found", f != null);
+        if (f != null) {
+            Violation v = f.minimal().violation();
+            m.put("invariant", v.invariant().key());
+            m.put("violation", Map.of("time_ns", v.timeNs(), "vcpu", v.vcpu(), "detail", v.detail()));
+            m.put("run_index", f.runIndex());
+            m.put("run_seed", f.runSeed());
+            m.put("wall_ns_to_find", f.wallNsToFind());
+            m.put("shrink_attempts", f.shrinkAttempts());
+            m.put("minimal_scenario", written == null ? null : written.toString());
+            m.put("trace", tail(f.minimal()));
+        }
+        return m;
+    }
+}

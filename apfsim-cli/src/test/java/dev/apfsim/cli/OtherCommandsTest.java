@@ -1,0 +1,81 @@
+package dev.apfsim.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class OtherCommandsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void scenariosListsBuiltins() {
+        Cli.Result r = Cli.run("scenarios");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().lines().count() >= 1, r.out());
+        r.out().lines().forEach(l -> assertTrue(l.matches("[a-z0-9][a-z0-9-]*( {2,}\\S.*)?"), l));
+    }
+
+    @Test
+    void compareApfOnOffAsJson() {
+        Path yaml = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        Cli.Result r = Cli.run("compare", yaml.toString(), "--apf", "on,off", "--json");
+        assertEquals(0, r.status(), r.err());
+        JsonNode j = r.json();
+        assertEquals("apf=on", j.get("base").asText());
+        assertEquals(2, j.get("variants").size());
+        assertEquals("apf=on", j.get("variants").get(0).get("label").asText());
+        assertEquals("apf=off", j.get("variants").get(1).get("label").asText());
+        assertEquals("off", j.get("variants").get(1).get("result").get("apf").asText());
+        JsonNode rel = j.get("relative").get("apf=off");
+        assertTrue(rel.has("total_ops"), rel.toString());
+        assertTrue(rel.has("counters.async_pf_started"), rel.toString());
+    }
+
+    @Test
+    void compareCrossProductTable() {
+        Path yaml = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        Cli.Result r = Cli.run("compare", yaml.toString(), "--apf", "on,sync", "--vary",
+                "host.remote.latency=1ms,4ms");
+        assertEquals(0, r.status(), r.err());
+        // too wide for full labels in the header: numbered, with a legend
+        assertTrue(r.out().contains("""
+                #1 = apf=on host.remote.latency=1ms
+                #2 = apf=on host.remote.latency=4ms
+                #3 = apf=sync host.remote.latency=1ms
+                #4 = apf=sync host.remote.latency=4ms
+                """), r.out());
+        String header = r.out().lines().filter(l -> l.startsWith("metric")).findFirst().orElseThrow();
+        assertTrue(header.matches("metric +#1 +#2 +change +#3 +change +#4 +change"), header);
+        assertTrue(r.out().contains("fault_to_ready p50"), r.out());
+    }
+
+    @Test
+    void twoVariantsUseTheirLabelsAsHeaders() {
+        Path yaml = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        Cli.Result r = Cli.run("compare", yaml.toString(), "--vary", "host.remote.latency=1ms,4ms");
+        assertEquals(0, r.status(), r.err());
+        String header = r.out().lines().filter(l -> l.startsWith("metric")).findFirst().orElseThrow();
+        assertTrue(header.matches("metric +host.remote.latency=1ms +host.remote.latency=4ms +change"), header);
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("fault_to_ready p50 +1\\.\\d+ ms +4\\.\\d+ ms +\\+\\d+.*%")),
+                r.out());
+        r.out().lines().forEach(l -> assertTrue(l.length() <= 100, "too wide: " + l));
+    }
+
+    @Test
+    void compareResultsDoNotDependOnParallelism() {
+        Path yaml = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        JsonNode a = Cli.run("compare", yaml.toString(), "--apf", "on,off,sync", "--json", "--jobs", "1").json();
+        JsonNode b = Cli.run("compare", yaml.toString(), "--apf", "on,off,sync", "--json", "--jobs", "3").json();
+        for (int i = 0; i < 3; i++) {
+            assertEquals(a.get("variants").get(i).get("result").get("fingerprint"),
+                    b.get("variants").get(i).get("result").get("fingerprint"));
+        }
+        assertEquals(a.get("relative"), b.get("relative"));
+    }
+}

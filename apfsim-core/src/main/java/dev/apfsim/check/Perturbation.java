@@ -1,0 +1,48 @@
+package dev.apfsim.check;
+
+/**
+ * A "dangerous" guest event injected at a chosen time on a chosen CPU, biased toward the interleavings the seed
+ * threads worry about. It runs in a kernel context entered through an IPI (vector {@link #VECTOR}), so it shows
+ * in traces as {@code kvm_apic_accept_irq ... vec 241}.
+ */
+public record Perturbation(long timeNs, int cpu, Kind kind, long durationNs) {
+    public static final int VECTOR = 0xf1;
+
+    public enum Kind {
+        /** Interrupts off for the duration (an IRQ-off window, e.g. just before a completion). */
+        IRQ_OFF("irq-off"),
+        /** LAPIC software-disabled for the duration (SPIV). */
+        LAPIC_OFF("lapic-off"),
+        /** CR0.PG cleared for the duration (an SMM-like excursion). */
+        PG_TOGGLE("pg-toggle"),
+        /** APF disabled and re-enabled, as CPU offline/online does (with the guest's wake-all of its sleepers). */
+        MSR_REENABLE("msr-reenable"),
+        /** The CPU goes offline (APF off, sleepers woken) and takes an INIT; the guest re-enables APF. */
+        RESET("reset"),
+        /** A regular (guest page-table) #PF right away. */
+        REGULAR_PF("regular-pf"),
+        /** The guest, as L1, runs its L2 for the duration (nested guest mode). */
+        NESTED("nested"),
+        /** A different guest page table (CR3) for the duration. */
+        CR3_SWITCH("cr3-switch");
+
+        private final String key;
+
+        Kind(String key) {
+            this.key = key;
+        }
+
+        public String key() {
+            return key;
+        }
+
+        public static Kind fromKey(String k) {
+            for (Kind x : values()) {
+                if (x.key.equals(k)) {
+                    return x;
+                }
+            }
+            throw new IllegalArgumentException("unknown perturbation " + k);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.apfsim.check;
+
+import dev.apfsim.scenario.Scenario;
+import dev.apfsim.sim.Machine;
+import dev.apfsim.sim.RunResult;
+import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.TraceEvent;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** One checked run: the scenario, stopped at its first violation, with the trace kept if asked. */
+public record RunCase(Scenario scenario, Violation violation, RunResult result, List<String> trace) {
+
+    public static RunCase run(Scenario s, boolean keepTrace) {
+        Machine m = new Machine(s);
+        m.monitor().setStopOnFirst(true);
+        List<String> lines = keepTrace ? new ArrayList<>() : List.of();
+        if (keepTrace) {
+            m.attach((TraceEvent e) -> lines.add(FtraceFormat.line(e)));
+        }
+        RunResult r = m.run();
+        return new RunCase(s, m.monitor().first(), r, lines);
+    }
+
+    public boolean violates(Invariant i) {
+        return violation != null && violation.invariant() == i;
+    }
+}

@@ -1,0 +1,137 @@
+package dev.apfsim.check;
+
+import dev.apfsim.guest.Action;
+import dev.apfsim.scenario.Scenario;
+import dev.apfsim.workload.TaskSpec;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Makes a violating scenario smaller while it still breaks the same invariant: a shorter run, fewer injected
+ * events, fewer tasks, fewer script steps, fewer vCPUs. Every candidate is re-run from the same seeds, so the
+ * result is deterministic.
+ */
+public final class Shrinker {
+    private final Invariant target;
+    private final int budget;
+    private int attempts;
+
+    public Shrinker(Invariant target, int budget) {
+        this.target = target;
+        this.budget = budget;
+    }
+
+    public int attempts() {
+        return attempts;
+    }
+
+    public RunCase shrink(RunCase start) {
+        RunCase best = start;
+        // the run need not go on much past its first violation
+        long cut = best.violation().timeNs() + best.violation().timeNs() / 10 + 1_000_000;
+        if (cut < best.scenario().durationNs()) {
+            attempts++;
+            RunCase c = RunCase.run(best.scenario().withDuration(cut), false);
+            if (c.violates(target)) {
+                best = c;
+            }
+        }
+        boolean progress = true;
+        while (progress && attempts < budget) {
+            progress = false;
+            for (Function<Scenario, List<Scenario>> step : List.<Function<Scenario, List<Scenario>>>of(
+                    this::fewerPerturbations, this::fewerTasks, this::fewerSteps, this::fewerVcpus)) {
+                for (Scenario candidate : step.apply(best.scenario())) {
+                    if (attempts >= budget) {
+                        return best;
+                    }
+                    attempts++;
+                    RunCase c = RunCase.run(candidate, false);
+                    if (c.violates(target)) {
+                        best = c;
+                        progress = true;
+                        break;
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    private List<Scenario> fewerPerturbations(Scenario s) {
+        List<Perturbation> ps = s.check().perturbations();
+        List<Scenario> out = new ArrayList<>();
+        if (ps.size() > 1) {
+            out.add(s.withCheck(s.check().withRun(s.check().scheduleSeed(), List.of())));
+        }
+        for (int i = 0; i < ps.size(); i++) {
+            List<Perturbation> less = new ArrayList<>(ps);
+            less.remove(i);
+            out.add(s.withCheck(s.check().withRun(s.check().scheduleSeed(), less)));
+        }
+        if (s.check().scheduleSeed() != 0) {
+            out.add(s.withCheck(s.check().withRun(0, ps))); // plain FIFO order
+        }
+        return out;
+    }
+
+    private List<Scenario> fewerTasks(Scenario s) {
+        List<Scenario> out = new ArrayList<>();
+        List<TaskSpec> tasks = s.tasks();
+        for (int i = 0; i < tasks.size() && tasks.size() > 1; i++) {
+            List<TaskSpec> less = new ArrayList<>(tasks);
+            less.remove(i);
+            out.add(s.withTasks(less));
+        }
+        for (int i = 0; i < tasks.size(); i++) {
+            if (tasks.get(i) instanceof TaskSpec.Statistical st && st.count() > 1) {
+                List<TaskSpec> fewer = new ArrayList<>(tasks);
+                fewer.set(i, new TaskSpec.Statistical(st.name(), st.cpu(), st.count() / 2, st.compute(),
+                        st.touchesPerOp(), st.wsStart(), st.wsBytes(), st.pattern(), st.writeFraction(),
+                        st.kernelFraction(), st.irqOffFraction(), st.maxOps()));
+                out.add(s.withTasks(fewer));
+            }
+        }
+        return out;
+    }
+
+    private List<Scenario> fewerSteps(Scenario s) {
+        List<Scenario> out = new ArrayList<>();
+        List<TaskSpec> tasks = s.tasks();
+        for (int i = 0; i < tasks.size(); i++) {
+            if (tasks.get(i) instanceof TaskSpec.Scripted sc && sc.steps().size() > 1 && sc.steps().size() <= 400) {
+                List<Action> steps = sc.steps();
+                // halves first, then single steps
+                int half = steps.size() / 2;
+                out.add(replace(s, i, sc, steps.subList(0, half)));
+                out.add(replace(s, i, sc, steps.subList(half, steps.size())));
+                for (int k = 0; k < steps.size(); k++) {
+                    List<Action> less = new ArrayList<>(steps);
+                    less.remove(k);
+                    out.add(replace(s, i, sc, less));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Scenario replace(Scenario s, int i, TaskSpec.Scripted sc, List<Action> steps) {
+        List<TaskSpec> tasks = new ArrayList<>(s.tasks());
+        tasks.set(i, new TaskSpec.Scripted(sc.name(), sc.cpu(), List.copyOf(steps)));
+        return s.withTasks(tasks);
+    }
+
+    private List<Scenario> fewerVcpus(Scenario s) {
+        int needed = 1;
+        for (TaskSpec t : s.tasks()) {
+            int last = t instanceof TaskSpec.Statistical st ? st.cpu() + Math.min(st.count(), s.vcpus()) - 1 : t.cpu();
+            needed = Math.max(needed, last + 1);
+        }
+        for (Perturbation p : s.check().perturbations()) {
+            needed = Math.max(needed, p.cpu() + 1);
+        }
+        return needed < s.vcpus() ? List.of(s.withVcpus(needed)) : List.of();
+    }
+}
