@@ -1,5 +1,6 @@
 package dev.apfsim.bench;
 
+import dev.apfsim.check.Explorer;
 import dev.apfsim.scenario.BuiltinScenarios;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.sim.Machine;
@@ -45,5 +46,19 @@ public final class BenchMain {
         }
         System.out.printf("%s: model %.2fM events/s, bare loop %.2fM events/s, ratio %.2f%n", scenarioName,
                 bestModel / 1e6, bestBare / 1e6, bestModel / bestBare);
+        checkThroughput();
+    }
+
+    /** {@code apfsim check} throughput on seed-001-page-ready (fixed: no violation, so every run is explored). */
+    private static void checkThroughput() throws Exception {
+        int runs = Integer.getInteger("checkRuns", 2000);
+        int cores = Runtime.getRuntime().availableProcessors();
+        Scenario s = BuiltinScenarios.load("seed-001-page-ready", List.of());
+        Explorer.explore(s, new Explorer.Options(runs / 4, 99, cores, 0), n -> { }); // warm-up
+        Explorer.Report one = Explorer.explore(s, new Explorer.Options(runs, 1, 1, 0), n -> { });
+        Explorer.Report all = Explorer.explore(s, new Explorer.Options(runs, 1, cores, 0), n -> { });
+        System.out.printf("check seed-001-page-ready: %.0f runs/s on %d threads, %.0f runs/s on 1 thread, "
+                + "ratio %.2f%n", all.runsPerSecond(), cores, one.runsPerSecond(),
+                all.runsPerSecond() / one.runsPerSecond());
     }
 }

@@ -70,9 +70,11 @@ final class CheckCommand implements Callable<Integer> {
         Scenario base = options.load(scenario, List.of());
         long seed = options.seed != null ? options.seed : base.seed();
         int threads = jobs != null ? Math.max(1, jobs) : Runtime.getRuntime().availableProcessors();
-        Explorer.Report report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
-                done -> {
-                });
+        Explorer.Report report;
+        try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
+            report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
+                    done -> bar.update(done, "0 violations"));
+        }
         PrintWriter o = spec.commandLine().getOut();
         Path written = null;
         if (report.finding() != null) {

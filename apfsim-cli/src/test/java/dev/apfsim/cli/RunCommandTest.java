@@ -31,7 +31,8 @@ class RunCommandTest {
         assertEquals(List.of("schema_version", "scenario", "seed", "apf", "simulated_ns", "events", "trace_events",
                 "wall_ns", "events_per_wall_second", "outcome", "counters", "latencies", "tasks", "vcpus", "memory",
                 "worker_busy_ns", "violations", "fingerprint"), keys,
-                "top-level keys in the order docs/json.md documents (update the doc when RunResult changes)");
+                "top-level keys in the order docs/json.md documents (update the doc when RunResult changes); "
+                        + "failure is absent when no worker GUP failed");
         assertEquals(1, j.get("schema_version").asInt());
         assertEquals("tiny", j.get("scenario").asText());
         assertEquals(7, j.get("seed").asLong());

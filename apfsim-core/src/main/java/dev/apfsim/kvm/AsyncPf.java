@@ -101,7 +101,14 @@ public final class AsyncPf implements EventHandler {
         metrics.workerNs += workerDispatchNs;
         // async_pf_execute: get_user_pages_remote(FOLL_WRITE); the result is ignored in 6.12
         memory.getUserPages(work.gfn, (gfn, errno) -> {
+            long busy = sim.now() - started + workerDispatchNs;
             metrics.workerNs += sim.now() - started;
+            if (errno != 0) {
+                metrics.failedWorkerNs += busy;
+                if (metrics.firstWorkerErrorNs < 0) {
+                    metrics.firstWorkerErrorNs = sim.now();
+                }
+            }
             complete(work, errno);
         });
     }

@@ -12,6 +12,11 @@ public final class Metrics {
     public final VcpuTime[] vcpuTime;
     /** Time async PF work items spent in workers, from dispatch to GUP completion (waiting for I/O included). */
     public long workerNs;
+    /** Seed 004: when a worker's GUP first failed (-1: never), and worker time spent on failed GUPs. */
+    public long firstWorkerErrorNs = -1;
+    public long failedWorkerNs;
+    /** When the failure became visible as a killed task (-1: never). */
+    public long firstTaskKilledNs = -1;
 
     public Metrics(int vcpus) {
         vcpuTime = new VcpuTime[vcpus];

@@ -210,6 +210,13 @@ public final class Machine implements VmObserver, GuestObserver {
     }
 
     @Override
+    public void taskKilled(long time, Task task, String signal) {
+        if (metrics.firstTaskKilledNs < 0) {
+            metrics.firstTaskKilledNs = time;
+        }
+    }
+
+    @Override
     public void guestPanic(long time, int cpu, String message) {
         monitor.violation(time, cpu, Invariant.GUEST_PANIC, message);
         if (outcome == null) {

@@ -49,8 +49,46 @@ final class ResultBuilder {
         double eps = wallNs > 0 ? events / (wallNs / 1e9) : 0;
         return new RunResult(RunResult.SCHEMA_VERSION, s.name(), s.seed(), apfMode(s), simNs, events, tracer.count(),
                 wallNs, eps, view(outcome), metrics.counters.asMap(), lat, tasks, vcpus, memory,
-                metrics.workerNs, m.monitor().violations().stream().map(Object::toString).toList(),
+                metrics.workerNs, failure(metrics, s, outcome, simNs), m.monitor().violations().stream().map(Object::toString).toList(),
                 tracer.fingerprint());
+    }
+
+    /** Null unless a worker's GUP failed at least once. */
+    static RunResult.FailureResult failure(Metrics metrics, Scenario s, Outcome outcome, long simNs) {
+        long first = metrics.firstWorkerErrorNs;
+        if (first < 0) {
+            return null;
+        }
+        Long detected = null;
+        String visible = "never";
+        switch (outcome) {
+            case Outcome.VmStopped v -> {
+                detected = v.timeNs();
+                visible = "vm_stopped";
+            }
+            case Outcome.LivelockSuspected l -> {
+                detected = l.timeNs();
+                visible = "livelock_detected";
+            }
+            default -> {
+                if (metrics.firstTaskKilledNs >= 0) {
+                    detected = metrics.firstTaskKilledNs;
+                    visible = "task_killed";
+                }
+            }
+        }
+        long cycles = metrics.counters.get(dev.apfsim.metrics.Counter.WORKER_ERRORS);
+        long end = detected != null ? detected : simNs;
+        double rate = end > first ? cycles / ((end - first) / 1e9) : 0;
+        var c = s.kvm().costs();
+        var g = s.guest();
+        // one futile cycle: the EPT violation and async setup, the async #PF handler and switch away, the
+        // page-ready interrupt with its ACK exit, and the switch back to the retrying task
+        long perCycle = c.vmExitNs() + c.eptViolationNs() + c.asyncSetupNs() + c.vmEntryNs() + g.pfHandlerNs()
+                + g.contextSwitchNs() + g.irqHandlerNs() + c.vmExitNs() + c.msrNs() + c.vmEntryNs()
+                + g.contextSwitchNs();
+        return new RunResult.FailureResult(first, detected, detected == null ? null : detected - first, visible,
+                cycles, rate, cycles * perCycle, metrics.failedWorkerNs);
     }
 
     static RunResult.OutcomeView view(Outcome o) {

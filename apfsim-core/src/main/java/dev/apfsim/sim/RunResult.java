@@ -24,6 +24,7 @@ public record RunResult(
         List<VcpuResult> vcpus,
         MemoryResult memory,
         long workerBusyNs,
+        FailureResult failure,
         List<String> violations,
         String fingerprint) {
 
@@ -39,6 +40,17 @@ public record RunResult(
     }
 
     public record VcpuResult(int id, Map<String, Long> timeNs) {
+    }
+
+    /**
+     * Seed 004: how a failing backing page played out. {@code detectedNs} is when the failure became visible
+     * (VM stopped, task killed, or livelock recognised; null if it never did), {@code wastedVcpuNs} the vCPU
+     * time of the futile fault/page-ready cycles, estimated from the cost parameters, {@code wastedWorkerNs}
+     * the worker time spent on failed GUPs.
+     */
+    public record FailureResult(long firstErrorNs, Long detectedNs, Long timeToDetectionNs, String visibleAs,
+                                long errorCycles, double errorCyclesPerSecond, long wastedVcpuNs,
+                                long wastedWorkerNs) {
     }
 
     public record MemoryResult(long residentPages, long evictions, long minorFaults, long swapReads,
