@@ -73,7 +73,8 @@ final class CheckCommand implements Callable<Integer> {
         Explorer.Report report;
         try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
             report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
-                    done -> bar.update(done, "0 violations"));
+                    done -> bar.update(done, String.format("%.0f runs/s, no violation yet",
+                            done / Math.max(1e-9, bar.elapsedSeconds()))));
         }
         PrintWriter o = spec.commandLine().getOut();
         Path written = null;

@@ -4,7 +4,6 @@ import dev.apfsim.metrics.TimeCategory;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.scenario.Units;
 import dev.apfsim.sim.ApfSwitch;
-import dev.apfsim.sim.Machine;
 import dev.apfsim.sim.ResultJson;
 import dev.apfsim.sim.RunResult;
 import picocli.CommandLine.Command;
@@ -17,6 +16,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -66,6 +66,13 @@ final class CompareCommand implements Callable<Integer> {
             description = "Runs at once (default: the number of CPUs, at most the number of variants).")
     Integer jobs;
 
+    @Option(names = "--report", paramLabel = "FILE",
+            description = "Write a self-contained HTML report of all variants, side by side, to FILE (docs/report.md).")
+    Path report;
+
+    /** Report data and progress of the runs; set by {@link #call()}. */
+    private CompareOutputs outputs = CompareOutputs.none();
+
     /** A field and the values it takes, one variant each. */
     record Vary(String path, List<String> values) {
     }
@@ -87,7 +94,14 @@ final class CompareCommand implements Callable<Integer> {
             throw new Main.UserException("--jobs must be at least 1, got " + jobs);
         }
         List<Variant> variants = variants();
-        List<RunResult> results = runAll(variants);
+        List<RunResult> results;
+        try (CompareOutputs o = CompareOutputs.open(report, variants.size(), Progress.wanted(json, false))) {
+            outputs = o;
+            results = runAll(variants);
+            o.writeReport(variants.stream().map(Variant::label).toList(), results);
+        } finally {
+            outputs = CompareOutputs.none();
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             List<Labeled> labeled = new ArrayList<>();
@@ -187,8 +201,10 @@ final class CompareCommand implements Callable<Integer> {
         });
         try {
             List<Future<RunResult>> futures = new ArrayList<>();
-            for (Variant v : variants) {
-                futures.add(pool.submit(() -> new Machine(v.scenario()).run()));
+            for (int i = 0; i < variants.size(); i++) {
+                int index = i;
+                Scenario s = variants.get(i).scenario();
+                futures.add(pool.submit(() -> outputs.run(index, s)));
             }
             for (Future<RunResult> f : futures) {
                 try {
@@ -227,6 +243,23 @@ final class CompareCommand implements Callable<Integer> {
         List<Metric> m = new ArrayList<>();
         m.add(new Metric("simulated", "simulated_ns", r -> r.simulatedNs(), Kind.DURATION));
         m.add(new Metric("total ops", "total_ops", CompareCommand::totalOps, Kind.COUNT));
+        if (results.stream().anyMatch(r -> r.failure() != null)) {
+            // seed 004: how long a failing page went unnoticed and what the futile retries cost
+            m.add(new Metric("time to detection", "failure.time_to_detection_ns",
+                    r -> r.failure() == null || r.failure().timeToDetectionNs() == null ? 0
+                            : r.failure().timeToDetectionNs(), Kind.DURATION,
+                    r -> r.failure() == null || r.failure().timeToDetectionNs() == null ? 0
+                            : r.failure().timeToDetectionNs(),
+                    r -> r.failure() != null && r.failure().timeToDetectionNs() != null));
+            m.add(new Metric("futile cycles", "failure.error_cycles",
+                    r -> r.failure() == null ? 0 : r.failure().errorCycles(), Kind.COUNT));
+            m.add(new Metric("futile cycles/s", "failure.error_cycles_per_second",
+                    r -> r.failure() == null ? 0 : r.failure().errorCyclesPerSecond(), Kind.RATE));
+            m.add(new Metric("wasted vCPU time", "failure.wasted_vcpu_ns",
+                    r -> r.failure() == null ? 0 : r.failure().wastedVcpuNs(), Kind.DURATION));
+            m.add(new Metric("wasted worker time", "failure.wasted_worker_ns",
+                    r -> r.failure() == null ? 0 : r.failure().wastedWorkerNs(), Kind.DURATION));
+        }
         Set<String> tasks = new LinkedHashSet<>();
         for (RunResult r : results) {
             for (RunResult.TaskResult t : r.tasks()) {
@@ -334,6 +367,18 @@ final class CompareCommand implements Callable<Integer> {
             }
         }
         t.row(row.toArray());
+        if (results.stream().anyMatch(r -> r.failure() != null)) {
+            row.clear();
+            row.add("failure visible as");
+            for (int i = 0; i < results.size(); i++) {
+                RunResult.FailureResult f = results.get(i).failure();
+                row.add(f == null ? "-" : f.visibleAs());
+                if (i > 0) {
+                    row.add("");
+                }
+            }
+            t.row(row.toArray());
+        }
         for (Metric m : metrics(results)) {
             row.clear();
             row.add(Fmt.cut(m.label(), 32));

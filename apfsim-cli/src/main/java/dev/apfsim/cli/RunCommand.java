@@ -52,8 +52,21 @@ final class RunCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--trace", paramLabel = "FILE",
-            description = "Write every event to FILE as trace-cmd report lines, as the run goes.")
+            description = "Write every event to FILE as the run goes: Perfetto/Chrome trace JSON when FILE ends "
+                    + "in .json (open it in ui.perfetto.dev; docs/report.md), trace-cmd report lines otherwise.")
     Path trace;
+
+    @Option(names = "--trace-format", paramLabel = "ftrace|perfetto",
+            description = "Format of --trace whatever the file name: ftrace (text lines) or perfetto (JSON).")
+    RunOutputs.TraceFormat traceFormat;
+
+    @Option(names = "--events", paramLabel = "FILE",
+            description = "Write every event to FILE as one JSON object per line, as the run goes (docs/events.md).")
+    Path events;
+
+    @Option(names = "--report", paramLabel = "FILE",
+            description = "Write a self-contained HTML report with charts to FILE when the run ends (docs/report.md).")
+    Path report;
 
     @Option(names = {"-q", "--quiet"}, description = "Print only the outcome line instead of the whole table.")
     boolean quiet;
@@ -65,28 +78,10 @@ final class RunCommand implements Callable<Integer> {
             s = apf.apply(s);
         }
         Machine machine = new Machine(s);
-        FtraceWriter writer = trace == null ? null : openTrace(trace);
         RunResult r;
-        try {
-            if (writer != null) {
-                TraceFiles.register(writer);
-                machine.attach(writer);
-            }
-            r = machine.run();
-            if (writer != null) {
-                writer.close();
-            }
-        } catch (FtraceWriter.WriteException e) {
-            throw new Main.TraceIoException(e);
-        } finally {
-            if (writer != null) {
-                TraceFiles.unregister(writer);
-                try {
-                    writer.close();
-                } catch (FtraceWriter.WriteException ignored) {
-                    // reported above
-                }
-            }
+        try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report,
+                Progress.wanted(json, quiet))) {
+            r = outputs.run();
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

@@ -1,22 +1,22 @@
 package dev.apfsim.cli;
 
-import dev.apfsim.trace.FtraceWriter;
+import dev.apfsim.trace.TraceSink;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Trace files being written. A JVM shutdown hook closes whatever is still open, so Ctrl-C (SIGINT/SIGTERM) leaves
- * a valid, truncated trace that ends in a whole line.
+ * a valid, truncated trace that ends in a whole line (or, for JSON, in its closing brackets).
  */
 final class TraceFiles {
-    private static final Set<FtraceWriter> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Set<TraceSink> OPEN = ConcurrentHashMap.newKeySet();
     private static volatile boolean hooked;
 
     private TraceFiles() {
     }
 
-    static void register(FtraceWriter w) {
+    static void register(TraceSink w) {
         if (!hooked) {
             synchronized (TraceFiles.class) {
                 if (!hooked) {
@@ -28,12 +28,12 @@ final class TraceFiles {
         OPEN.add(w);
     }
 
-    static void unregister(FtraceWriter w) {
+    static void unregister(TraceSink w) {
         OPEN.remove(w);
     }
 
     private static void closeAll() {
-        for (FtraceWriter w : OPEN) {
+        for (TraceSink w : OPEN) {
             try {
                 w.close(); // takes the writer's lock: a line being written is finished first
             } catch (RuntimeException e) {

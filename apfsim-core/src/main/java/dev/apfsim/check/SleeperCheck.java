@@ -63,6 +63,9 @@ public final class SleeperCheck {
 
     private boolean outstanding(long token) {
         for (X86Vcpu v : vcpus) {
+            if (v.pageReadyInFlight(token)) {
+                return true; // delivered to the slot, waiting for the guest to take the interrupt
+            }
             for (KvmAsyncPf w : v.asyncPf().queue()) {
                 if (w.tokenUnsigned() == token) {
                     return true;

@@ -218,6 +218,7 @@ public final class GuestCpu implements GuestCode, EventHandler {
                     Task task = (Task) ctx;
                     task.state = Task.State.DONE;
                     current = null;
+                    kernel.tracer.emit(new TraceEvent.GuestTaskExit(t, id, task.id));
                     kernel.tracer.emit(new TraceEvent.GuestSwitch(t, id, task.id, -1));
                 }
                 case Action.Op op -> {
@@ -518,7 +519,7 @@ public final class GuestCpu implements GuestCode, EventHandler {
                     : "regular #PF at " + FtraceFormat.hex(cr2) + " taken as async (stale flags " + flags + ")");
         }
         if (flags == 0) {
-            regularPageFault(now, cr2);
+            regularPageFault(now, cr2, asyncToken >= 0);
             return;
         }
         if (flags == ApfMsr.KVM_PV_REASON_PAGE_READY && kernel.config.apf() == GuestConfig.ApfMode.LINUX_LEGACY) {
@@ -543,16 +544,15 @@ public final class GuestCpu implements GuestCode, EventHandler {
         asyncPfTaskWaitSchedule(now, cr2);
     }
 
-    /** A #PF the guest believes is its own. Without a guest page-table model, only a fault on the task's
-     *  own access is legitimate; any other address (a token taken for an address) kills the task. */
-    private void regularPageFault(long now, long cr2) {
+    /**
+     * A #PF the guest believes is its own: it fixes its page table and returns. When the fault was really an
+     * async one ({@code bogus}), CR2 holds a token, not an address: a user task faulting there gets SIGSEGV.
+     */
+    private void regularPageFault(long now, long cr2, boolean bogus) {
         kernel.metrics.counters.inc(Counter.GUEST_PF_REGULAR);
         Task t = current;
         kernel.tracer.emit(new TraceEvent.GuestPageFault(now, id, t == null ? -1 : t.id, cr2));
-        if (t != null && t.current instanceof Action.Touch touch && (touch.gva() >>> 12) == (cr2 >>> 12)) {
-            return;
-        }
-        if (t != null) {
+        if (bogus && t != null && frames.size() == 1 && frames.peekFirst().savedCpl != 0) {
             kill(t, now, "SIGSEGV", cr2);
         }
     }

@@ -83,6 +83,8 @@ public final class GuestKernel {
     /** Makes a sleeping task runnable on its own CPU, kicking that CPU if it is another one. */
     void wake(Task t, long now, int fromCpu) {
         if (t.state == Task.State.APF_SLEEP || t.state == Task.State.SLEEP) {
+            tracer.emit(new dev.apfsim.trace.TraceEvent.GuestWakeup(now, t.cpu, t.id,
+                    t.state == Task.State.APF_SLEEP));
             cpus.get(t.cpu).enqueue(t, now);
             if (t.cpu != fromCpu) {
                 cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.kvm.x86.ApfMsr.RESCHEDULE_VECTOR);

@@ -2,6 +2,8 @@ package dev.apfsim.memory;
 
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
+import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.trace.Tracer;
 
 import java.util.ArrayDeque;
 import java.util.SplittableRandom;
@@ -24,12 +26,15 @@ public final class BackingDevice implements EventHandler {
     private final Simulator sim;
     private final SplittableRandom random;
     private final Completion completion;
+    private final Tracer tracer;
     private final ArrayDeque<Long> waiting = new ArrayDeque<>();
     private int inService;
     private long reads;
     private long busyNs;
 
-    public BackingDevice(String name, LatencyDistribution latency, int depth, Simulator sim, Completion completion) {
+    public BackingDevice(String name, LatencyDistribution latency, int depth, Simulator sim, Tracer tracer,
+                         Completion completion) {
+        this.tracer = tracer;
         this.name = name;
         this.latency = latency;
         this.depth = depth;
@@ -55,12 +60,14 @@ public final class BackingDevice implements EventHandler {
         reads++;
         long ns = latency.sample(random);
         busyNs += ns;
+        tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, false, false));
         sim.after(ns, this, DONE, gfn);
     }
 
     @Override
     public void onEvent(int code, long gfn) {
         inService--;
+        tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, true, false));
         if (!waiting.isEmpty()) {
             start(waiting.pollFirst());
         }

@@ -50,7 +50,9 @@ public final class Machine implements VmObserver, GuestObserver {
     private final SleeperCheck sleeperCheck;
     private boolean started;
     private java.util.function.Consumer<Sample> sampler;
-    private int slices = 1000;
+    /** A run goes in this many slices; checks run between them (outside the event queue). */
+    public static final int SLICES = 1000;
+    private int sampleEvery = 1;
 
     public Machine(Scenario s) {
         this.scenario = s;
@@ -58,8 +60,9 @@ public final class Machine implements VmObserver, GuestObserver {
         this.metrics = new Metrics(s.vcpus());
         long frames = s.memoryBytes() >>> 12;
         this.memory = new HostMemory(sim, frames, s.hostLimitBytes() >>> 12, s.failures(), s.kvm().costs().sigbusNs());
-        this.swap = new BackingDevice("swap", s.swap().latency(), s.swap().queueDepth(), sim, memory::pageRead);
-        this.remote = new BackingDevice("remote", s.remote().latency(), s.remote().queueDepth(), sim, memory::pageRead);
+        this.swap = new BackingDevice("swap", s.swap().latency(), s.swap().queueDepth(), sim, tracer, memory::pageRead);
+        this.remote = new BackingDevice("remote", s.remote().latency(), s.remote().queueDepth(), sim, tracer,
+                memory::pageRead);
         memory.setDevices(swap, remote);
         for (MemoryRegion r : s.regions()) {
             memory.initRange(r.start() >>> 12, r.size() >>> 12, switch (r.state()) {
@@ -148,10 +151,13 @@ public final class Machine implements VmObserver, GuestObserver {
         tracer.attach(sink);
     }
 
-    /** Receives a {@link Sample} after each of the run's slices (1000 by default). */
-    public void setSampler(java.util.function.Consumer<Sample> sampler, int slices) {
+    /**
+     * Receives about {@code samples} {@link Sample}s over the run, taken between the run's {@link #SLICES}
+     * slices, so sampling never changes how the run goes.
+     */
+    public void setSampler(java.util.function.Consumer<Sample> sampler, int samples) {
         this.sampler = sampler;
-        this.slices = Math.max(1, slices);
+        this.sampleEvery = Math.max(1, SLICES / Math.max(1, samples));
     }
 
     public Scenario scenario() {
@@ -244,12 +250,13 @@ public final class Machine implements VmObserver, GuestObserver {
         long wallStart = System.nanoTime(); // measures the simulator, never read by the model
         start();
         long end = scenario.durationNs();
-        long slice = Math.max(1, end / slices);
+        long slice = Math.max(1, end / SLICES);
         // run in slices so a livelock ends the run as soon as it is recognised (resuming after a test's steps)
+        int sliceNo = 0;
         for (long t = Math.min(end, sim.now() + slice); !sim.stopped(); t = Math.min(end, t + slice)) {
             boolean more = sim.run(t);
             sleeperCheck.check(sim.now());
-            if (sampler != null) {
+            if (sampler != null && (++sliceNo % sampleEvery == 0 || !more || t >= end)) {
                 sampler.accept(sample());
             }
             if (livelock.found() != null) {

@@ -78,6 +78,8 @@ public final class FtraceFormat {
             case GuestApfWake t -> sb.append("token ").append(hex(t.token())).append(t.task() < 0 ? " dummy" : " task " + t.task());
             case GuestApfWakeAll t -> sb.append("woken ").append(t.woken());
             case GuestSwitch t -> sb.append("prev ").append(t.prev()).append(" next ").append(t.next());
+            case GuestWakeup t -> sb.append("task ").append(t.task()).append(t.apf() ? " apf" : "");
+            case GuestTaskExit t -> sb.append("task ").append(t.task());
             case GuestPageFault t -> sb.append("task ").append(t.task()).append(" address ").append(hex(t.address()));
             case GuestPanic t -> sb.append(t.message());
             case GuestTaskKilled t -> sb.append("task ").append(t.task()).append(' ').append(t.signal())

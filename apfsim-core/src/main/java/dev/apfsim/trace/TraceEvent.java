@@ -141,6 +141,18 @@ public sealed interface TraceEvent {
         public Actor actor() { return Actor.GUEST; }
     }
 
+    /** A sleeping task became runnable ({@code sched_wakeup}); {@code apf} when an async PF page-ready woke it. */
+    record GuestWakeup(long time, int vcpu, int task, boolean apf) implements TraceEvent {
+        public String name() { return "guest_sched_wakeup"; }
+        public Actor actor() { return Actor.GUEST; }
+    }
+
+    /** A task finished its program ({@code sched_process_exit}). */
+    record GuestTaskExit(long time, int vcpu, int task) implements TraceEvent {
+        public String name() { return "guest_task_exit"; }
+        public Actor actor() { return Actor.GUEST; }
+    }
+
     /** The guest took a regular (non-async) #PF. */
     record GuestPageFault(long time, int vcpu, int task, long address) implements TraceEvent {
         public String name() { return "guest_page_fault"; }

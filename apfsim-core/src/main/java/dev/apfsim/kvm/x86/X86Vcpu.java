@@ -42,6 +42,7 @@ public final class X86Vcpu implements EventHandler {
     final X86Mmu mmu;
     private final ApfMsrHandler msrs;
     private final HostMemory memory;
+    private final GuestRam ram;
     private final VmObserver observer;
     private final VcpuTime time;
     ErrorPolicyHook errorPolicy = ErrorPolicyHook.IGNORE;
@@ -76,6 +77,7 @@ public final class X86Vcpu implements EventHandler {
         this.metrics = metrics;
         this.tracer = tracer;
         this.memory = memory;
+        this.ram = ram;
         this.cpu = cpu;
         this.observer = observer;
         this.time = metrics.vcpuTime[id];
@@ -126,6 +128,7 @@ public final class X86Vcpu implements EventHandler {
     /** Starts the vCPU thread at time 0. */
     public void start() {
         time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+        vcpuState(sim.now(), "host");
         sim.at(sim.now(), this, EV_ENTER, 0);
     }
 
@@ -171,6 +174,18 @@ public final class X86Vcpu implements EventHandler {
         pendingPfToken = Integer.toUnsignedLong(token);
     }
 
+    /**
+     * True if a page-ready for {@code token} has left the host but not reached the guest's handler yet: in the
+     * token slot (interrupt delivery) or as a queued #PF (legacy delivery).
+     */
+    public boolean pageReadyInFlight(long token) {
+        if (pendingPfToken == token) {
+            return true;
+        }
+        long gpa = apf.dataGpa + ApfMsr.OFFSET_TOKEN;
+        return apf.dataGpa >= 0 && ram.valid(gpa) && Integer.toUnsignedLong(ram.read32(gpa)) == token;
+    }
+
     void cancelPendingException() {
         pendingPfToken = -1;
     }
@@ -205,13 +220,20 @@ public final class X86Vcpu implements EventHandler {
     void wakeUp() {
         if (state == RunState.BLOCKED && runnable()) {
             time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+            vcpuState(sim.now(), "host");
             scheduleEnter(config.costs().haltWakeupNs());
         }
+    }
+
+    /** Timeline event (apfsim_vcpu_state): guest, host, hlt, apf_halt, sync, stopped. */
+    private void vcpuState(long at, String what) {
+        trace(new TraceEvent.VcpuState(at, id, what));
     }
 
     private void exitStarted() {
         metrics.counters.inc(Counter.VM_EXITS);
         time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+        vcpuState(sim.now(), "host");
         state = RunState.IN_HOST;
     }
 
@@ -263,6 +285,7 @@ public final class X86Vcpu implements EventHandler {
                 long entry = sim.now() + config.costs().vmEntryNs();
                 injectPendingEvent(entry);
                 time.finish(entry);
+                vcpuState(entry, "guest");
                 runGuest(entry);
                 return;
             }
@@ -271,7 +294,7 @@ public final class X86Vcpu implements EventHandler {
                 hltSpins = 0;
                 state = RunState.BLOCKED;
                 time.hostState(apf.halted ? TimeCategory.SYNTHETIC_HALT : TimeCategory.GUEST_IDLE, sim.now());
-                trace(new TraceEvent.VcpuState(sim.now(), id, apf.halted ? "apf_halt" : "hlt"));
+                vcpuState(sim.now(), apf.halted ? "apf_halt" : "hlt");
                 return;
             }
             mpHalted = false;
@@ -410,6 +433,7 @@ public final class X86Vcpu implements EventHandler {
         state = RunState.SYNC_WAIT;
         long start = sim.now();
         time.hostState(TimeCategory.SYNC_BLOCKED, start);
+        vcpuState(start, "sync");
         trace(new TraceEvent.SyncFault(start, id, gfn, mmu.syncReason.key()));
         memory.getUserPages(gfn, (g, errno) -> {
             if (state == RunState.STOPPED) {
@@ -424,6 +448,7 @@ public final class X86Vcpu implements EventHandler {
                 memory.map(g);
                 mmu.listener.mapped(g);
                 time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+                vcpuState(sim.now(), "host");
                 scheduleEnter(config.costs().minorFaultNs());
             }
         });
@@ -457,6 +482,7 @@ public final class X86Vcpu implements EventHandler {
 
     private void stopThread() {
         state = RunState.STOPPED;
+        vcpuState(sim.now(), "stopped");
         time.hostState(null, sim.now());
     }
 
