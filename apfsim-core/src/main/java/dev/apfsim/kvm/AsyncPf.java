@@ -108,6 +108,7 @@ public final class AsyncPf implements EventHandler {
                 if (metrics.firstWorkerErrorNs < 0) {
                     metrics.firstWorkerErrorNs = sim.now();
                 }
+                metrics.lastWorkerErrorNs = sim.now();
             }
             complete(work, errno);
         });

@@ -14,6 +14,7 @@ public final class Metrics {
     public long workerNs;
     /** Seed 004: when a worker's GUP first failed (-1: never), and worker time spent on failed GUPs. */
     public long firstWorkerErrorNs = -1;
+    public long lastWorkerErrorNs = -1;
     public long failedWorkerNs;
     /** When the failure became visible as a killed task (-1: never). */
     public long firstTaskKilledNs = -1;

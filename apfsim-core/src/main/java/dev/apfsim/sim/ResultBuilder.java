@@ -78,8 +78,8 @@ final class ResultBuilder {
             }
         }
         long cycles = metrics.counters.get(dev.apfsim.metrics.Counter.WORKER_ERRORS);
-        long end = detected != null ? detected : simNs;
-        double rate = end > first ? cycles / ((end - first) / 1e9) : 0;
+        long last = metrics.lastWorkerErrorNs;
+        double rate = cycles > 1 && last > first ? (cycles - 1) / ((last - first) / 1e9) : 0;
         var c = s.kvm().costs();
         var g = s.guest();
         // one futile cycle: the EPT violation and async setup, the async #PF handler and switch away, the
