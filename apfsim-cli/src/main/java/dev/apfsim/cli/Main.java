@@ -16,7 +16,8 @@ import java.io.UncheckedIOException;
 /** The {@code apfsim} command: run, compare, scenarios. */
 @Command(name = "apfsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Deterministic simulator of KVM asynchronous page faults.",
-        subcommands = {RunCommand.class, CompareCommand.class, CheckCommand.class, ScenariosCommand.class,
+        subcommands = {RunCommand.class, CompareCommand.class, CheckCommand.class, SweepCommand.class,
+                ScenariosCommand.class,
                 CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         exitCodeListHeading = "%nExit status:%n",
@@ -62,7 +63,7 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         // no subcommand: show the overview
-        throw new ParameterException(spec.commandLine(), "missing command (run, compare, check or scenarios)");
+        throw new ParameterException(spec.commandLine(), "missing command (run, compare, check, sweep or scenarios)");
     }
 
     /** Bad input found while executing (not parsing): message printed as is, exit 2. */

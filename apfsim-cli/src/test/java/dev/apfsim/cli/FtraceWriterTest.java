@@ -2,6 +2,7 @@ package dev.apfsim.cli;
 
 import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.FtraceWriter;
+import dev.apfsim.trace.StreamingSink;
 import dev.apfsim.trace.TraceEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,9 +67,9 @@ class FtraceWriterTest {
         for (int i = 0; i < 10_000; i++) {
             try {
                 w.accept(A);
-            } catch (FtraceWriter.WriteException e) {
+            } catch (StreamingSink.WriteException e) {
                 assertTrue(e.getMessage().contains("full.txt: No space left on device"), e.getMessage());
-                assertThrows(FtraceWriter.WriteException.class, w::flush);
+                assertThrows(StreamingSink.WriteException.class, w::flush);
                 return;
             }
         }

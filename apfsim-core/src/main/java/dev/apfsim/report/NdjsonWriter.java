@@ -1,5 +1,6 @@
 package dev.apfsim.report;
 
+import dev.apfsim.trace.StreamingSink;
 import dev.apfsim.trace.TraceEvent;
 
 import java.io.IOException;
@@ -51,7 +52,7 @@ public final class NdjsonWriter extends StreamingSink {
     }
 
     @Override
-    void handle(TraceEvent e) throws IOException {
+    protected void handle(TraceEvent e) throws IOException {
         line.setLength(0);
         append(line, e);
         line.append('\n');
@@ -60,7 +61,7 @@ public final class NdjsonWriter extends StreamingSink {
     }
 
     @Override
-    void finish() {
+    protected void finish() {
         // nothing: every line is complete already
     }
 

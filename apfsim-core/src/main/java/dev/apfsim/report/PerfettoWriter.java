@@ -2,6 +2,7 @@ package dev.apfsim.report;
 
 import dev.apfsim.guest.Task;
 import dev.apfsim.sim.Machine;
+import dev.apfsim.trace.StreamingSink;
 import dev.apfsim.trace.TraceEvent;
 import dev.apfsim.trace.TraceEvent.*;
 
@@ -151,7 +152,7 @@ public final class PerfettoWriter extends StreamingSink {
     // ---- events ------------------------------------------------------------------------------------------
 
     @Override
-    void handle(TraceEvent e) throws IOException {
+    protected void handle(TraceEvent e) throws IOException {
         start();
         long t = e.time();
         maxTs = Math.max(maxTs, t);
@@ -290,7 +291,7 @@ public final class PerfettoWriter extends StreamingSink {
     }
 
     @Override
-    void finish() throws IOException {
+    protected void finish() throws IOException {
         start();
         long end = maxTs;
         if (meta.clock() != null) {

@@ -61,4 +61,14 @@ public final class ResultJson {
                     e);
         }
     }
+
+    /** The same on one line (for NDJSON). */
+    public static String compact(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise " + value.getClass().getName() + ": " + e.getMessage(),
+                    e);
+        }
+    }
 }

@@ -1,7 +1,4 @@
-package dev.apfsim.report;
-
-import dev.apfsim.trace.TraceEvent;
-import dev.apfsim.trace.TraceSink;
+package dev.apfsim.trace;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -16,14 +13,14 @@ import java.io.Writer;
  * <p>An I/O error is remembered and rethrown as a {@link WriteException} from {@link #accept} (once),
  * {@link #flush()} and {@link #close()}; writing stops at the first error.
  */
-public abstract sealed class StreamingSink implements TraceSink permits NdjsonWriter, PerfettoWriter {
+public abstract class StreamingSink implements TraceSink {
     private final String what;
     private final Object path;
     private final Writer out;
     private boolean closed;
     private IOException failure;
 
-    StreamingSink(String what, Object path, Writer out) {
+    protected StreamingSink(String what, Object path, Writer out) {
         this.what = what;
         this.path = path;
         this.out = out instanceof BufferedWriter b ? b : new BufferedWriter(out, 1 << 16);
@@ -85,12 +82,12 @@ public abstract sealed class StreamingSink implements TraceSink permits NdjsonWr
     }
 
     /** Writes whatever one event turns into; called under the lock. */
-    abstract void handle(TraceEvent e) throws IOException;
+    protected abstract void handle(TraceEvent e) throws IOException;
 
     /** Writes the end of the file; called once, under the lock. */
-    abstract void finish() throws IOException;
+    protected abstract void finish() throws IOException;
 
-    final void write(CharSequence s) throws IOException {
+    protected final void write(CharSequence s) throws IOException {
         out.append(s);
     }
 
