@@ -53,14 +53,18 @@ public final class Explorer {
         s = jitter(s, r, spec.jitter());
         List<Perturbation> ps = new ArrayList<>(spec.perturbations());
         if (!spec.perturbKinds().isEmpty() && spec.maxPerturbations() > 0) {
-            List<Long> hotSpots = completionTimes(s);
+            Hot hot = hotSpots(s);
             int n = 1 + r.nextInt(spec.maxPerturbations());
             for (int i = 0; i < n; i++) {
                 Perturbation.Kind kind = spec.perturbKinds().get(r.nextInt(spec.perturbKinds().size()));
                 long at;
-                if (!hotSpots.isEmpty() && r.nextDouble() < 0.8) {
-                    // just before a completion: the window the seed threads worry about
-                    at = Math.max(0, hotSpots.get(r.nextInt(hotSpots.size())) - r.nextLong(200_000));
+                List<Long> spots = kind == Perturbation.Kind.MIGRATE ? hot.notPresent() : hot.completions();
+                if (!spots.isEmpty() && r.nextDouble() < 0.8) {
+                    at = kind == Perturbation.Kind.MIGRATE
+                            // just after an async #PF was queued, before it reaches the guest
+                            ? spots.get(r.nextInt(spots.size())) + 1 + r.nextLong(3_000)
+                            // just before a completion: the window the seed threads worry about
+                            : Math.max(0, spots.get(r.nextInt(spots.size())) - r.nextLong(200_000));
                 } else {
                     at = r.nextLong(Math.max(1, s.durationNs()));
                 }
@@ -97,17 +101,24 @@ public final class Explorer {
         return s.withTasks(tasks);
     }
 
-    /** Times of worker completions in an unperturbed run of {@code s} (where perturbations do most harm). */
-    private static List<Long> completionTimes(Scenario s) {
+    /** Times in an unperturbed run where perturbations do most harm. */
+    private record Hot(List<Long> completions, List<Long> notPresent) {
+    }
+
+    /** Worker completions and async PF set-ups of an unperturbed run of {@code s}. */
+    private static Hot hotSpots(Scenario s) {
         Machine m = new Machine(s);
-        List<Long> times = new ArrayList<>();
+        List<Long> completions = new ArrayList<>();
+        List<Long> notPresent = new ArrayList<>();
         m.attach(e -> {
-            if (e instanceof TraceEvent.Completed && times.size() < 256) {
-                times.add(e.time());
+            if (e instanceof TraceEvent.Completed && completions.size() < 256) {
+                completions.add(e.time());
+            } else if (e instanceof TraceEvent.NotPresent && notPresent.size() < 256) {
+                notPresent.add(e.time());
             }
         });
         m.run();
-        return times;
+        return new Hot(completions, notPresent);
     }
 
     public static Report explore(Scenario base, Options o, LongConsumer progress) throws Exception {

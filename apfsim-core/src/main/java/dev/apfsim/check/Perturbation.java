@@ -24,7 +24,9 @@ public record Perturbation(long timeNs, int cpu, Kind kind, long durationNs) {
         /** The guest, as L1, runs its L2 for the duration (nested guest mode). */
         NESTED("nested"),
         /** A different guest page table (CR3) for the duration. */
-        CR3_SWITCH("cr3-switch");
+        CR3_SWITCH("cr3-switch"),
+        /** The VMM migrates the vCPU: state saved and restored, host-only async PF state lost (seed 000). */
+        MIGRATE("migrate");
 
         private final String key;
 

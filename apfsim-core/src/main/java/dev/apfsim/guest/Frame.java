@@ -10,11 +10,14 @@ final class Frame extends Context {
     final ArrayDeque<Action> actions = new ArrayDeque<>(4);
     final boolean savedIf;
     final int savedCpl;
+    /** The interrupted context ran in L2: leaving the handler resumes L2 (VMRESUME). */
+    final boolean savedL2;
 
-    Frame(Kind kind, boolean savedIf, int savedCpl, Action... steps) {
+    Frame(Kind kind, boolean savedIf, int savedCpl, boolean savedL2, Action... steps) {
         this.kind = kind;
         this.savedIf = savedIf;
         this.savedCpl = savedCpl;
+        this.savedL2 = savedL2;
         for (Action a : steps) {
             actions.addLast(a);
         }

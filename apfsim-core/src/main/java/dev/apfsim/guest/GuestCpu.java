@@ -273,7 +273,61 @@ public final class GuestCpu implements GuestCode, EventHandler {
     }
 
     @Override
+    public void deliverNestedPfExit(long now, long token) {
+        long truth = platform.takeInjectedAsyncToken();
+        pushFrame(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> c.l1HandleAsyncPfExit(t, token, truth)));
+    }
+
+    /**
+     * KVM as L1 after a #PF VM-exit from L2 ({@code vmx.c: handle_exception_irqoff}, {@code mmu.c:
+     * kvm_handle_page_fault}): its own flags say "page not present", so the L1 vCPU thread sleeps on the token
+     * until L0's page-ready interrupt wakes it, then resumes L2.
+     */
+    private void l1HandleAsyncPfExit(long now, long token, long asyncToken) {
+        int flags = readAndResetApfFlags(); // host_apf_flags = kvm_read_and_reset_apf_flags()
+        if ((flags == 0) != (asyncToken < 0)) {
+            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, "nested #PF exit with token "
+                    + FtraceFormat.hex(token) + " and host_apf_flags " + flags);
+        }
+        if ((flags & ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT) == 0 || current == null) {
+            return; // flags 0: an ordinary #PF exit, reflected to L2 (not modelled further)
+        }
+        kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);
+        asyncPfTaskWaitSchedule(now, token);
+    }
+
+    /**
+     * A #PF injected straight into L2 (before adfe20fb4878, or a migrated nested async #PF that L1 does not
+     * intercept): L2 knows nothing of L0's async PF, so it takes the token for a faulting address.
+     */
+    private void deliverExceptionToL2(long cr2) {
+        long truth = platform.takeInjectedAsyncToken();
+        Frame f = new Frame(Frame.Kind.PAGE_FAULT, cpu.interruptFlag, cpu.cpl, true,
+                new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> c.l2PageFault(t, cr2, truth)));
+        frames.push(f);
+        cpu.interruptFlag = false;
+        cpu.cpl = 0;
+    }
+
+    private void l2PageFault(long now, long cr2, long asyncToken) {
+        if (asyncToken < 0) {
+            return; // L2's own fault: it fixes it
+        }
+        kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, "async #PF token " + FtraceFormat.hex(cr2)
+                + " meant for L1 delivered into L2, which takes it for a fault at that address");
+        if (current != null) {
+            kill(current, now, "SIGSEGV (in L2)", cr2);
+        }
+    }
+
+    @Override
     public void deliverException(long now, int vector, int errorCode, long cr2) {
+        if (cpu.guestMode) {
+            deliverExceptionToL2(cr2);
+            return;
+        }
         long truth = platform.takeInjectedAsyncToken();
         Frame f = pushFrame(Frame.Kind.PAGE_FAULT,
                 new Action.Compute(kernel.config.pfHandlerNs()),
@@ -328,11 +382,13 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
     // ---- kernel internals ---------------------------------------------------------------------------
 
+    /** Enters a handler in L1 (an event that arrives while L2 runs exits to L1 first). */
     private Frame pushFrame(Frame.Kind kind, Action... steps) {
-        Frame f = new Frame(kind, cpu.interruptFlag, cpu.cpl, steps);
+        Frame f = new Frame(kind, cpu.interruptFlag, cpu.cpl, cpu.guestMode, steps);
         frames.push(f);
         cpu.interruptFlag = false; // interrupt gates clear IF
         cpu.cpl = 0;
+        cpu.guestMode = false;
         return f;
     }
 
@@ -340,6 +396,7 @@ public final class GuestCpu implements GuestCode, EventHandler {
         Frame f = frames.pop();
         cpu.interruptFlag = f.savedIf;
         cpu.cpl = f.savedCpl;
+        cpu.guestMode = f.savedL2;
         if (frames.isEmpty() && current != null && needResched) {
             needResched = false;
             Task prev = current;
@@ -352,6 +409,7 @@ public final class GuestCpu implements GuestCode, EventHandler {
     private void saveTask(Task t) {
         t.interruptFlag = cpu.interruptFlag;
         t.kernelMode = cpu.cpl == 0;
+        t.inL2 = cpu.guestMode;
     }
 
     private void switchTo(Task next, long now) {
@@ -368,10 +426,11 @@ public final class GuestCpu implements GuestCode, EventHandler {
         next.sliceStart = now;
         cpu.interruptFlag = next.interruptFlag;
         cpu.cpl = next.kernelMode ? 0 : 3;
-        frames.push(new Frame(Frame.Kind.SCHED, next.interruptFlag, cpu.cpl,
+        frames.push(new Frame(Frame.Kind.SCHED, next.interruptFlag, cpu.cpl, next.inL2,
                 new Action.Compute(kernel.config.contextSwitchNs())));
         cpu.interruptFlag = false;
         cpu.cpl = 0;
+        cpu.guestMode = false;
         armTick(now);
     }
 
@@ -381,6 +440,7 @@ public final class GuestCpu implements GuestCode, EventHandler {
             Frame bottom = frames.peekLast();
             cpu.interruptFlag = bottom.savedIf;
             cpu.cpl = bottom.savedCpl;
+            cpu.guestMode = bottom.savedL2;
             frames.clear();
         }
         saveTask(t);
@@ -472,6 +532,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
                 steps.add(wait);
                 steps.add(new Action.SetGuestMode(false));
                 steps.add(new Action.SetCr3(orig));
+            }
+            case MIGRATE -> {
+                // a VMM action: Machine calls X86Vcpu.migrate() and never queues it here
             }
             case CR3_SWITCH -> {
                 long orig = cpu.cr3;

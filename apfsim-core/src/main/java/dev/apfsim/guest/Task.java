@@ -11,6 +11,8 @@ public final class Task extends Context {
     State state = State.RUNNABLE;
     boolean kernelMode;
     boolean interruptFlag = true;
+    /** The task (an L1 vCPU thread) was running its L2 when it stopped. */
+    boolean inL2;
     long sliceStart;
     long sleepStart;
     long sleepToken;

@@ -544,6 +544,13 @@ public final class ScenarioLoader {
                 "error-gfn-hash", X86Policy.ErrorPolicy.ERROR_GFN_HASH,
                 "efault-request", X86Policy.ErrorPolicy.EFAULT_REQUEST,
                 "inject-error", X86Policy.ErrorPolicy.INJECT_ERROR);
+        private static final Map<String, X86Policy.NestedAsyncPf> NESTED_ASYNC_PF = ordered(
+                "vmexit", X86Policy.NestedAsyncPf.VMEXIT,
+                "inject-l2", X86Policy.NestedAsyncPf.INJECT_L2);
+        private static final Map<String, X86Policy.NestedPendingSave> NESTED_PENDING_SAVE = ordered(
+                "as-pf", X86Policy.NestedPendingSave.AS_PF,
+                "async-flag", X86Policy.NestedPendingSave.ASYNC_FLAG,
+                "exit-at-queue", X86Policy.NestedPendingSave.EXIT_AT_QUEUE);
 
         /** {@code apf.id} is a 20-bit counter (token = id << 12 | vcpu_id, §1.6). */
         private static final int APF_ID_MAX = 0xfffff;
@@ -572,7 +579,9 @@ public final class ScenarioLoader {
                     choiceField(p, "prefault", PREFAULT, dp.prefault()),
                     boolField(p, "lapic_disabled_fix", dp.lapicDisabledFix()),
                     boolField(p, "token_wrap_fix", dp.tokenWrapFix()),
-                    choiceField(p, "error_policy", ERROR_POLICY, dp.errorPolicy()));
+                    choiceField(p, "error_policy", ERROR_POLICY, dp.errorPolicy()),
+                    choiceField(p, "nested_async_pf", NESTED_ASYNC_PF, dp.nestedAsyncPf()),
+                    choiceField(p, "nested_pending_save", NESTED_PENDING_SAVE, dp.nestedPendingSave()));
             return new KvmConfig(
                     boolField(host, "async_pf", d.asyncPf()),
                     boolField(host, "lapic_in_kernel", d.lapicInKernel()),

@@ -91,7 +91,9 @@ public final class ScenarioWriter {
                 "deliver_when_paging_off", p.deliverWhenPagingOff(),
                 "prefault", p.prefault() == X86Policy.PrefaultContext.SAME_CONTEXT ? "same-context" : "any-context",
                 "lapic_disabled_fix", p.lapicDisabledFix(), "token_wrap_fix", p.tokenWrapFix(),
-                "error_policy", p.errorPolicy().name().toLowerCase().replace('_', '-')));
+                "error_policy", p.errorPolicy().name().toLowerCase().replace('_', '-'),
+                "nested_async_pf", p.nestedAsyncPf() == X86Policy.NestedAsyncPf.VMEXIT ? "vmexit" : "inject-l2",
+                "nested_pending_save", p.nestedPendingSave().name().toLowerCase().replace('_', '-')));
         h.put("swap", map("latency", latency(s.swap().latency()), "queue_depth", s.swap().queueDepth()));
         h.put("remote", map("latency", latency(s.remote().latency()), "queue_depth", s.remote().queueDepth()));
         return h;

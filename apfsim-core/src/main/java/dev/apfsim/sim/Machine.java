@@ -94,8 +94,12 @@ public final class Machine implements VmObserver, GuestObserver {
         for (Perturbation p : s.check().perturbations()) {
             if (p.cpu() < s.vcpus()) {
                 sim.at(p.timeNs(), (code, arg) -> {
-                    guest.cpu(p.cpu()).queuePerturbation(p);
-                    vcpus.get(p.cpu()).apicSetIrq(Perturbation.VECTOR);
+                    if (p.kind() == Perturbation.Kind.MIGRATE) {
+                        vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
+                    } else {
+                        guest.cpu(p.cpu()).queuePerturbation(p);
+                        vcpus.get(p.cpu()).apicSetIrq(Perturbation.VECTOR);
+                    }
                 }, 0, 0);
             }
         }

@@ -57,6 +57,14 @@ public final class FtraceFormat {
                     sb.append(" (0x").append(Integer.toHexString(t.errorCode())).append(')');
                 }
             }
+            // "reason: %s%s%s ext_inf1: 0x%016llx ext_inf2: 0x%016llx ext_int: 0x%08x ext_int_err: 0x%08x"
+            case NestedVmexitInject t -> sb.append("reason: ").append(t.reason()).append(" ext_inf1: 0x")
+                    .append(String.format("%016x", t.exitQualification())).append(" ext_inf2: 0x")
+                    .append(String.format("%016x", t.idtVectoringInfo())).append(" ext_int: 0x")
+                    .append(String.format("%08x", t.intrInfo())).append(" ext_int_err: 0x")
+                    .append(String.format("%08x", t.intrErrorCode()));
+            case Migrated t -> sb.append("pending_token ").append(t.pendingToken() < 0 ? "none" : hex(t.pendingToken()))
+                    .append(" restored_as ").append(t.restoredAs());
             // "apicid %x vec %u (%s|%s)"
             case ApicAcceptIrq t -> sb.append("apicid ").append(Integer.toHexString(t.apicId())).append(" vec ")
                     .append(t.vector()).append(" (Fixed|edge)");

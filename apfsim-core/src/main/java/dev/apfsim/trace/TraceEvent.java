@@ -55,6 +55,18 @@ public sealed interface TraceEvent {
         public String name() { return "kvm_inj_exception"; }
     }
 
+    /** {@code kvm_nested_vmexit_inject}: a VM-exit reflected to L1 (VMX layout). */
+    record NestedVmexitInject(long time, int vcpu, String reason, long exitQualification, long idtVectoringInfo,
+                              int intrInfo, int intrErrorCode) implements TraceEvent {
+        public String name() { return "kvm_nested_vmexit_inject"; }
+    }
+
+    /** The VMM saved this vCPU's state and restored it on a destination (live migration). */
+    record Migrated(long time, int vcpu, long pendingToken, String restoredAs) implements TraceEvent {
+        public String name() { return "apfsim_migrated"; }
+        public Actor actor() { return Actor.VMM; }
+    }
+
     /** {@code kvm_apic_accept_irq}: a fixed-mode interrupt accepted by a LAPIC. */
     record ApicAcceptIrq(long time, int vcpu, int apicId, int vector) implements TraceEvent {
         public String name() { return "kvm_apic_accept_irq"; }

@@ -23,6 +23,8 @@ class SeedScenariosCheckTest {
 
     @ParameterizedTest(name = "{0} --variant {1} breaks {2}")
     @CsvSource({
+            "seed-000-nested, old, reason-confusion",
+            "seed-000-nested, merged, reason-confusion",
             "seed-001-page-ready, old, liveness",
             "seed-003-prefault, old, prefault-wrong-context",
             "seed-003-prefault, old-clear-queue, lost-wakeup",
@@ -49,10 +51,11 @@ class SeedScenariosCheckTest {
                 "replay with run shows " + invariant + ": " + m.monitor().violations());
     }
 
-    @ParameterizedTest(name = "{0} --variant fixed holds")
-    @CsvSource({"seed-001-page-ready", "seed-003-prefault", "token-wrap", "lapic-disabled"})
-    void fixedPolicyHolds(String name) throws Exception {
-        Explorer.Report r = Explorer.explore(variant(name, "fixed"), new Explorer.Options(1_000, 1, 2, 0), n -> { });
+    @ParameterizedTest(name = "{0} --variant {1} holds")
+    @CsvSource({"seed-000-nested, fixed", "seed-000-nested, async-flag", "seed-001-page-ready, fixed",
+            "seed-003-prefault, fixed", "token-wrap, fixed", "lapic-disabled, fixed"})
+    void fixedPolicyHolds(String name, String fixed) throws Exception {
+        Explorer.Report r = Explorer.explore(variant(name, fixed), new Explorer.Options(1_000, 1, 2, 0), n -> { });
         assertNull(r.finding(), () -> name + ": " + r.finding().violation() + "\n"
                 + String.join("\n", r.finding().minimal().trace()));
         assertEquals(1_000, r.runsDone());

@@ -11,6 +11,12 @@ public interface GuestCode {
     /** An exception enters the guest ({@code cr2} for #PF). */
     void deliverException(long now, int vector, int errorCode, long cr2);
 
+    /**
+     * An async #PF taken while L2 ran, forwarded to L1 as a nested VM-exit ({@code EXCEPTION_NMI}, exit
+     * qualification = token): L1 leaves L2 and handles it ({@code kvm_handle_page_fault} with host_apf_flags).
+     */
+    void deliverNestedPfExit(long now, long token);
+
     /** A LAPIC interrupt enters the guest. */
     void deliverInterrupt(long now, int vector);
 

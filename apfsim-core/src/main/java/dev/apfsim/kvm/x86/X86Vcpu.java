@@ -59,6 +59,8 @@ public final class X86Vcpu implements EventHandler {
     private GuestExit pendingExit;
     /** A queued #PF (async "page not present"): token to deliver as CR2, or -1. */
     private long pendingPfToken = -1;
+    /** The queued #PF is an async #PF taken in L2, to be delivered as a nested VM-exit to L1. */
+    private boolean pendingPfNested;
     /** Token of the last async #PF delivered, until the guest classifies it (for the reason-confusion check). */
     private long injectedAsyncToken = -1;
 
@@ -169,9 +171,50 @@ public final class X86Vcpu implements EventHandler {
         return running() || hasEvents();
     }
 
-    /** {@code kvm_inject_page_fault} of an async #PF: a pending #PF with the token as payload (CR2). */
+    /**
+     * {@code kvm_inject_page_fault} of an async #PF: a pending #PF with the token as payload (CR2); taken while
+     * L2 runs, a pending nested VM-exit to L1 instead ("Async #PF in L2 is always forwarded to L1 as a VM-Exit").
+     */
     void injectAsyncPageFault(int token) {
         pendingPfToken = Integer.toUnsignedLong(token);
+        pendingPfNested = cpu.guestMode && config.policy().nestedAsyncPf() == X86Policy.NestedAsyncPf.VMEXIT;
+    }
+
+    /**
+     * Live migration of this vCPU (seed 000, REFERENCE §5.1-5.2): KVM_RUN returns, the VMM saves the MSRs and the
+     * vCPU events, and a destination vCPU is set up from them. Host-only async PF state (queue, done list, gfn
+     * hash, apf.halted, pageready_pending, apf.id) does not travel; the destination's enabling write queues a
+     * wake-all. A pending nested async #PF comes back as the saving policy allows.
+     */
+    public void migrate() {
+        if (state == RunState.STOPPED) {
+            return;
+        }
+        long token = pendingPfToken;
+        String restoredAs = "none";
+        if (token >= 0) {
+            if (pendingPfNested && config.policy().nestedPendingSave() == X86Policy.NestedPendingSave.AS_PF) {
+                // kvm_get_exception_to_save reports exception_vmexit as a plain #PF; on restore it becomes a
+                // VM-exit only if L1 intercepts #PF, which an L1 using EPT does not
+                pendingPfNested = false;
+            }
+            restoredAs = pendingPfNested ? "nested-vmexit" : (cpu.guestMode ? "pf-into-l2" : "pf");
+        }
+        trace(new TraceEvent.Migrated(sim.now(), id, token, restoredAs));
+        asyncPf.clearCompletionQueue("migration");
+        apf.gfns.reset();
+        apf.halted = false;
+        apf.pageReadyPending = false;
+        apf.id = 0;
+        long en = apf.msrEnVal;
+        long intVal = apf.msrIntVal;
+        apf.msrEnVal = 0;
+        apf.msrIntVal = 0;
+        if (intVal != 0 || en != 0) {
+            msrs.write(ApfMsr.MSR_KVM_ASYNC_PF_INT, intVal); // QEMU's kvm_put_msrs writes INT before EN
+            msrs.write(ApfMsr.MSR_KVM_ASYNC_PF_EN, en);
+        }
+        kick();
     }
 
     /**
@@ -188,6 +231,7 @@ public final class X86Vcpu implements EventHandler {
 
     void cancelPendingException() {
         pendingPfToken = -1;
+        pendingPfNested = false;
     }
 
     /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
@@ -308,9 +352,17 @@ public final class X86Vcpu implements EventHandler {
             long token = pendingPfToken;
             pendingPfToken = -1;
             hltSpins = 0;
-            trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
             injectedAsyncToken = token;
-            guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
+            if (pendingPfNested) {
+                pendingPfNested = false;
+                // nested_vmx_inject_exception_vmexit: #PF, hard exception, error code valid (protected-mode L2)
+                int intrInfo = cpu.paging ? 0x80000b0e : 0x8000030e;
+                trace(new TraceEvent.NestedVmexitInject(sim.now(), id, "EXCEPTION_NMI", token, 0, intrInfo, 0));
+                guest.deliverNestedPfExit(at, token);
+            } else {
+                trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
+                guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
+            }
         } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
             hltSpins = 0;
             guest.deliverInterrupt(at, lapic.acknowledge());
@@ -462,7 +514,7 @@ public final class X86Vcpu implements EventHandler {
         apf.gfns.reset();
         apf.halted = false;
         apf.pageReadyPending = false;
-        pendingPfToken = -1;
+        cancelPendingException();
         cpu.reset();
         lapic.reset(true);
         guest.reset(sim.now());
