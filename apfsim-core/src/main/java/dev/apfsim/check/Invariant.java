@@ -28,6 +28,12 @@ public enum Invariant {
     PREFAULT_WRONG_CONTEXT("prefault-wrong-context"),
     /** HLT returned at once again and again: done items pending that can never be dequeued (100% CPU). */
     HLT_BUSY_LOOP("hlt-busy-loop"),
+    /**
+     * arm64: a data abort was injected while the guest ran a non-reentrant part of its exception entry or exit code
+     * (vector stub, kernel_entry before ELR_EL1/SPSR_EL1 are saved, kernel_exit after they are restored), so the
+     * interrupted context's return state was overwritten.
+     */
+    EXCEPTION_STATE_CLOBBERED("exception-state-clobbered"),
     /** The guest kernel panicked. */
     GUEST_PANIC("guest-panic");
 

@@ -7,6 +7,8 @@ package dev.apfsim.check;
  */
 public record Perturbation(long timeNs, int cpu, Kind kind, long durationNs) {
     public static final int VECTOR = 0xf1;
+    /** Vector of the device interrupts of an {@link Kind#IRQ_STORM}. */
+    public static final int DEVICE_VECTOR = 0x41;
 
     public enum Kind {
         /** Interrupts off for the duration (an IRQ-off window, e.g. just before a completion). */
@@ -26,7 +28,13 @@ public record Perturbation(long timeNs, int cpu, Kind kind, long durationNs) {
         /** A different guest page table (CR3) for the duration. */
         CR3_SWITCH("cr3-switch"),
         /** The VMM migrates the vCPU: state saved and restored, host-only async PF state lost (seed 000). */
-        MIGRATE("migrate");
+        MIGRATE("migrate"),
+        /**
+         * (host side, like {@code migrate}) a burst of device interrupts, one every 1-4 µs for the duration (a busy
+         * NIC): each kicks the vCPU out of the guest and is handled through the guest's exception entry and exit
+         * code. Seed 002: exits that land in those windows are where a notification can clobber them.
+         */
+        IRQ_STORM("irq-storm");
 
         private final String key;
 

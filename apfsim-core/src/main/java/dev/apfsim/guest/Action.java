@@ -30,6 +30,10 @@ public sealed interface Action {
     record RdMsr(int msr) implements Action {
     }
 
+    /** HVC #0 (arm64): an SMCCC call with function id {@code func} (x0) and one 64-bit parameter. */
+    record Hvc(long func, long arg) implements Action {
+    }
+
     /** MOV to CR0 setting or clearing PG (e.g. an SMM-like excursion). */
     record SetPaging(boolean on) implements Action {
     }

@@ -4,7 +4,8 @@ import java.util.ArrayDeque;
 
 /** A kernel handler running on top of the interrupted context, with that context's IF and CPL to restore. */
 final class Frame extends Context {
-    enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED }
+    /** PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR). */
+    enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
 
     final Kind kind;
     final ArrayDeque<Action> actions = new ArrayDeque<>(4);

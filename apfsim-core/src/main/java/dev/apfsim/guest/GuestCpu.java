@@ -3,6 +3,8 @@ package dev.apfsim.guest;
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.check.Invariant;
 import dev.apfsim.check.Perturbation;
+import dev.apfsim.kvm.arm64.Arm64AsyncPf;
+import dev.apfsim.kvm.arm64.Arm64CpuState;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.GuestCode;
 import dev.apfsim.kvm.x86.GuestExit;
@@ -18,6 +20,13 @@ import java.util.ArrayDeque;
 /**
  * One guest CPU: runs the current task or the kernel handler on top of it, schedules tasks, takes #PF and
  * interrupts, and implements the guest half of async PF ({@code arch/x86/kernel/kvm.c}).
+ *
+ * <p>On an arm64 host ({@link Arm64CpuState}) it is the guest of Gavin Shan's RFCv2 (seed thread 002): it enables
+ * async PF with an SMCCC call, takes both notifications as data aborts (or, with the SDEI design, not-present as
+ * an SDEI event and page-ready as a PPI it acknowledges with a call), and every exception handler frame runs
+ * through the non-reentrant windows of the arm64 entry code: the vector stub and {@code kernel_entry} before
+ * ELR_EL1/SPSR_EL1 are saved, {@code kernel_exit} after they are restored. A data abort injected in one of them
+ * breaks {@code exception-state-clobbered} and the guest panics.
  */
 public final class GuestCpu implements GuestCode, EventHandler {
     /** What the CPU needs from the hardware around it. */
@@ -37,7 +46,19 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
         /** Checker's ground truth: the token of the async #PF just delivered, or -1 for a regular #PF. */
         long takeInjectedAsyncToken();
+
+        /** arm64 host with the SDEI-based design: not-present is an SDEI event, page-ready a PPI plus ACK call. */
+        default boolean sdeiAsyncPf() {
+            return false;
+        }
     }
+
+    /** arm64 vector stub: a few instructions, then a branch to the el0/el1 handler. */
+    static final long VECTOR_STUB_NS = 20;
+    /** arm64 {@code kernel_entry} until ELR_EL1 and SPSR_EL1 are stored in {@code pt_regs}. */
+    static final long KERNEL_ENTRY_NS = 60;
+    /** arm64 {@code kernel_exit}: ELR_EL1/SPSR_EL1 restored, registers reloaded, ERET. */
+    static final long KERNEL_EXIT_NS = 60;
 
     private static final int EV_TICK = 0;
     private static final int EV_SLEEP_DONE = 1;
@@ -47,6 +68,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
     private final GuestKernel kernel;
     private final X86CpuState cpu;
     private final Lapic lapic;
+    /** The arm64 state (PC region, VBAR_EL1), or null on an x86 host. */
+    private final Arm64CpuState arm;
+    private final boolean sdei;
     private final ArrayDeque<Task> runqueue = new ArrayDeque<>();
     private final ArrayDeque<Frame> frames = new ArrayDeque<>();
     private Task current;
@@ -71,7 +95,10 @@ public final class GuestCpu implements GuestCode, EventHandler {
         this.platform = platform;
         this.cpu = platform.state();
         this.lapic = platform.lapic();
-        this.areaGpa = GuestKernel.APF_AREA_BASE + 64L * id;
+        this.arm = cpu instanceof Arm64CpuState a ? a : null;
+        this.sdei = arm != null && platform.sdeiAsyncPf();
+        // arm64: struct kvm_vcpu_pv_apf_data is 68 bytes, so the 64-byte aligned per-CPU areas are 128 apart
+        this.areaGpa = GuestKernel.APF_AREA_BASE + (arm != null ? 128L : 64L) * id;
     }
 
     public boolean apfEnabled() {
@@ -174,6 +201,11 @@ public final class GuestCpu implements GuestCode, EventHandler {
                 case Action.RdMsr r -> {
                     ctx.advance();
                     return new GuestExit.RdMsr(t, r.msr());
+                }
+                case Action.Hvc h -> {
+                    ctx.advance();
+                    noteApfHvc(h);
+                    return new GuestExit.Hvc(t, h.func(), h.arg());
                 }
                 case Action.SetPaging p -> {
                     ctx.advance();
@@ -337,6 +369,143 @@ public final class GuestCpu implements GuestCode, EventHandler {
         }
     }
 
+    // ---- arm64 (seed thread 002) -----------------------------------------------------------------------
+
+    /**
+     * {@code kvm_inject_dabt}: the exception is taken through VBAR_EL1 and overwrites ELR_EL1/SPSR_EL1 with the
+     * interrupted context. Inside a non-reentrant window the previous values were not saved yet (vector stub,
+     * {@code kernel_entry}) or were already restored ({@code kernel_exit}): they are lost.
+     */
+    @Override
+    public void deliverDataAbort(long now, long far) {
+        long truth = platform.takeInjectedAsyncToken();
+        if (arm.window != Arm64CpuState.Window.NONE) {
+            int reason = kernel.ram.read32(areaGpa + Arm64AsyncPf.OFFSET_REASON);
+            String where = arm.window.key() + " (pc " + FtraceFormat.hex(arm.pc()) + ") of "
+                    + describe(frames.peekFirst());
+            String what = reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY ? "page ready"
+                    : reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_NOT_PRESENT ? "page not present" : "reason " + reason;
+            kernel.monitor.violation(now, id, Invariant.EXCEPTION_STATE_CLOBBERED, "data abort (" + what + ", token "
+                    + FtraceFormat.hex(far) + ") injected in " + where
+                    + ": ELR_EL1/SPSR_EL1 of the interrupted context are overwritten");
+            kernel.panic(now, id, "exception state clobbered: data abort taken in " + arm.window.key()
+                    + ", ELR_EL1/SPSR_EL1 lost");
+            return;
+        }
+        pushFrame(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> c.arm64AsyncPf(t, far, truth)));
+    }
+
+    /** An SDEI event: entered at the registered handler with its own saved context, never through VBAR_EL1. */
+    @Override
+    public void deliverSdeiEvent(long now, long arg) {
+        long truth = platform.takeInjectedAsyncToken();
+        pushFrame(Frame.Kind.SDEI, new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> c.arm64AsyncPf(t, arg, truth)));
+    }
+
+    private long lastHvcResult;
+
+    @Override
+    public void hvcResult(long x0) {
+        lastHvcResult = x0;
+    }
+
+    private static String describe(Frame f) {
+        if (f == null) {
+            return "no handler";
+        }
+        return switch (f.kind) {
+            case PAGE_FAULT -> "a data abort handler";
+            case INTERRUPT -> "an interrupt handler";
+            case SCHED -> "the return to user after a context switch";
+            case SDEI -> "an SDEI handler";
+            case BOOT -> "boot code";
+        };
+    }
+
+    /**
+     * RFCv2's guest data abort hook (and the SDEI handler): read and clear the reason word, then page not
+     * present → sleep on the token ({@code far}), page ready → wake it; reason 0 is an ordinary data abort.
+     */
+    private void arm64AsyncPf(long now, long far, long asyncToken) {
+        int reason = readAndResetApfFlags();
+        if ((reason == 0) != (asyncToken < 0)) {
+            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, asyncToken >= 0
+                    ? "async PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular data abort (reason 0)"
+                    : "regular data abort at " + FtraceFormat.hex(far) + " taken as async (stale reason " + reason
+                    + ")");
+        }
+        if (reason == 0) {
+            regularPageFault(now, far, asyncToken >= 0);
+            return;
+        }
+        if (reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY) {
+            asyncPfTaskWake(now, far);
+            return;
+        }
+        if (reason != Arm64AsyncPf.KVM_PV_REASON_PAGE_NOT_PRESENT) {
+            return;
+        }
+        kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);
+        if (kernel.config.pfHandler() == GuestConfig.PfHandler.RETURN_WITHOUT_WAIT || current == null) {
+            return;
+        }
+        asyncPfTaskWaitSchedule(now, far);
+    }
+
+    /**
+     * arm64 exception handler frames: vector stub and {@code kernel_entry} before the body, {@code kernel_exit}
+     * after it. {@code vectorOffset} is the entry in the vector table (sync/IRQ, from EL1h or EL0).
+     */
+    private void addExceptionWindows(Frame f, int vectorOffset) {
+        f.actions.addFirst(new Action.Op((c, t) -> c.arm.window = Arm64CpuState.Window.NONE)); // ELR/SPSR saved
+        f.actions.addFirst(new Action.Compute(KERNEL_ENTRY_NS));
+        f.actions.addFirst(new Action.Op((c, t) -> c.arm.window = Arm64CpuState.Window.KERNEL_ENTRY));
+        f.actions.addFirst(new Action.Compute(VECTOR_STUB_NS));
+        f.actions.addFirst(new Action.Op((c, t) -> {
+            c.arm.vectorOffset = vectorOffset;
+            c.arm.window = Arm64CpuState.Window.VECTORS;
+        }));
+        addExitWindow(f);
+    }
+
+    /** {@code kernel_exit}: restore ELR_EL1/SPSR_EL1, reload registers, ERET (the frame's IRET). */
+    private static void addExitWindow(Frame f) {
+        f.actions.addLast(new Action.Op((c, t) -> c.arm.window = Arm64CpuState.Window.KERNEL_EXIT));
+        f.actions.addLast(new Action.Compute(KERNEL_EXIT_NS));
+    }
+
+    /** The RFCv2 guest's enabling calls (SDEI design: the PPI instead of the no-fault range). */
+    private Action[] arm64EnableActions(long flags) {
+        long fn = Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID;
+        Action first = sdei ? new Action.Hvc(fn, Arm64AsyncPf.APF_OP_IRQ | kernel.config.apfVector())
+                : new Action.Hvc(fn, Arm64AsyncPf.APF_OP_NO_FAULT_RANGE | Arm64AsyncPf.DEFAULT_NO_FAULT_INST_RANGE);
+        return new Action[]{first, new Action.Hvc(fn, Arm64AsyncPf.APF_OP_ENABLE | areaGpa | flags),
+                new Action.Op((c, t) -> {
+                    if (c.lastHvcResult == Arm64AsyncPf.SMCCC_RET_SUCCESS) {
+                        c.kernel.ram.write32(c.areaGpa + Arm64AsyncPf.OFFSET_ENABLED, 1); // apf_data.enabled = 1
+                    }
+                })};
+    }
+
+    /** The guest's view of its own async PF calls (which area it registered, whether it enabled). */
+    private void noteApfHvc(Action.Hvc h) {
+        if (h.func() != Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID) {
+            return;
+        }
+        long op = h.arg() & Arm64AsyncPf.APF_OP_MASK;
+        long val = h.arg() & ~Arm64AsyncPf.APF_OP_MASK;
+        if (op == Arm64AsyncPf.APF_OP_ENABLE) {
+            apfEnabled = (val & Arm64AsyncPf.KVM_ASYNC_PF_ENABLED) != 0;
+            if (apfEnabled) {
+                areaGpa = val & ~0x3fL;
+            }
+        } else if (op == Arm64AsyncPf.APF_OP_IRQ) {
+            apfVectorInUse = (int) (val & 0xff);
+        }
+    }
+
     @Override
     public void deliverInterrupt(long now, int vector) {
         kernel.metrics.counters.inc(Counter.GUEST_IRQS);
@@ -348,6 +517,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
         } else if (vector == ApfMsr.LOCAL_TIMER_VECTOR) {
             pushFrame(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.timerHandlerNs()),
                     new Action.Op(GuestCpu::timerInterrupt));
+        } else if (vector == Perturbation.DEVICE_VECTOR) {
+            pushFrame(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+                    new Action.Op((c, t) -> c.lapic.eoi()));
         } else {
             pushFrame(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> c.lapic.eoi()));
         }
@@ -368,6 +540,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
     public void reset(long now) {
         // INIT: the CPU restarts; the guest kernel must enable async PF again (per-CPU state is lost)
         frames.clear();
+        if (arm != null) {
+            arm.window = Arm64CpuState.Window.NONE;
+        }
         apfEnabled = false;
         booted = false;
         segStart = segEnd = -1;
@@ -385,6 +560,10 @@ public final class GuestCpu implements GuestCode, EventHandler {
     /** Enters a handler in L1 (an event that arrives while L2 runs exits to L1 first). */
     private Frame pushFrame(Frame.Kind kind, Action... steps) {
         Frame f = new Frame(kind, cpu.interruptFlag, cpu.cpl, cpu.guestMode, steps);
+        if (arm != null && (kind == Frame.Kind.PAGE_FAULT || kind == Frame.Kind.INTERRUPT)) {
+            // vectors: +0x200 sync / +0x280 IRQ from EL1h, +0x400 / +0x480 from 64-bit EL0
+            addExceptionWindows(f, (cpu.cpl == 0 ? 0x200 : 0x400) + (kind == Frame.Kind.INTERRUPT ? 0x80 : 0));
+        }
         frames.push(f);
         cpu.interruptFlag = false; // interrupt gates clear IF
         cpu.cpl = 0;
@@ -394,6 +573,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
     private void iret(long now) {
         Frame f = frames.pop();
+        if (arm != null) {
+            arm.window = Arm64CpuState.Window.NONE; // ERET
+        }
         cpu.interruptFlag = f.savedIf;
         cpu.cpl = f.savedCpl;
         cpu.guestMode = f.savedL2;
@@ -426,8 +608,12 @@ public final class GuestCpu implements GuestCode, EventHandler {
         next.sliceStart = now;
         cpu.interruptFlag = next.interruptFlag;
         cpu.cpl = next.kernelMode ? 0 : 3;
-        frames.push(new Frame(Frame.Kind.SCHED, next.interruptFlag, cpu.cpl, next.inL2,
-                new Action.Compute(kernel.config.contextSwitchNs())));
+        Frame sched = new Frame(Frame.Kind.SCHED, next.interruptFlag, cpu.cpl, next.inL2,
+                new Action.Compute(kernel.config.contextSwitchNs()));
+        if (arm != null && cpu.cpl == 3) {
+            addExitWindow(sched); // arm64: the switched-in task returns to EL0 through ret_to_user / kernel_exit
+        }
+        frames.push(sched);
         cpu.interruptFlag = false;
         cpu.cpl = 0;
         cpu.guestMode = false;
@@ -442,6 +628,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
             cpu.cpl = bottom.savedCpl;
             cpu.guestMode = bottom.savedL2;
             frames.clear();
+        }
+        if (arm != null) {
+            arm.window = Arm64CpuState.Window.NONE;
         }
         saveTask(t);
         t.state = why;
@@ -462,6 +651,14 @@ public final class GuestCpu implements GuestCode, EventHandler {
     /** The MSR writes of {@code kvm_guest_cpu_init} for this guest kind (none if it never enables). */
     private Action[] enableActions() {
         GuestConfig g = kernel.config;
+        if (arm != null) {
+            return switch (g.apf()) {
+                case NEVER -> new Action[0];
+                case LINUX, LINUX_LEGACY -> arm64EnableActions(Arm64AsyncPf.KVM_ASYNC_PF_ENABLED);
+                case CUSTOM -> arm64EnableActions(g.enBits() & (Arm64AsyncPf.KVM_ASYNC_PF_ENABLED
+                        | Arm64AsyncPf.KVM_ASYNC_PF_SEND_ALWAYS));
+            };
+        }
         long vmexit = platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0;
         return switch (g.apf()) {
             case NEVER -> new Action[0];
@@ -477,7 +674,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
     /** {@code kvm_guest_cpu_offline}: APF off, then wake every sleeper of this CPU. */
     private Action[] offlineActions() {
-        return new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0),
+        Action disable = arm != null ? new Action.Hvc(Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+                Arm64AsyncPf.APF_OP_ENABLE) : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0);
+        return new Action[]{disable,
                 new Action.Op((c, t) -> c.asyncPfTaskWake(t, 0xffffffffL))};
     }
 
@@ -533,8 +732,8 @@ public final class GuestCpu implements GuestCode, EventHandler {
                 steps.add(new Action.SetGuestMode(false));
                 steps.add(new Action.SetCr3(orig));
             }
-            case MIGRATE -> {
-                // a VMM action: Machine calls X86Vcpu.migrate() and never queues it here
+            case MIGRATE, IRQ_STORM -> {
+                // VMM/host actions: Machine handles them and never queues them here
             }
             case CR3_SWITCH -> {
                 long orig = cpu.cr3;
@@ -622,6 +821,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
 
     void kill(Task t, long now, String signal, long address) {
         frames.clear();
+        if (arm != null) {
+            arm.window = Arm64CpuState.Window.NONE;
+        }
         t.state = Task.State.KILLED;
         t.killedAt = now;
         current = null;
@@ -666,7 +868,9 @@ public final class GuestCpu implements GuestCode, EventHandler {
         }
         asyncPfTaskWake(now, token);
         kernel.ram.write32(areaGpa + ApfMsr.OFFSET_TOKEN, 0);
-        frames.peekFirst().then(new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1));
+        frames.peekFirst().then(arm != null
+                ? new Action.Hvc(Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, Arm64AsyncPf.APF_OP_IRQ_ACK | 1)
+                : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1));
     }
 
     /** {@code kvm_async_pf_task_wake}. */

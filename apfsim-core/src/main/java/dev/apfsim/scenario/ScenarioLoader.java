@@ -4,6 +4,8 @@ import dev.apfsim.check.CheckSpec;
 import dev.apfsim.check.Perturbation;
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
+import dev.apfsim.kvm.HostArch;
+import dev.apfsim.kvm.arm64.Arm64Injection;
 import dev.apfsim.kvm.x86.HostCosts;
 import dev.apfsim.kvm.x86.KvmConfig;
 import dev.apfsim.kvm.x86.X86Policy;
@@ -552,6 +554,11 @@ public final class ScenarioLoader {
                 "async-flag", X86Policy.NestedPendingSave.ASYNC_FLAG,
                 "exit-at-queue", X86Policy.NestedPendingSave.EXIT_AT_QUEUE);
 
+        private static final Map<String, HostArch> ARCH = ordered("x86", HostArch.X86, "arm64", HostArch.ARM64);
+        private static final Map<String, Arm64Injection> ARM64_INJECTION = ordered(
+                "pc-range", Arm64Injection.PC_RANGE, "unguarded", Arm64Injection.UNGUARDED,
+                "sdei", Arm64Injection.SDEI);
+
         /** {@code apf.id} is a 20-bit counter (token = id << 12 | vcpu_id, §1.6). */
         private static final int APF_ID_MAX = 0xfffff;
 
@@ -592,7 +599,9 @@ public final class ScenarioLoader {
                     boolField(host, "hlt_in_guest", d.hltInGuest()),
                     costs, policy,
                     boolField(host, "tdp", d.tdp()),
-                    intField(host, "apf_id_start", 0, APF_ID_MAX, d.apfIdStart()));
+                    intField(host, "apf_id_start", 0, APF_ID_MAX, d.apfIdStart()),
+                    choiceField(host, "arch", ARCH, d.arch()),
+                    choiceField(p, "arm64_injection", ARM64_INJECTION, d.arm64Injection()));
         }
 
         private DeviceSpec device(MapView m, LatencyDistribution defLatency, int defDepth) {

@@ -72,6 +72,7 @@ public final class ScenarioWriter {
         HostCosts c = k.costs();
         X86Policy p = k.policy();
         Map<String, Object> h = new LinkedHashMap<>();
+        h.put("arch", k.arch().key());
         h.put("memory_limit", s.hostLimitBytes());
         h.put("async_pf", k.asyncPf());
         h.put("lapic_in_kernel", k.lapicInKernel());
@@ -93,7 +94,8 @@ public final class ScenarioWriter {
                 "lapic_disabled_fix", p.lapicDisabledFix(), "token_wrap_fix", p.tokenWrapFix(),
                 "error_policy", p.errorPolicy().name().toLowerCase().replace('_', '-'),
                 "nested_async_pf", p.nestedAsyncPf() == X86Policy.NestedAsyncPf.VMEXIT ? "vmexit" : "inject-l2",
-                "nested_pending_save", p.nestedPendingSave().name().toLowerCase().replace('_', '-')));
+                "nested_pending_save", p.nestedPendingSave().name().toLowerCase().replace('_', '-'),
+                "arm64_injection", k.arm64Injection().key()));
         h.put("swap", map("latency", latency(s.swap().latency()), "queue_depth", s.swap().queueDepth()));
         h.put("remote", map("latency", latency(s.remote().latency()), "queue_depth", s.remote().queueDepth()));
         return h;
@@ -170,6 +172,7 @@ public final class ScenarioWriter {
             case Action.SetCr3 c -> map("cr3", c.cr3());
             case Action.SetGuestMode g -> map("l2", g.l2());
             case Action.RegularFault f -> map("regular_pf", f.address());
+            case Action.Hvc h -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.OpDone o -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.Exit e -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.Op o -> throw new IllegalArgumentException("not a script step: " + a);

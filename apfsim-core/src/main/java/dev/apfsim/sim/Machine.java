@@ -11,7 +11,10 @@ import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.GuestObserver;
 import dev.apfsim.guest.Program;
 import dev.apfsim.guest.Task;
-import dev.apfsim.guest.Task;
+import dev.apfsim.kvm.HostArch;
+import dev.apfsim.kvm.arm64.Arm64AsyncPf;
+import dev.apfsim.kvm.arm64.Arm64CpuState;
+import dev.apfsim.kvm.arm64.Arm64Injection;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.Lapic;
 import dev.apfsim.kvm.x86.VmObserver;
@@ -77,9 +80,13 @@ public final class Machine implements VmObserver, GuestObserver {
         this.livelock = new LivelockDetector(s.livelockRetries());
         this.monitor = new Monitor(sim, tracer);
         guest.setMonitor(monitor);
+        boolean arm64 = s.kvm().arch() == HostArch.ARM64;
         for (int i = 0; i < s.vcpus(); i++) {
-            X86CpuState state = new X86CpuState();
+            X86CpuState state = arm64 ? new Arm64CpuState() : new X86CpuState();
             X86Vcpu v = new X86Vcpu(i, sim, s.kvm(), metrics, tracer, memory, ram, state, this);
+            if (arm64) {
+                v.setArch(new Arm64AsyncPf(v, ram)); // the same run loop with the arm64 proposal's rules
+            }
             v.setFaultListener(livelock);
             v.setMonitor(monitor);
             vcpus.add(v);
@@ -96,6 +103,8 @@ public final class Machine implements VmObserver, GuestObserver {
                 sim.at(p.timeNs(), (code, arg) -> {
                     if (p.kind() == Perturbation.Kind.MIGRATE) {
                         vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
+                    } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
+                        new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
                     } else {
                         guest.cpu(p.cpu()).queuePerturbation(p);
                         vcpus.get(p.cpu()).apicSetIrq(Perturbation.VECTOR);
@@ -119,6 +128,29 @@ public final class Machine implements VmObserver, GuestObserver {
                     guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()));
                     taskNo++;
                 }
+            }
+        }
+    }
+
+    /**
+     * An {@code irq-storm} perturbation: a device interrupt on the perturbed vCPU every 1-4 µs until the end of
+     * its duration, the gaps drawn from a stream seeded by the perturbation itself (so a replay is identical).
+     */
+    private final class IrqStorm implements dev.apfsim.engine.EventHandler {
+        private final Perturbation p;
+        private final java.util.SplittableRandom gaps;
+
+        IrqStorm(Perturbation p) {
+            this.p = p;
+            this.gaps = new java.util.SplittableRandom(p.timeNs() * 0x9E3779B97F4A7C15L + p.cpu());
+        }
+
+        @Override
+        public void onEvent(int code, long arg) {
+            vcpus.get(p.cpu()).apicSetIrq(Perturbation.DEVICE_VECTOR);
+            long next = sim.now() + 1_000 + gaps.nextLong(3_000);
+            if (next < p.timeNs() + p.durationNs()) {
+                sim.at(next, this, 0, 0);
             }
         }
     }
@@ -147,6 +179,11 @@ public final class Machine implements VmObserver, GuestObserver {
 
             public long takeInjectedAsyncToken() {
                 return v.takeInjectedAsyncToken();
+            }
+
+            public boolean sdeiAsyncPf() {
+                return scenario.kvm().arch() == HostArch.ARM64
+                        && scenario.kvm().arm64Injection() == Arm64Injection.SDEI;
             }
         };
     }

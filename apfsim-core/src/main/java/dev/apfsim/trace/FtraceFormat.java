@@ -71,6 +71,12 @@ public final class FtraceFormat {
             // "msr_%s %x = 0x%llx%s"
             case Msr t -> sb.append(t.write() ? "msr_write " : "msr_read ").append(Integer.toHexString(t.msr()))
                     .append(" = 0x").append(Long.toHexString(t.data())).append(t.gp() ? " (#GP)" : "");
+            // "HVC at 0x%08lx (r0: 0x%08lx, imm: 0x%lx)"
+            case HvcArm64 t -> sb.append("HVC at 0x").append(String.format("%08x", t.vcpuPc())).append(" (r0: 0x")
+                    .append(String.format("%08x", t.r0())).append(", imm: 0x").append(Long.toHexString(t.imm()))
+                    .append(')');
+            case Arm64Inject t -> sb.append(t.kind()).append(" token ").append(hex(t.token())).append(" reason ")
+                    .append(t.reason()).append(" pc ").append(hex(t.pc())).append(" (").append(t.region()).append(')');
             // "reason %s (%d)"
             case UserspaceExit t -> sb.append("reason error (").append(t.errno()).append(") ").append(t.why());
             case SyncFault t -> sb.append("gfn ").append(hex(t.gfn())).append(" reason ").append(t.reason());

@@ -77,6 +77,11 @@ public sealed interface TraceEvent {
         public String name() { return "kvm_msr"; }
     }
 
+    /** {@code kvm_hvc_arm64} ({@code arch/arm64/kvm/trace_arm.h}): an HVC from an arm64 guest. */
+    record HvcArm64(long time, int vcpu, long vcpuPc, long r0, long imm) implements TraceEvent {
+        public String name() { return "kvm_hvc_arm64"; }
+    }
+
     /** {@code kvm_userspace_exit}: KVM_RUN returned to the VMM (EFAULT on a failed synchronous fault). */
     record UserspaceExit(long time, int vcpu, int errno, String why) implements TraceEvent {
         public String name() { return "kvm_userspace_exit"; }
@@ -84,6 +89,17 @@ public sealed interface TraceEvent {
     }
 
     // ---- simulator-level host events (no kernel tracepoint exists) --------------------------------------
+
+    /**
+     * arm64: an async PF notification enters the guest at VM entry: {@code dabt} (RFCv2's injected data abort,
+     * {@code kvm_inject_dabt}, which has no tracepoint) or {@code sdei} (an SDEI event), with the guest PC it
+     * interrupts and that PC's region ({@code user}, {@code kernel}, {@code vectors}, {@code kernel_entry},
+     * {@code kernel_exit}).
+     */
+    record Arm64Inject(long time, int vcpu, String kind, long token, int reason, long pc, String region)
+            implements TraceEvent {
+        public String name() { return "apfsim_arm64_inject"; }
+    }
 
     /** The vCPU thread took a synchronous fault and blocks in GUP ({@code reason} says why async was refused). */
     record SyncFault(long time, int vcpu, long gfn, String reason) implements TraceEvent {

@@ -26,6 +26,8 @@ class SeedScenariosCheckTest {
             "seed-000-nested, old, reason-confusion",
             "seed-000-nested, merged, reason-confusion",
             "seed-001-page-ready, old, liveness",
+            "seed-002-arm64, old, exception-state-clobbered",
+            "seed-002-arm64, rfc, exception-state-clobbered",
             "seed-003-prefault, old, prefault-wrong-context",
             "seed-003-prefault, old-clear-queue, lost-wakeup",
             "token-wrap, old, token-zero",
@@ -53,12 +55,35 @@ class SeedScenariosCheckTest {
 
     @ParameterizedTest(name = "{0} --variant {1} holds")
     @CsvSource({"seed-000-nested, fixed", "seed-000-nested, async-flag", "seed-001-page-ready, fixed",
+            "seed-002-arm64, fixed",
             "seed-003-prefault, fixed", "token-wrap, fixed", "lapic-disabled, fixed"})
     void fixedPolicyHolds(String name, String fixed) throws Exception {
         Explorer.Report r = Explorer.explore(variant(name, fixed), new Explorer.Options(1_000, 1, 2, 0), n -> { });
         assertNull(r.finding(), () -> name + ": " + r.finding().violation() + "\n"
                 + String.join("\n", r.finding().minimal().trace()));
         assertEquals(1_000, r.runsDone());
+    }
+
+    /**
+     * Seed 002: RFCv2's PC-range guard refuses injection while the PC is in [VBAR_EL1, VBAR_EL1 + 0x800), so what the
+     * explorer finds with it is a data abort in kernel_entry or kernel_exit, outside the vectors; without a guard the
+     * vector stub itself is hit as well.
+     */
+    @org.junit.jupiter.api.Test
+    void arm64PcGuardMissesTheEntryAndExitCodeOutsideTheVectors() throws Exception {
+        for (long seed = 1; seed <= 4; seed++) {
+            Explorer.Finding f = Explorer.explore(variant("seed-002-arm64", "rfc"),
+                    new Explorer.Options(2_000, seed, 2, 0), n -> { }).finding();
+            assertNotNull(f, "seed " + seed);
+            String detail = f.violation().detail();
+            assertTrue(detail.contains("injected in kernel_entry") || detail.contains("injected in kernel_exit"),
+                    detail);
+            String inject = f.minimal().trace().stream().filter(l -> l.contains("apfsim_arm64_inject: dabt"))
+                    .reduce((a, b) -> b).orElseThrow();
+            assertTrue(inject.endsWith("(kernel_entry)") || inject.endsWith("(kernel_exit)"), inject);
+            assertTrue(f.minimal().trace().stream().anyMatch(l -> l.contains("guest_panic: exception state clobbered")),
+                    "the guest panics");
+        }
     }
 
     @ParameterizedTest(name = "exploring {0} does not depend on the number of threads")

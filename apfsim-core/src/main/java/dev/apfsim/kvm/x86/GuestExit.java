@@ -23,6 +23,13 @@ public sealed interface GuestExit {
     record RdMsr(long at, int msr) implements GuestExit {
     }
 
+    /**
+     * HVC #0, an SMCCC call (arm64): {@code func} in x0 (e.g. {@code ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID}),
+     * {@code arg} the 64-bit parameter (RFCv2 passes it in w1/w2).
+     */
+    record Hvc(long at, long func, long arg) implements GuestExit {
+    }
+
     /** MOV to CR0 changing PG. */
     record Cr0Write(long at, boolean paging) implements GuestExit {
     }

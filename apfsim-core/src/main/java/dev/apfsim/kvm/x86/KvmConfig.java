@@ -1,5 +1,8 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.kvm.HostArch;
+import dev.apfsim.kvm.arm64.Arm64Injection;
+
 /**
  * How the host KVM is set up for this VM.
  *
@@ -12,10 +15,25 @@ package dev.apfsim.kvm.x86;
  * @param hltInGuest       HLT exits disabled (KVM_CAP_X86_DISABLE_EXITS, {@code kvm_hlt_in_guest})
  * @param tdp              two-dimensional paging (EPT/NPT); false = shadow paging
  * @param apfIdStart       initial {@code apf.id} token counter (0 in the kernel; a test knob to reach the wrap)
+ * @param arch             which host rules run: x86 (Linux 6.12) or the arm64 proposal of seed thread 002
+ * @param arm64Injection   with {@code arch} arm64: how notifications reach the guest and what guards them
  */
 public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
                         boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
-                        X86Policy policy, boolean tdp, int apfIdStart) {
+                        X86Policy policy, boolean tdp, int apfIdStart, HostArch arch, Arm64Injection arm64Injection) {
+
+    public KvmConfig {
+        java.util.Objects.requireNonNull(arch, "arch");
+        java.util.Objects.requireNonNull(arm64Injection, "arm64Injection");
+    }
+
+    /** An x86 host (the arity before {@code host.arch} existed). */
+    public KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
+                     boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
+                     X86Policy policy, boolean tdp, int apfIdStart) {
+        this(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt, hltInGuest,
+                costs, policy, tdp, apfIdStart, HostArch.X86, Arm64Injection.PC_RANGE);
+    }
 
     public KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
                      boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
@@ -30,17 +48,22 @@ public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforceP
 
     public KvmConfig withPolicy(X86Policy p) {
         return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
-                hltInGuest, costs, p, tdp, apfIdStart);
+                hltInGuest, costs, p, tdp, apfIdStart, arch, arm64Injection);
     }
 
     public KvmConfig withAsyncPf(boolean on) {
         return new KvmConfig(on, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
-                hltInGuest, costs, policy, tdp, apfIdStart);
+                hltInGuest, costs, policy, tdp, apfIdStart, arch, arm64Injection);
     }
 
     public KvmConfig withMmu(boolean tdpOn, int idStart) {
         return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
-                hltInGuest, costs, policy, tdpOn, idStart);
+                hltInGuest, costs, policy, tdpOn, idStart, arch, arm64Injection);
+    }
+
+    public KvmConfig withArch(HostArch a, Arm64Injection injection) {
+        return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
+                hltInGuest, costs, policy, tdp, apfIdStart, a, injection);
     }
 
     /** {@code guest_pv_has}: without enforcement every PV feature counts as present. */

@@ -1,7 +1,7 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.kvm.ArchAsyncPf;
 import dev.apfsim.kvm.AsyncPf;
-import dev.apfsim.kvm.AsyncPfArch;
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
@@ -11,7 +11,7 @@ import dev.apfsim.trace.TraceEvent;
 import dev.apfsim.check.Invariant;
 
 /** The x86 rules of async PF ({@code x86.c}, {@code mmu.c}) for one vCPU. */
-public final class X86AsyncPf implements AsyncPfArch {
+public final class X86AsyncPf implements ArchAsyncPf {
     private final X86Vcpu vcpu;
     private final X86Apf apf;
     private final AsyncPf generic;
@@ -28,7 +28,13 @@ public final class X86AsyncPf implements AsyncPfArch {
         this.memory = memory;
     }
 
+    @Override
+    public int lastToken() {
+        return lastToken;
+    }
+
     /** {@code kvm_can_do_async_pf}: null if async is possible, else the reason the fault goes synchronous. */
+    @Override
     public Counter cannotDoAsyncPf() {
         X86CpuState cpu = vcpu.cpu;
         if (!vcpu.config.lapicInKernel()) {
@@ -67,7 +73,8 @@ public final class X86AsyncPf implements AsyncPfArch {
     }
 
     /** {@code kvm_arch_setup_async_pf}. */
-    boolean setupAsyncPf(long cr2OrGpa, long gfn, boolean write) {
+    @Override
+    public boolean setupAsyncPf(long cr2OrGpa, long gfn, boolean write) {
         int token = allocApfToken();
         lastToken = token;
         if (token == 0) {

@@ -62,7 +62,7 @@ public final class X86Mmu {
             case NEEDS_IO -> {
             }
         }
-        Counter refused = vcpu.config.asyncPf() ? vcpu.x86.cannotDoAsyncPf() : Counter.SYNC_APF_DISABLED_HOST;
+        Counter refused = vcpu.config.asyncPf() ? vcpu.rules.cannotDoAsyncPf() : Counter.SYNC_APF_DISABLED_HOST;
         if (refused == null) {
             refused = vcpu.errorPolicy.refuseAsync(gfn);
         }
@@ -72,12 +72,14 @@ public final class X86Mmu {
             if (vcpu.apf.gfns.contains(gfn)) {
                 vcpu.trace(new TraceEvent.RepeatedFault(vcpu.sim.now(), vcpu.id, cr2OrGpa, gfn));
                 vcpu.metrics.counters.inc(Counter.REPEATED_FAULTS);
-                vcpu.makeRequest(X86Vcpu.REQ_APF_HALT);
+                if (vcpu.rules.haltOnRepeatedFault()) {
+                    vcpu.makeRequest(X86Vcpu.REQ_APF_HALT);
+                }
                 return Outcome.RETRY_HALT;
             }
-            if (vcpu.x86.setupAsyncPf(cr2OrGpa, gfn, write)) {
+            if (vcpu.rules.setupAsyncPf(cr2OrGpa, gfn, write)) {
                 vcpu.metrics.counters.inc(Counter.ASYNC_STARTED);
-                listener.asyncFault(vcpu.sim.now(), vcpu.id, gfn, Integer.toUnsignedLong(vcpu.x86.lastToken));
+                listener.asyncFault(vcpu.sim.now(), vcpu.id, gfn, Integer.toUnsignedLong(vcpu.rules.lastToken()));
                 return Outcome.RETRY_ASYNC;
             }
             refused = Counter.SYNC_QUEUE_FULL;

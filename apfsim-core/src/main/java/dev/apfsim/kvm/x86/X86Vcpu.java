@@ -4,7 +4,9 @@ import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.check.Invariant;
 import dev.apfsim.check.Monitor;
+import dev.apfsim.kvm.ArchAsyncPf;
 import dev.apfsim.kvm.AsyncPf;
+import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
@@ -17,6 +19,10 @@ import dev.apfsim.trace.Tracer;
 /**
  * One vCPU thread of an x86 VM: {@code vcpu_run} / {@code vcpu_enter_guest} / {@code vcpu_block} as events.
  * The guest runs inline until it exits or the next event is due; everything the host does costs time.
+ *
+ * <p>The run loop is also the arm64 model's ({@code host.arch: arm64}): another architecture's async PF rules
+ * replace {@link X86AsyncPf} through {@link #setArch}, and the loop asks them where the two differ
+ * ({@link ArchAsyncPf}).
  */
 public final class X86Vcpu implements EventHandler {
     static final int REQ_APF_HALT = 1;  // KVM_REQ_APF_HALT
@@ -39,6 +45,8 @@ public final class X86Vcpu implements EventHandler {
     public final X86Apf apf = new X86Apf();
     final AsyncPf asyncPf;
     final X86AsyncPf x86;
+    /** The async PF rules in force: {@link #x86}, or another architecture's (see {@link #setArch}). */
+    ArchAsyncPf rules;
     final X86Mmu mmu;
     private final ApfMsrHandler msrs;
     private final HostMemory memory;
@@ -86,6 +94,7 @@ public final class X86Vcpu implements EventHandler {
         this.asyncPf = new AsyncPf(id, sim, memory, tracer, metrics, config.costs().workerDispatchNs());
         this.x86 = new X86AsyncPf(this, asyncPf, ram, memory);
         this.asyncPf.setArch(x86);
+        this.rules = x86;
         this.mmu = new X86Mmu(this, memory);
         this.msrs = new ApfMsrHandler(this, asyncPf, ram);
         this.errorPolicy = ErrorPolicies.create(config.policy().errorPolicy());
@@ -97,6 +106,48 @@ public final class X86Vcpu implements EventHandler {
 
     public void attachGuest(GuestCode guest) {
         this.guest = guest;
+    }
+
+    /** Replaces the x86 async PF rules with another architecture's (before {@link #start}). */
+    public void setArch(ArchAsyncPf r) {
+        this.rules = r;
+        asyncPf.setArch(r);
+    }
+
+    public ArchAsyncPf rules() {
+        return rules;
+    }
+
+    // ---- what another architecture's rules (kvm.arm64) use of the vCPU -----------------------------------
+
+    public Simulator simulator() {
+        return sim;
+    }
+
+    public KvmConfig config() {
+        return config;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    public GuestCode guest() {
+        return guest;
+    }
+
+    /**
+     * Queues an arch notification with {@code token} for the next VM entry, where
+     * {@link ArchAsyncPf#deliverPendingEvent} delivers it (arm64: {@code kvm_inject_dabt}, or an SDEI event).
+     */
+    public void queueArchEvent(int token) {
+        pendingPfToken = Integer.toUnsignedLong(token);
+        pendingPfNested = false;
+    }
+
+    /** {@code kvm_arch_async_page_ready}'s prefault, through the shared stage-2 / EPT model. */
+    public void prefault(KvmAsyncPf work) {
+        mmu.asyncPageReady(work);
     }
 
     public void setFaultListener(X86Mmu.FaultListener l) {
@@ -134,7 +185,7 @@ public final class X86Vcpu implements EventHandler {
         sim.at(sim.now(), this, EV_ENTER, 0);
     }
 
-    void trace(TraceEvent e) {
+    public void trace(TraceEvent e) {
         tracer.emit(e);
     }
 
@@ -148,11 +199,11 @@ public final class X86Vcpu implements EventHandler {
         return set;
     }
 
-    boolean hasPendingException() {
+    public boolean hasPendingException() {
         return pendingPfToken >= 0;
     }
 
-    void mpStateRunnable() {
+    public void mpStateRunnable() {
         mpHalted = false;
     }
 
@@ -163,7 +214,8 @@ public final class X86Vcpu implements EventHandler {
 
     /** {@code kvm_vcpu_has_events}, the parts the model has. */
     private boolean hasEvents() {
-        return !asyncPf.doneEmpty() || hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt());
+        return !asyncPf.doneEmpty() || hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt())
+                || rules.runnable();
     }
 
     /** {@code kvm_arch_vcpu_runnable}. */
@@ -214,6 +266,7 @@ public final class X86Vcpu implements EventHandler {
             msrs.write(ApfMsr.MSR_KVM_ASYNC_PF_INT, intVal); // QEMU's kvm_put_msrs writes INT before EN
             msrs.write(ApfMsr.MSR_KVM_ASYNC_PF_EN, en);
         }
+        rules.migrated();
         kick();
     }
 
@@ -261,7 +314,7 @@ public final class X86Vcpu implements EventHandler {
     }
 
     /** {@code kvm_vcpu_wake_up}: a blocked thread re-checks whether it can run. */
-    void wakeUp() {
+    public void wakeUp() {
         if (state == RunState.BLOCKED && runnable()) {
             time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
             vcpuState(sim.now(), "host");
@@ -318,8 +371,8 @@ public final class X86Vcpu implements EventHandler {
                     trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
                     continue;
                 }
-                if (checkRequest(REQ_APF_READY) || apf.legacy) {
-                    asyncPf.checkCompletion(); // ≤5.7 vcpu_run checked on every iteration
+                if (checkRequest(REQ_APF_READY) || apf.legacy || rules.checkCompletionOnEntry()) {
+                    asyncPf.checkCompletion(); // ≤5.7 vcpu_run (and arm64 RFCv2) checked on every iteration
                 }
                 Integer forced = errorPolicy.forcedExit();
                 if (forced != null) {
@@ -353,6 +406,9 @@ public final class X86Vcpu implements EventHandler {
             pendingPfToken = -1;
             hltSpins = 0;
             injectedAsyncToken = token;
+            if (rules.deliverPendingEvent(at, token)) {
+                return; // another architecture's notification (arm64: data abort or SDEI event)
+            }
             if (pendingPfNested) {
                 pendingPfNested = false;
                 // nested_vmx_inject_exception_vmexit: #PF, hard exception, error code valid (protected-mode L2)
@@ -420,6 +476,11 @@ public final class X86Vcpu implements EventHandler {
                 boolean gp = r == null || r.gp();
                 trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), gp ? 0 : r.value(), gp));
                 guest.msrResult(gp, gp ? 0 : r.value());
+                scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case GuestExit.Hvc h -> {
+                long x0 = rules.hypercall(h.func(), h.arg()); // kvm_hvc_call_handler
+                guest.hvcResult(x0);
                 scheduleEnter(c.vmExitNs() + c.msrNs());
             }
             case GuestExit.Cr0Write w -> {
@@ -515,6 +576,7 @@ public final class X86Vcpu implements EventHandler {
         apf.halted = false;
         apf.pageReadyPending = false;
         cancelPendingException();
+        rules.reset();
         cpu.reset();
         lapic.reset(true);
         guest.reset(sim.now());
