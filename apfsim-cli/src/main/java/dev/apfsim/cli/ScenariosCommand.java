@@ -24,9 +24,14 @@ final class ScenariosCommand implements Callable<Integer> {
         for (String n : names) {
             w = Math.max(w, n.length());
         }
+        String pad = " ".repeat(w + 2);
         for (String n : names) {
             String d = BuiltinScenarios.description(n);
             out.println(d == null || d.isBlank() ? n : n + " ".repeat(w - n.length() + 2) + Main.oneLine(d));
+            java.util.Set<String> variants = BuiltinScenarios.variants(n).keySet();
+            if (!variants.isEmpty()) {
+                out.println(pad + "variants: " + String.join(", ", variants) + "  (--variant NAME)");
+            }
         }
         out.flush();
         return 0;

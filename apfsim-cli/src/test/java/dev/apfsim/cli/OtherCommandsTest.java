@@ -18,7 +18,10 @@ class OtherCommandsTest {
         Cli.Result r = Cli.run("scenarios");
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().lines().count() >= 1, r.out());
-        r.out().lines().forEach(l -> assertTrue(l.matches("[a-z0-9][a-z0-9-]*( {2,}\\S.*)?"), l));
+        r.out().lines().forEach(l -> assertTrue(l.matches("[a-z0-9][a-z0-9-]*( {2,}\\S.*)?")
+                || l.matches(" +variants: [a-z0-9-]+(, [a-z0-9-]+)*  \\(--variant NAME\\)"), l));
+        assertTrue(r.out().contains("seed-001-page-ready"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.strip().startsWith("variants: old")), r.out());
     }
 
     @Test
