@@ -5,10 +5,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The shape of a scenario file: which keys exist where. {@link ScenarioLoader} uses it for unknown-key checks of the
- * fixed sections and {@link Overrides} to check {@code --set} paths before the value is converted. Polymorphic maps
- * (LATENCY, a task, a pattern) list the union of the keys of their variants here; the loader checks each variant
- * precisely.
+ * The shape of a scenario file: which keys exist where. The loader's section readers use it for unknown-key checks of
+ * the fixed sections ({@link NodeReader#section}) and {@link Overrides} to check {@code --set} paths before the value
+ * is converted. Polymorphic maps (LATENCY, a task, a pattern) list the union of the keys of their variants here; the
+ * loader checks each variant precisely.
  */
 final class Schema {
 
