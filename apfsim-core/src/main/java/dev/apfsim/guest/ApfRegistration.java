@@ -1,0 +1,154 @@
+package dev.apfsim.guest;
+
+import dev.apfsim.kvm.arm64.Arm64AsyncPf;
+import dev.apfsim.kvm.x86.ApfMsr;
+
+/**
+ * What one guest CPU has registered with the host's async PF, and the calls that do it: the per-CPU
+ * {@code apf_reason} area, {@code async_pf_enabled} and the page-ready vector. On x86 they are the
+ * {@code MSR_KVM_ASYNC_PF_*} writes of {@code kvm_guest_cpu_init}; on arm64 (RFCv2, seed thread 002) SMCCC calls.
+ * The state is what the guest believes from its own writes, not what the host accepted.
+ */
+final class ApfRegistration {
+    private final GuestKernel kernel;
+    private final GuestCpu.Platform platform;
+    /** An arm64 guest: SMCCC calls instead of MSRs. */
+    private final boolean arm64;
+    /** arm64 with the SDEI-based design: a PPI for page-ready instead of RFCv2's no-fault range. */
+    private final boolean sdei;
+
+    private boolean enabled;
+    private long areaGpa;
+    private int vectorInUse = -1;
+    private long lastHvcResult;
+
+    ApfRegistration(GuestKernel kernel, int id, GuestCpu.Platform platform, boolean arm64) {
+        this.kernel = kernel;
+        this.platform = platform;
+        this.arm64 = arm64;
+        this.sdei = arm64 && platform.sdeiAsyncPf();
+        // arm64: struct kvm_vcpu_pv_apf_data is 68 bytes, so the 64-byte aligned per-CPU areas are 128 apart
+        this.areaGpa = GuestKernel.APF_AREA_BASE + (arm64 ? 128L : 64L) * id;
+    }
+
+    /** {@code async_pf_enabled} on this CPU. */
+    boolean enabled() {
+        return enabled;
+    }
+
+    /** GPA of this CPU's {@code apf_reason} area. */
+    long areaGpa() {
+        return areaGpa;
+    }
+
+    /** INIT: per-CPU state is lost; the kernel must enable again. */
+    void reset() {
+        enabled = false;
+    }
+
+    /** {@code vector} is the page-ready notification: the configured one, or the one this CPU registered. */
+    boolean isPageReadyVector(int vector) {
+        return vector == kernel.config.apfVector() || (enabled && vector == vectorInUse);
+    }
+
+    /** {@code kvm_read_and_reset_apf_flags}: 0 when async PF is off on this CPU. */
+    int readAndResetFlags() {
+        if (!enabled) {
+            return 0;
+        }
+        int flags = kernel.ram.read32(areaGpa + ApfMsr.OFFSET_FLAGS);
+        kernel.ram.write32(areaGpa + ApfMsr.OFFSET_FLAGS, 0);
+        return flags;
+    }
+
+    /** arm64: the reason word as it stands, read without resetting it (for a report). */
+    int arm64Reason() {
+        return kernel.ram.read32(areaGpa + Arm64AsyncPf.OFFSET_REASON);
+    }
+
+    // ---- the calls -------------------------------------------------------------------------------------
+
+    /** The calls of {@code kvm_guest_cpu_init} for this guest kind (none if it never enables): INT first, then EN. */
+    Action[] enableActions() {
+        GuestConfig g = kernel.config;
+        if (arm64) {
+            return switch (g.apf()) {
+                case NEVER -> new Action[0];
+                case LINUX, LINUX_LEGACY -> arm64EnableActions(Arm64AsyncPf.KVM_ASYNC_PF_ENABLED);
+                case CUSTOM -> arm64EnableActions(g.enBits() & (Arm64AsyncPf.KVM_ASYNC_PF_ENABLED
+                        | Arm64AsyncPf.KVM_ASYNC_PF_SEND_ALWAYS));
+            };
+        }
+        long vmexit = platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0;
+        return switch (g.apf()) {
+            case NEVER -> new Action[0];
+            case LINUX_LEGACY -> new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa
+                    | ApfMsr.KVM_ASYNC_PF_ENABLED | ApfMsr.KVM_ASYNC_PF_SEND_ALWAYS | vmexit)};
+            case LINUX -> new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
+                    new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa | ApfMsr.KVM_ASYNC_PF_ENABLED
+                            | ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_INT | vmexit)};
+            case CUSTOM -> new Action[]{new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_INT, g.apfVector()),
+                    new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, areaGpa | g.enBits())};
+        };
+    }
+
+    /** The RFCv2 guest's enabling calls (SDEI design: the PPI instead of the no-fault range). */
+    private Action[] arm64EnableActions(long flags) {
+        long fn = Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID;
+        Action first = sdei ? new Action.Hvc(fn, Arm64AsyncPf.APF_OP_IRQ | kernel.config.apfVector())
+                : new Action.Hvc(fn, Arm64AsyncPf.APF_OP_NO_FAULT_RANGE | Arm64AsyncPf.DEFAULT_NO_FAULT_INST_RANGE);
+        return new Action[]{first, new Action.Hvc(fn, Arm64AsyncPf.APF_OP_ENABLE | areaGpa | flags),
+                new Action.Op((c, t) -> {
+                    if (lastHvcResult == Arm64AsyncPf.SMCCC_RET_SUCCESS) {
+                        kernel.ram.write32(areaGpa + Arm64AsyncPf.OFFSET_ENABLED, 1); // apf_data.enabled = 1
+                    }
+                })};
+    }
+
+    /** {@code kvm_pv_disable_apf}: EN = 0 (arm64: the enable call without the enabled bit). */
+    Action disableAction() {
+        return arm64 ? new Action.Hvc(Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+                Arm64AsyncPf.APF_OP_ENABLE) : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0);
+    }
+
+    /** The page-ready ACK that ends {@code sysvec_kvm_asyncpf_interrupt}: the host may send the next one. */
+    Action ackAction() {
+        return arm64
+                ? new Action.Hvc(Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, Arm64AsyncPf.APF_OP_IRQ_ACK | 1)
+                : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1);
+    }
+
+    // ---- the guest's view of its own calls ---------------------------------------------------------------
+
+    /** An APF MSR write is leaving the CPU: which area it registers, whether it enables, which vector. */
+    void noteMsrWrite(Action.WrMsr w) {
+        if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_EN) {
+            enabled = (w.value() & ApfMsr.KVM_ASYNC_PF_ENABLED) != 0;
+            areaGpa = w.value() & ~0x3fL;
+        } else if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_INT) {
+            vectorInUse = (int) (w.value() & 0xff);
+        }
+    }
+
+    /** arm64: an async PF SMCCC call is leaving the CPU (which area, whether it enables, which PPI). */
+    void noteHvc(Action.Hvc h) {
+        if (h.func() != Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID) {
+            return;
+        }
+        long op = h.arg() & Arm64AsyncPf.APF_OP_MASK;
+        long val = h.arg() & ~Arm64AsyncPf.APF_OP_MASK;
+        if (op == Arm64AsyncPf.APF_OP_ENABLE) {
+            enabled = (val & Arm64AsyncPf.KVM_ASYNC_PF_ENABLED) != 0;
+            if (enabled) {
+                areaGpa = val & ~0x3fL;
+            }
+        } else if (op == Arm64AsyncPf.APF_OP_IRQ) {
+            vectorInUse = (int) (val & 0xff);
+        }
+    }
+
+    /** x0 of the hypercall the guest made last (the enable call's result decides {@code apf_data.enabled}). */
+    void hvcResult(long x0) {
+        lastHvcResult = x0;
+    }
+}

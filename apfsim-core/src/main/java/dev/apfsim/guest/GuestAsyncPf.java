@@ -1,0 +1,235 @@
+package dev.apfsim.guest;
+
+import dev.apfsim.check.Invariant;
+import dev.apfsim.kvm.arm64.Arm64AsyncPf;
+import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.kvm.x86.Lapic;
+import dev.apfsim.metrics.Counter;
+import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.TraceEvent;
+
+/**
+ * The guest half of async PF on one CPU, as {@code arch/x86/kernel/kvm.c} has it: the #PF entry that tells an async
+ * "page not present" from a regular fault (and panics where Linux does), the wait on a token, the page-ready
+ * interrupt and the wake-ups through the global sleeper table. On an arm64 host it is the guest of Gavin Shan's
+ * RFCv2 (seed thread 002): notifications arrive as data aborts, or with the SDEI design as an SDEI event and a
+ * PPI. The per-CPU {@code async_pf_enabled} and {@code apf_reason} area, and the calls that set them, are
+ * {@link ApfRegistration}'s; the nested (L1/L2) paths are {@link NestedAsyncPf}'s.
+ */
+final class GuestAsyncPf {
+    private final GuestKernel kernel;
+    private final int id;
+    private final GuestCpu.Platform platform;
+    private final Lapic lapic;
+    private final HandlerFrames frames;
+    private final Scheduler scheduler;
+    private final ApfRegistration registration;
+
+    GuestAsyncPf(GuestKernel kernel, int id, GuestCpu.Platform platform, HandlerFrames frames, Scheduler scheduler,
+                 ApfRegistration registration) {
+        this.kernel = kernel;
+        this.id = id;
+        this.platform = platform;
+        this.lapic = platform.lapic();
+        this.frames = frames;
+        this.scheduler = scheduler;
+        this.registration = registration;
+    }
+
+    /** {@code kvm_guest_cpu_offline}: APF off, then wake every sleeper of this CPU. */
+    Action[] offlineActions() {
+        return new Action[]{registration.disableAction(), new Action.Op((c, t) -> taskWake(t, 0xffffffffL))};
+    }
+
+    // ---- delivery: enter the handler --------------------------------------------------------------------
+
+    /** An exception injected by the host (outside L2): only #PF is modelled. */
+    void deliverException(int vector, long cr2) {
+        long truth = platform.takeInjectedAsyncToken();
+        Frame f = frames.enter(Frame.Kind.PAGE_FAULT,
+                new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> excPageFault(t, cr2, truth)));
+        if (vector != ApfMsr.PF_VECTOR) {
+            f.actions.clear(); // only #PF is modelled; anything else is acknowledged and ignored
+        }
+    }
+
+    /** A #PF of the guest's own page tables (no VM exit under TDP). */
+    void nativePageFault(long address) {
+        platform.takeInjectedAsyncToken(); // a native #PF: nothing from the host
+        frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> excPageFault(t, address, -1)));
+    }
+
+    /** arm64: an injected data abort the exception windows let through. {@code truth} as taken from the host. */
+    void deliverDataAbort(long far, long truth) {
+        frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> arm64AsyncPf(t, far, truth)));
+    }
+
+    /** An SDEI event: entered at the registered handler with its own saved context, never through VBAR_EL1. */
+    void deliverSdeiEvent(long arg) {
+        long truth = platform.takeInjectedAsyncToken();
+        frames.enter(Frame.Kind.SDEI, new Action.Compute(kernel.config.pfHandlerNs()),
+                new Action.Op((c, t) -> arm64AsyncPf(t, arg, truth)));
+    }
+
+    /** The page-ready vector arrived: {@code sysvec_kvm_asyncpf_interrupt} runs after the handler's cost. */
+    void deliverPageReady() {
+        frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+                new Action.Op((c, t) -> pageReadyInterrupt(t)));
+    }
+
+    // ---- the handlers -------------------------------------------------------------------------------
+
+    /**
+     * {@code exc_page_fault} → {@code kvm_handle_async_pf} → {@code __kvm_handle_async_pf} (≤5.7:
+     * {@code do_async_page_fault}, which also took reason 2 = page ready). {@code asyncToken} is the checker's
+     * ground truth from the host, -1 for a regular fault.
+     */
+    private void excPageFault(long now, long cr2, long asyncToken) {
+        Frame f = frames.top();
+        int flags = registration.readAndResetFlags();
+        if ((flags == 0) != (asyncToken < 0)) {
+            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, asyncToken >= 0
+                    ? "async #PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular fault (flags 0)"
+                    : "regular #PF at " + FtraceFormat.hex(cr2) + " taken as async (stale flags " + flags + ")");
+        }
+        if (flags == 0) {
+            regularPageFault(now, cr2, asyncToken >= 0);
+            return;
+        }
+        if (flags == ApfMsr.KVM_PV_REASON_PAGE_READY && kernel.config.apf() == GuestConfig.ApfMode.LINUX_LEGACY) {
+            taskWake(now, cr2); // ≤5.7: page ready by #PF, no ACK
+            return;
+        }
+        if (!f.savedIf) {
+            kernel.panic(now, id, "Host injected async #PF in interrupt disabled region");
+            return;
+        }
+        if ((flags & ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT) == 0) {
+            return; // WARN_ONCE "Unexpected async PF flags"
+        }
+        if (f.savedCpl == 0 && kernel.config.apf() != GuestConfig.ApfMode.LINUX_LEGACY) {
+            kernel.panic(now, id, "Host injected async #PF in kernel mode"); // ≤5.7 guests took them
+            return;
+        }
+        kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);
+        if (kernel.config.pfHandler() == GuestConfig.PfHandler.RETURN_WITHOUT_WAIT || scheduler.current() == null) {
+            return;
+        }
+        taskWaitSchedule(now, cr2);
+    }
+
+    /**
+     * RFCv2's guest data abort hook (and the SDEI handler): read and clear the reason word, then page not
+     * present → sleep on the token ({@code far}), page ready → wake it; reason 0 is an ordinary data abort.
+     */
+    private void arm64AsyncPf(long now, long far, long asyncToken) {
+        int reason = registration.readAndResetFlags();
+        if ((reason == 0) != (asyncToken < 0)) {
+            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, asyncToken >= 0
+                    ? "async PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular data abort (reason 0)"
+                    : "regular data abort at " + FtraceFormat.hex(far) + " taken as async (stale reason " + reason
+                    + ")");
+        }
+        if (reason == 0) {
+            regularPageFault(now, far, asyncToken >= 0);
+            return;
+        }
+        if (reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY) {
+            taskWake(now, far);
+            return;
+        }
+        if (reason != Arm64AsyncPf.KVM_PV_REASON_PAGE_NOT_PRESENT) {
+            return;
+        }
+        kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);
+        if (kernel.config.pfHandler() == GuestConfig.PfHandler.RETURN_WITHOUT_WAIT || scheduler.current() == null) {
+            return;
+        }
+        taskWaitSchedule(now, far);
+    }
+
+    /**
+     * A #PF the guest believes is its own: it fixes its page table and returns. When the fault was really an
+     * async one ({@code bogus}), CR2 holds a token, not an address: a user task faulting there gets SIGSEGV.
+     */
+    private void regularPageFault(long now, long cr2, boolean bogus) {
+        kernel.metrics.counters.inc(Counter.GUEST_PF_REGULAR);
+        Task t = scheduler.current();
+        kernel.tracer.emit(new TraceEvent.GuestPageFault(now, id, t == null ? -1 : t.id, cr2));
+        if (bogus && t != null && frames.depth() == 1 && frames.top().savedCpl != 0) {
+            scheduler.kill(t, now, "SIGSEGV", cr2);
+        }
+    }
+
+    /** {@code kvm_async_pf_task_wait_schedule}: consume a dummy, or sleep until the token is woken. */
+    void taskWaitSchedule(long now, long token) {
+        SleeperTable.Node dummy = kernel.sleepers.find(token);
+        Task t = scheduler.current();
+        if (dummy != null) {
+            kernel.sleepers.remove(dummy); // the wake came first
+            kernel.tracer.emit(new TraceEvent.GuestApfWait(now, id, t.id, token, true));
+            return;
+        }
+        kernel.sleepers.add(new SleeperTable.Node(token, id, t));
+        t.apfWaits++;
+        t.sleepToken = token;
+        kernel.tracer.emit(new TraceEvent.GuestApfWait(now, id, t.id, token, false));
+        scheduler.sleep(t, Task.State.APF_SLEEP, now);
+    }
+
+    /** {@code sysvec_kvm_asyncpf_interrupt}: EOI, wake, clear the token slot, then ACK. */
+    private void pageReadyInterrupt(long now) {
+        lapic.eoi();
+        kernel.metrics.counters.inc(Counter.GUEST_APF_IRQS);
+        if (!registration.enabled()) {
+            return;
+        }
+        long area = registration.areaGpa();
+        long token = Integer.toUnsignedLong(kernel.ram.read32(area + ApfMsr.OFFSET_TOKEN));
+        // seed 004 patch 2: the page could not be brought in; the woken task gets SIGBUS
+        boolean error = kernel.ram.read32(area + ApfMsr.OFFSET_PAGEREADY_FLAGS) != 0;
+        if (error) {
+            kernel.ram.write32(area + ApfMsr.OFFSET_PAGEREADY_FLAGS, 0);
+            SleeperTable.Node n = kernel.sleepers.find(token);
+            if (n != null && !n.dummy()) {
+                n.task().pendingSigbus = true;
+            }
+        }
+        taskWake(now, token);
+        kernel.ram.write32(area + ApfMsr.OFFSET_TOKEN, 0);
+        frames.top().then(registration.ackAction());
+    }
+
+    /** {@code kvm_async_pf_task_wake}; the all-ones token is {@code apf_task_wake_all} for this CPU. */
+    void taskWake(long now, long token) {
+        if (token == 0xffffffffL) {
+            int woken = 0;
+            for (SleeperTable.Node n : kernel.sleepers.removeAllOfCpu(id)) {
+                if (!n.dummy()) {
+                    wakeSleeper(n.task(), now);
+                    woken++;
+                }
+            }
+            kernel.tracer.emit(new TraceEvent.GuestApfWakeAll(now, id, woken));
+            return;
+        }
+        SleeperTable.Node n = kernel.sleepers.find(token);
+        if (n != null && !n.dummy()) {
+            kernel.sleepers.remove(n);
+            kernel.tracer.emit(new TraceEvent.GuestApfWake(now, id, n.task().id, token));
+            wakeSleeper(n.task(), now);
+        } else if (n == null) {
+            kernel.metrics.counters.inc(Counter.GUEST_DUMMY_NODES); // the wake came first: leave a dummy
+            kernel.sleepers.add(new SleeperTable.Node(token, id, null));
+            kernel.tracer.emit(new TraceEvent.GuestApfWake(now, id, -1, token));
+        }
+    }
+
+    private void wakeSleeper(Task t, long now) {
+        kernel.metrics.taskWait.record(now - t.sleepStart);
+        kernel.wake(t, now, id);
+    }
+}
