@@ -158,7 +158,11 @@ final class CheckCommand implements Callable<Integer> {
         if (f != null) {
             Violation v = f.minimal().violation();
             m.put("invariant", v.invariant().key());
-            m.put("violation", Map.of("time_ns", v.timeNs(), "vcpu", v.vcpu(), "detail", v.detail()));
+            Map<String, Object> violation = new LinkedHashMap<>(); // stable key order in the output
+            violation.put("time_ns", v.timeNs());
+            violation.put("vcpu", v.vcpu());
+            violation.put("detail", v.detail());
+            m.put("violation", violation);
             m.put("run_index", f.runIndex());
             m.put("run_seed", f.runSeed());
             m.put("wall_ns_to_find", f.wallNsToFind());

@@ -62,9 +62,6 @@ public final class GuestCpu implements GuestCode {
     private final NestedAsyncPf nested;
     private final PerturbationHandler perturbations;
     private boolean booted;
-    // the result of the last MSR exit (nothing in the modelled guest reads it back yet)
-    private long lastMsrValue;
-    private boolean lastMsrGp;
 
     // the compute segment the host is waiting on
     private long segStart = -1;
@@ -344,8 +341,7 @@ public final class GuestCpu implements GuestCode {
 
     @Override
     public void msrResult(boolean gp, long value) {
-        lastMsrGp = gp;
-        lastMsrValue = value;
+        // Linux uses wrmsrl() for the APF MSRs and never reads them back; a #GP is counted by the host (msr_gp)
     }
 
     @Override
