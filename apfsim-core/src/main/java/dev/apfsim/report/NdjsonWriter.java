@@ -1,6 +1,6 @@
 package dev.apfsim.report;
 
-import dev.apfsim.trace.StreamingSink;
+import dev.apfsim.trace.LineWriter;
 import dev.apfsim.trace.TraceEvent;
 
 import java.io.IOException;
@@ -17,9 +17,7 @@ import java.nio.file.Path;
  * is handed to the writer whole, so a file closed by {@link #close()} (also from a Ctrl-C shutdown hook) ends in a
  * complete line.
  */
-public final class NdjsonWriter extends StreamingSink {
-    private final StringBuilder line = new StringBuilder(200);
-    private long lines;
+public final class NdjsonWriter extends LineWriter {
 
     /** Creates (or truncates) {@code path}. */
     public NdjsonWriter(Path path) throws IOException {
@@ -52,21 +50,7 @@ public final class NdjsonWriter extends StreamingSink {
     }
 
     @Override
-    protected void handle(TraceEvent e) throws IOException {
-        line.setLength(0);
-        append(line, e);
-        line.append('\n');
-        write(line);
-        lines++;
-    }
-
-    @Override
-    protected void finish() {
-        // nothing: every line is complete already
-    }
-
-    /** Lines written so far. */
-    public synchronized long lines() {
-        return lines;
+    protected void format(StringBuilder sb, TraceEvent e) {
+        append(sb, e);
     }
 }

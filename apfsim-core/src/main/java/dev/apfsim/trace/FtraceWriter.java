@@ -13,10 +13,8 @@ import java.nio.file.Path;
  * diffed and grepped like a real host's trace. The file only ever ends in a whole line once {@link #flush()} or
  * {@link #close()} returned (see {@link StreamingSink} for locking and errors).
  */
-public final class FtraceWriter extends StreamingSink {
+public final class FtraceWriter extends LineWriter {
     private final Path path;
-    private final StringBuilder line = new StringBuilder(160);
-    private long lines;
 
     /** Creates (or truncates) {@code path}. */
     public FtraceWriter(Path path) throws IOException {
@@ -30,22 +28,8 @@ public final class FtraceWriter extends StreamingSink {
     }
 
     @Override
-    protected void handle(TraceEvent event) throws IOException {
-        line.setLength(0);
-        FtraceFormat.appendLine(line, event);
-        line.append('\n');
-        write(line);
-        lines++;
-    }
-
-    @Override
-    protected void finish() {
-        // a text trace has no ending
-    }
-
-    /** Lines written so far (all whole). */
-    public synchronized long lines() {
-        return lines;
+    protected void format(StringBuilder sb, TraceEvent event) {
+        FtraceFormat.appendLine(sb, event);
     }
 
     public Path path() {

@@ -30,14 +30,10 @@ public interface GuestCode {
      * arm64: a data abort injected by the host ({@code kvm_inject_dabt}) enters the guest through VBAR_EL1, with the
      * token as fault address (FAR_EL1); ELR_EL1/SPSR_EL1 take the interrupted PC and PSTATE.
      */
-    default void deliverDataAbort(long now, long far) {
-        throw new UnsupportedOperationException("not an arm64 guest");
-    }
+    void deliverDataAbort(long now, long far);
 
     /** arm64: an SDEI event enters the guest at its registered entry point (not through VBAR_EL1). */
-    default void deliverSdeiEvent(long now, long arg) {
-        throw new UnsupportedOperationException("not an arm64 guest");
-    }
+    void deliverSdeiEvent(long now, long arg);
 
     /** Result (x0) of the hypercall the guest last made. */
     default void hvcResult(long x0) {
