@@ -58,10 +58,12 @@ public final class Explorer {
             for (int i = 0; i < n; i++) {
                 Perturbation.Kind kind = spec.perturbKinds().get(r.nextInt(spec.perturbKinds().size()));
                 long at;
-                List<Long> spots = kind == Perturbation.Kind.MIGRATE ? hot.notPresent() : hot.completions();
+                boolean afterSetup = kind == Perturbation.Kind.MIGRATE || kind == Perturbation.Kind.REGULAR_PF;
+                List<Long> spots = afterSetup ? hot.notPresent() : hot.completions();
                 if (!spots.isEmpty() && r.nextDouble() < 0.8) {
-                    at = kind == Perturbation.Kind.MIGRATE
-                            // just after an async #PF was queued, before it reaches the guest
+                    at = afterSetup
+                            // just after an async #PF was set up: a migration before it reaches the guest, or
+                            // a regular #PF right after an async one
                             ? spots.get(r.nextInt(spots.size())) + 1 + r.nextLong(3_000)
                             // just before a completion: the window the seed threads worry about
                             : Math.max(0, spots.get(r.nextInt(spots.size())) - r.nextLong(200_000));
