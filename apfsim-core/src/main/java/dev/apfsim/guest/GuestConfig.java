@@ -13,10 +13,36 @@ package dev.apfsim.guest;
  * @param irqHandlerNs   page-ready interrupt handler (sysvec_kvm_asyncpf_interrupt) before its ACK
  * @param timerHandlerNs timer interrupt handler
  * @param contextSwitchNs scheduler switch between tasks
+ * @param scheduler      the scheduling policy of each CPU's run queue
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
-                          long contextSwitchNs) {
+                          long contextSwitchNs, SchedulerPolicy scheduler) {
+
+    /** The round-robin scheduler (the original arity). */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, SchedulerPolicy.ROUND_ROBIN);
+    }
+
+    public GuestConfig {
+        java.util.Objects.requireNonNull(scheduler, "scheduler");
+    }
+
+    public GuestConfig withScheduler(SchedulerPolicy s) {
+        return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
+                timerHandlerNs, contextSwitchNs, s);
+    }
+
+    /** How a CPU picks the next task ({@link Scheduler}). */
+    public enum SchedulerPolicy {
+        /** FIFO run queue; the current task keeps the CPU until its timeslice ends at a tick (a woken task waits). */
+        ROUND_ROBIN,
+        /** CFS ({@code kernel/sched/fair.c} before EEVDF) for equal-weight tasks: smallest vruntime first, sleeper
+         *  placement, wake-up and tick preemption. */
+        CFS
+    }
 
     public enum ApfMode {
         /** Linux 5.9+: INT = vector, then EN = area | ENABLED | DELIVERY_AS_INT (| VMEXIT if offered). */

@@ -77,7 +77,7 @@ public final class GuestCpu implements GuestCode {
         Arm64CpuState arm = cpu instanceof Arm64CpuState a ? a : null;
         this.arm64Windows = arm != null ? new Arm64ExceptionWindows(kernel, id, arm) : null;
         this.frames = new HandlerFrames(cpu, arm64Windows);
-        this.scheduler = new Scheduler(kernel, id, platform, cpu, frames);
+        this.scheduler = new Scheduler(kernel, id, platform, cpu, frames, this::unchargedOfCurrent);
         this.registration = new ApfRegistration(kernel, id, platform, arm != null);
         this.asyncPf = new GuestAsyncPf(kernel, id, platform, frames, scheduler, registration);
         this.nested = new NestedAsyncPf(kernel, id, platform, frames, scheduler, registration, asyncPf);
@@ -256,6 +256,14 @@ public final class GuestCpu implements GuestCode {
         }
         segStart = segEnd = -1;
         segCtx = null;
+    }
+
+    /** Compute of the current task in the segment the host is running, not yet charged to it at {@code now}. */
+    private long unchargedOfCurrent(long now) {
+        if (segEnd < 0 || segCtx == null || segCtx != scheduler.current()) {
+            return 0;
+        }
+        return Math.max(0, Math.min(now, segEnd) - segStart);
     }
 
     @Override

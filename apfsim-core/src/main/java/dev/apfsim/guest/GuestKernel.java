@@ -52,7 +52,7 @@ public final class GuestKernel {
     public Task addTask(String name, int cpu, Program program) {
         Task t = new Task(tasks.size(), name, cpu, program);
         tasks.add(t);
-        cpus.get(cpu).scheduler.enqueue(t, sim.now());
+        cpus.get(cpu).scheduler.enqueueNew(t, sim.now());
         return t;
     }
 
@@ -85,7 +85,7 @@ public final class GuestKernel {
         if (t.state == Task.State.APF_SLEEP || t.state == Task.State.SLEEP) {
             tracer.emit(new dev.apfsim.trace.TraceEvent.GuestWakeup(now, t.cpu, t.id,
                     t.state == Task.State.APF_SLEEP));
-            cpus.get(t.cpu).scheduler.enqueue(t, now);
+            cpus.get(t.cpu).scheduler.wake(t, now);
             if (t.cpu != fromCpu) {
                 cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.kvm.x86.ApfMsr.RESCHEDULE_VECTOR);
             }

@@ -6,15 +6,27 @@ import dev.apfsim.metrics.Counter;
 import dev.apfsim.trace.TraceEvent;
 
 import java.util.ArrayDeque;
+import java.util.function.LongUnaryOperator;
 
 /**
  * One CPU's scheduler: its run queue and current task, context switches, blocking (timed sleeps and async PF
  * waits), task death, timeslice preemption on the timer tick, and the tick itself, which NOHZ stops while the CPU
  * is idle.
+ *
+ * <p>Two policies ({@link GuestConfig.SchedulerPolicy}). {@code ROUND_ROBIN}: a FIFO run queue, a woken task waits at
+ * its tail until the current task's timeslice ends at a tick. {@code CFS}: {@code kernel/sched/fair.c} (before
+ * EEVDF) for equal-weight tasks on one CPU's run queue: vruntime = CPU time consumed (user + kernel) plus a
+ * placement offset, the smallest vruntime runs (ties: queue order), a monotonic per-CPU min_vruntime, sleeper
+ * placement, wake-up preemption and tick preemption.
  */
 final class Scheduler implements EventHandler {
     private static final int EV_TICK = 0;
     private static final int EV_SLEEP_DONE = 1;
+
+    /** CFS {@code sysctl_sched_latency} (6 ms, unscaled: one CPU's view). */
+    static final long SCHED_LATENCY_NS = 6_000_000;
+    /** CFS {@code sysctl_sched_wakeup_granularity} (1 ms, unscaled). */
+    static final long WAKEUP_GRANULARITY_NS = 1_000_000;
 
     private final GuestKernel kernel;
     private final int id;
@@ -24,13 +36,21 @@ final class Scheduler implements EventHandler {
     private final ArrayDeque<Task> runqueue = new ArrayDeque<>();
     private Task current;
     private boolean needResched;
+    private final boolean cfs;
+    /** CFS {@code cfs_rq->min_vruntime}: never decreases. */
+    private long minVruntime;
+    /** The current task's compute not yet charged to it at a given time (its in-flight segment). */
+    private final LongUnaryOperator uncharged;
 
     private boolean tickArmed;
     /** Bumped whenever the tick is armed or stopped, so a stale tick event is recognised and dropped. */
     private long tickGen;
 
-    Scheduler(GuestKernel kernel, int id, GuestCpu.Platform platform, X86CpuState cpu, HandlerFrames frames) {
+    Scheduler(GuestKernel kernel, int id, GuestCpu.Platform platform, X86CpuState cpu, HandlerFrames frames,
+              LongUnaryOperator uncharged) {
         this.kernel = kernel;
+        this.cfs = kernel.config.scheduler() == GuestConfig.SchedulerPolicy.CFS;
+        this.uncharged = uncharged;
         this.id = id;
         this.platform = platform;
         this.cpu = cpu;
@@ -47,14 +67,83 @@ final class Scheduler implements EventHandler {
         armTick(now);
     }
 
-    /** Switches to the first runnable task; false when there is none. */
+    /** A new task joins the run queue (CFS: at min_vruntime; {@code place_entity(initial)} without START_DEBIT). */
+    void enqueueNew(Task t, long now) {
+        if (cfs) {
+            updateMinVruntime(now);
+            t.vruntimeOffset = minVruntime - (t.userNs + t.kernelNs);
+        }
+        enqueue(t, now);
+    }
+
+    /** A sleeping task wakes up ({@code try_to_wake_up} → {@code enqueue_task_fair}, then the preemption check). */
+    void wake(Task t, long now) {
+        if (!cfs) {
+            enqueue(t, now);
+            return;
+        }
+        updateMinVruntime(now); // update_curr
+        // place_entity with GENTLE_FAIR_SLEEPERS: a sleeper gets at most half a latency period of credit
+        long placed = Math.max(vruntime(t, now), minVruntime - SCHED_LATENCY_NS / 2);
+        t.vruntimeOffset += placed - vruntime(t, now);
+        enqueue(t, now);
+        // check_preempt_wakeup → wakeup_preempt_entity: preempt when the wakee is ahead by more than the granularity;
+        // the switch happens when the handler that woke it (or the reschedule IPI from another CPU) returns
+        if (current != null && vruntime(t, now) + WAKEUP_GRANULARITY_NS < vruntime(current, now)) {
+            needResched = true;
+        }
+    }
+
+    /** Switches to the next runnable task; false when there is none. */
     boolean switchToNext(long now) {
-        Task next = runqueue.pollFirst();
+        Task next = cfs ? pickCfs(now) : runqueue.pollFirst();
         if (next == null) {
             return false;
         }
         switchTo(next, now);
         return true;
+    }
+
+    /** CFS vruntime: CPU time consumed (user + kernel, including the current in-flight segment) plus placement. */
+    private long vruntime(Task t, long now) {
+        long exec = t.userNs + t.kernelNs + (t == current ? uncharged.applyAsLong(now) : 0);
+        return exec + t.vruntimeOffset;
+    }
+
+    /** The runnable task with the smallest vruntime, first in queue order among equals ({@code __pick_first_entity}). */
+    private Task leftmost(long now) {
+        Task best = null;
+        long bestVr = 0;
+        for (Task t : runqueue) {
+            long vr = vruntime(t, now);
+            if (best == null || vr < bestVr) {
+                best = t;
+                bestVr = vr;
+            }
+        }
+        return best;
+    }
+
+    /** {@code pick_next_entity} → {@code set_next_entity}: take the leftmost task off the queue. */
+    private Task pickCfs(long now) {
+        Task next = leftmost(now);
+        if (next != null) {
+            runqueue.remove(next);
+            updateMinVruntime(now);
+            next.execAtPick = next.userNs + next.kernelNs; // prev_sum_exec_runtime
+        }
+        return next;
+    }
+
+    /** {@code update_min_vruntime}: toward min(current, leftmost), never backwards. */
+    private void updateMinVruntime(long now) {
+        Task left = leftmost(now);
+        if (current == null && left == null) {
+            return;
+        }
+        long v = current == null ? vruntime(left, now)
+                : left == null ? vruntime(current, now) : Math.min(vruntime(current, now), vruntime(left, now));
+        minVruntime = Math.max(minVruntime, v);
     }
 
     /** Nothing to run: the CPU halts and NOHZ stops the tick. */
@@ -100,6 +189,9 @@ final class Scheduler implements EventHandler {
 
     /** The current task blocks; the frames above it (the #PF handler) are unwound into its saved state. */
     void sleep(Task t, Task.State why, long now) {
+        if (cfs) {
+            updateMinVruntime(now); // dequeue_entity → update_curr
+        }
         frames.unwind();
         saveTask(t);
         t.state = why;
@@ -116,6 +208,9 @@ final class Scheduler implements EventHandler {
 
     /** The current task returns from its program. */
     void exit(Task t, long now) {
+        if (cfs) {
+            updateMinVruntime(now);
+        }
         t.state = Task.State.DONE;
         current = null;
         kernel.tracer.emit(new TraceEvent.GuestTaskExit(now, id, t.id));
@@ -137,7 +232,30 @@ final class Scheduler implements EventHandler {
 
     /** The timer interrupt's scheduler part ({@code scheduler_tick}): the timeslice is used up and others wait. */
     void timerTick(long now) {
+        if (cfs) {
+            cfsTick(now);
+            return;
+        }
         if (current != null && !runqueue.isEmpty() && now - current.sliceStart >= kernel.config.timesliceNs()) {
+            needResched = true;
+        }
+    }
+
+    /**
+     * {@code task_tick_fair} → {@code check_preempt_tick}: the current task ran its ideal slice
+     * ({@code sched_slice}: the latency period shared by the runnable tasks, at least the timeslice, which stands in
+     * for {@code sched_min_granularity}) and a runnable task is behind it in vruntime, or it ran at least the minimum
+     * granularity and is ahead of the leftmost task by more than an ideal slice.
+     */
+    private void cfsTick(long now) {
+        updateMinVruntime(now); // update_curr
+        if (current == null || runqueue.isEmpty()) {
+            return;
+        }
+        long ideal = Math.max(SCHED_LATENCY_NS / (runqueue.size() + 1), kernel.config.timesliceNs());
+        long ran = current.userNs + current.kernelNs + uncharged.applyAsLong(now) - current.execAtPick;
+        long ahead = vruntime(current, now) - vruntime(leftmost(now), now);
+        if ((ran >= ideal && ahead > 0) || (ran >= kernel.config.timesliceNs() && ahead > ideal)) {
             needResched = true;
         }
     }

@@ -14,6 +14,10 @@ public final class Task extends Context {
     /** The task (an L1 vCPU thread) was running its L2 when it stopped. */
     boolean inL2;
     long sliceStart;
+    /** CFS: vruntime = userNs + kernelNs + this (the placement offsets of {@code place_entity}). */
+    long vruntimeOffset;
+    /** CFS: userNs + kernelNs when it was last picked ({@code prev_sum_exec_runtime}). */
+    long execAtPick;
     long sleepStart;
     long sleepToken;
     /** The page-ready that woke it carried the error flag (seed 004 patch 2): SIGBUS on return to user. */

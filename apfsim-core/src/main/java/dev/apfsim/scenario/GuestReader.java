@@ -14,6 +14,8 @@ final class GuestReader {
             "custom", GuestConfig.ApfMode.CUSTOM);
     private static final Map<String, GuestConfig.PfHandler> PF_HANDLER = ordered(
             "wait", GuestConfig.PfHandler.WAIT, "return", GuestConfig.PfHandler.RETURN_WITHOUT_WAIT);
+    static final Map<String, GuestConfig.SchedulerPolicy> SCHEDULER = ordered(
+            "round-robin", GuestConfig.SchedulerPolicy.ROUND_ROBIN, "cfs", GuestConfig.SchedulerPolicy.CFS);
 
     /** en_bits default for apf: custom: ENABLED | DELIVERY_AS_INT. */
     static final long CUSTOM_EN_BITS = 0x9;
@@ -40,6 +42,7 @@ final class GuestReader {
                 r.durField(g, "pf_handler_cost", d.pfHandlerNs()),
                 r.durField(g, "irq_handler_cost", d.irqHandlerNs()),
                 r.durField(g, "timer_handler_cost", d.timerHandlerNs()),
-                r.durField(g, "context_switch", d.contextSwitchNs()));
+                r.durField(g, "context_switch", d.contextSwitchNs()),
+                r.choiceField(g, "scheduler", SCHEDULER, d.scheduler()));
     }
 }

@@ -118,6 +118,10 @@ public final class ScenarioWriter {
         m.put("irq_handler_cost", ns(g.irqHandlerNs()));
         m.put("timer_handler_cost", ns(g.timerHandlerNs()));
         m.put("context_switch", ns(g.contextSwitchNs()));
+        m.put("scheduler", switch (g.scheduler()) {
+            case ROUND_ROBIN -> "round-robin";
+            case CFS -> "cfs";
+        });
         return m;
     }
 

@@ -45,7 +45,7 @@ class ScenarioRoundTripTest {
                   regions: [{start: 1MiB, size: 1MiB, state: swapped}]
                   failures: [{kind: zero-fill, start: 0x200000, size: 8KiB, fraction: 0.5, from: 1ms, until: 2ms},
                              {kind: hwpoison, start: 0x300000}]
-                guest: {apf: custom, en_bits: 0xb, pf_handler: return}
+                guest: {apf: custom, en_bits: 0xb, pf_handler: return, scheduler: cfs}
                 workload:
                   tasks:
                     - {type: statistical, name: s, count: 2, compute: {type: exponential, mean: 5us},

@@ -63,12 +63,12 @@ public final class TestScenarios {
 
     public static GuestConfig withPfHandler(GuestConfig g, GuestConfig.PfHandler h) {
         return new GuestConfig(g.apf(), g.enBits(), g.apfVector(), h, g.timesliceNs(), g.tickNs(), g.pfHandlerNs(),
-                g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs());
+                g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs(), g.scheduler());
     }
 
     public static GuestConfig withTick(GuestConfig g, long timesliceNs, long tickNs) {
         return new GuestConfig(g.apf(), g.enBits(), g.apfVector(), g.pfHandler(), timesliceNs, tickNs,
-                g.pfHandlerNs(), g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs());
+                g.pfHandlerNs(), g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs(), g.scheduler());
     }
 
     /** KVM with the given switches, default costs and the Linux 6.12 policy. */
