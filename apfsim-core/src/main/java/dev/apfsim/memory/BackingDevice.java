@@ -60,14 +60,18 @@ public final class BackingDevice implements EventHandler {
         reads++;
         long ns = latency.sample(random);
         busyNs += ns;
-        tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, false, false));
+        if (tracer.timelineWanted()) {
+            tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, false, false));
+        }
         sim.after(ns, this, DONE, gfn);
     }
 
     @Override
     public void onEvent(int code, long gfn) {
         inService--;
-        tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, true, false));
+        if (tracer.timelineWanted()) {
+            tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, true, false));
+        }
         if (!waiting.isEmpty()) {
             start(waiting.pollFirst());
         }

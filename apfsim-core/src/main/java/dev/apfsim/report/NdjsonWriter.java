@@ -18,6 +18,11 @@ import java.nio.file.Path;
  * complete line.
  */
 public final class NdjsonWriter extends LineWriter {
+    @Override
+    public boolean wantsTimeline() {
+        return true;
+    }
+
 
     /** Creates (or truncates) {@code path}. */
     public NdjsonWriter(Path path) throws IOException {

@@ -48,6 +48,11 @@ import java.util.function.LongSupplier;
  * leaves a valid file.
  */
 public final class PerfettoWriter extends StreamingSink {
+    @Override
+    public boolean wantsTimeline() {
+        return true;
+    }
+
     static final int VM_PID = 1000;
     static final int HOST_PID = 2000;
     static final int DEVICE_PID = 3000;

@@ -28,6 +28,11 @@ import java.util.function.Consumer;
  * }</pre>
  */
 public final class ReportData implements TraceSink, Consumer<Sample> {
+    @Override
+    public boolean wantsTimeline() {
+        return true;
+    }
+
     /**
      * Samples per run: the machine's own number of slices (1000). Sampling must not change it, because the
      * machine checks for a livelock between slices: with another count a livelocked run would end elsewhere.

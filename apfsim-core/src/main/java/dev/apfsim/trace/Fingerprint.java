@@ -9,6 +9,9 @@ import java.util.HexFormat;
 public final class Fingerprint implements TraceSink {
     private final MessageDigest sha;
     private final StringBuilder line = new StringBuilder(128);
+    /** Lines are gathered here and hashed in blocks: one digest call per block, no String per event. */
+    private final byte[] block = new byte[1 << 16];
+    private int used;
     private String hex;
 
     public Fingerprint() {
@@ -24,11 +27,33 @@ public final class Fingerprint implements TraceSink {
         line.setLength(0);
         FtraceFormat.appendLine(line, event);
         line.append('\n');
-        sha.update(line.toString().getBytes(StandardCharsets.UTF_8));
+        int n = line.length();
+        if (used + 4 * n > block.length) {
+            drain();
+        }
+        for (int i = 0; i < n; i++) {
+            char c = line.charAt(i);
+            if (c >= 0x80) { // rare: free text with non-ASCII characters
+                byte[] utf8 = line.substring(i).getBytes(StandardCharsets.UTF_8);
+                if (used + utf8.length > block.length) {
+                    drain();
+                }
+                System.arraycopy(utf8, 0, block, used, utf8.length);
+                used += utf8.length;
+                return;
+            }
+            block[used++] = (byte) c;
+        }
+    }
+
+    private void drain() {
+        sha.update(block, 0, used);
+        used = 0;
     }
 
     public String hex() {
         if (hex == null) {
+            drain();
             hex = HexFormat.of().formatHex(sha.digest());
         }
         return hex;

@@ -33,8 +33,10 @@ public final class FtraceFormat {
         sb.append(cpu).append("] ");
         long micros = e.time() / 1000;
         sb.append(micros / 1_000_000).append('.');
-        String frac = Long.toString(micros % 1_000_000);
-        sb.append("000000", 0, 6 - frac.length()).append(frac);
+        long frac = micros % 1_000_000;
+        for (long d = 100_000; d > 0; d /= 10) {
+            sb.append((char) ('0' + (frac / d) % 10));
+        }
         sb.append(": ").append(e.name()).append(": ");
         appendFields(sb, e);
     }
@@ -43,13 +45,13 @@ public final class FtraceFormat {
     public static void appendFields(StringBuilder sb, TraceEvent e) {
         switch (e) {
             // "gva = %#llx, gfn = %#llx"
-            case TryAsyncGetPage t -> sb.append("gva = ").append(hex(t.gva())).append(", gfn = ").append(hex(t.gfn()));
-            case RepeatedFault t -> sb.append("gva = ").append(hex(t.gva())).append(", gfn = ").append(hex(t.gfn()));
+            case TryAsyncGetPage t -> appendHex(appendHex(sb.append("gva = "), t.gva()).append(", gfn = "), t.gfn());
+            case RepeatedFault t -> appendHex(appendHex(sb.append("gva = "), t.gva()).append(", gfn = "), t.gfn());
             // "token %#llx gva %#llx"
-            case NotPresent t -> sb.append("token ").append(hex(t.token())).append(" gva ").append(hex(t.gva()));
-            case Ready t -> sb.append("token ").append(hex(t.token())).append(" gva ").append(hex(t.gva()));
+            case NotPresent t -> appendHex(appendHex(sb.append("token "), t.token()).append(" gva "), t.gva());
+            case Ready t -> appendHex(appendHex(sb.append("token "), t.token()).append(" gva "), t.gva());
             // "gva %#llx address %#lx"
-            case Completed t -> sb.append("gva ").append(hex(t.gva())).append(" address ").append(hex(t.address()));
+            case Completed t -> appendHex(appendHex(sb.append("gva "), t.gva()).append(" address "), t.address());
             // "%s%s%s%s%s": symbolic vector, then " (0x%lx)" for the error code
             case InjException t -> {
                 sb.append(exceptionName(t.vector()));
@@ -75,26 +77,26 @@ public final class FtraceFormat {
             case HvcArm64 t -> sb.append("HVC at 0x").append(String.format("%08x", t.vcpuPc())).append(" (r0: 0x")
                     .append(String.format("%08x", t.r0())).append(", imm: 0x").append(Long.toHexString(t.imm()))
                     .append(')');
-            case Arm64Inject t -> sb.append(t.kind()).append(" token ").append(hex(t.token())).append(" reason ")
+            case Arm64Inject t -> appendHex(sb.append(t.kind()).append(" token "), t.token()).append(" reason ")
                     .append(t.reason()).append(" pc ").append(hex(t.pc())).append(" (").append(t.region()).append(')');
             // "reason %s (%d)"
             case UserspaceExit t -> sb.append("reason error (").append(t.errno()).append(") ").append(t.why());
-            case SyncFault t -> sb.append("gfn ").append(hex(t.gfn())).append(" reason ").append(t.reason());
-            case ApfHalt t -> sb.append("gfn ").append(hex(t.gfn()));
+            case SyncFault t -> appendHex(sb.append("gfn "), t.gfn()).append(" reason ").append(t.reason());
+            case ApfHalt t -> appendHex(sb.append("gfn "), t.gfn());
             case WakeupAllQueued t -> sb.append("token 0xffffffff");
             case QueueCleared t -> sb.append("discarded ").append(t.discarded()).append(" cause ").append(t.cause());
-            case Prefault t -> sb.append("gfn ").append(hex(t.gfn())).append(t.fixed() ? " fixed" : " skipped ").append(t.why());
+            case Prefault t -> appendHex(sb.append("gfn "), t.gfn()).append(t.fixed() ? " fixed" : " skipped ").append(t.why());
             case VcpuState t -> sb.append("state ").append(t.state());
-            case PageIo t -> sb.append("gfn ").append(hex(t.gfn())).append(t.done() ? (t.failed() ? " failed" : " done") : " start");
+            case PageIo t -> appendHex(sb.append("gfn "), t.gfn()).append(t.done() ? (t.failed() ? " failed" : " done") : " start");
             case Violation t -> sb.append(t.invariant()).append(": ").append(t.detail());
-            case GuestApfWait t -> sb.append("task ").append(t.task()).append(" token ").append(hex(t.token()))
+            case GuestApfWait t -> appendHex(sb.append("task ").append(t.task()).append(" token "), t.token())
                     .append(t.dummyConsumed() ? " dummy" : " sleep");
-            case GuestApfWake t -> sb.append("token ").append(hex(t.token())).append(t.task() < 0 ? " dummy" : " task " + t.task());
+            case GuestApfWake t -> appendHex(sb.append("token "), t.token()).append(t.task() < 0 ? " dummy" : " task " + t.task());
             case GuestApfWakeAll t -> sb.append("woken ").append(t.woken());
             case GuestSwitch t -> sb.append("prev ").append(t.prev()).append(" next ").append(t.next());
             case GuestWakeup t -> sb.append("task ").append(t.task()).append(t.apf() ? " apf" : "");
             case GuestTaskExit t -> sb.append("task ").append(t.task());
-            case GuestPageFault t -> sb.append("task ").append(t.task()).append(" address ").append(hex(t.address()));
+            case GuestPageFault t -> appendHex(sb.append("task ").append(t.task()).append(" address "), t.address());
             case GuestPanic t -> sb.append(t.message());
             case GuestTaskKilled t -> sb.append("task ").append(t.task()).append(' ').append(t.signal())
                     .append(" address ").append(hex(t.address()));
@@ -104,6 +106,18 @@ public final class FtraceFormat {
     /** Kernel {@code %#llx}: 0 prints as 0x0 ({@code lib/vsprintf.c: number}). */
     public static String hex(long v) {
         return "0x" + Long.toHexString(v);
+    }
+
+    private static final char[] DIGITS = "0123456789abcdef".toCharArray();
+
+    /** {@link #hex} appended without allocating (the trace and the fingerprint format every event). */
+    static StringBuilder appendHex(StringBuilder sb, long v) {
+        sb.append('0').append('x');
+        int nibbles = Math.max(1, (64 - Long.numberOfLeadingZeros(v) + 3) / 4);
+        for (int i = nibbles - 1; i >= 0; i--) {
+            sb.append(DIGITS[(int) (v >>> (i * 4)) & 0xf]);
+        }
+        return sb;
     }
 
     /** {@code kvm_trace_sym_exc}. */

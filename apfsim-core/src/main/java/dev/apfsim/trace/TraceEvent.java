@@ -22,6 +22,11 @@ public sealed interface TraceEvent {
         return Actor.VCPU_THREAD;
     }
 
+    /** Timeline-only events (for Perfetto, NDJSON, reports) stay out of the canonical stream and the fingerprint. */
+    default boolean timeline() {
+        return false;
+    }
+
     // ---- KVM tracepoints -------------------------------------------------------------------------------
 
     /** {@code kvm_try_async_get_page}: emitted by {@code __kvm_faultin_pfn} once {@code kvm_can_do_async_pf} passed. */
@@ -129,11 +134,13 @@ public sealed interface TraceEvent {
     /** A vCPU changed what it spends time on (for timelines). */
     record VcpuState(long time, int vcpu, String state) implements TraceEvent {
         public String name() { return "apfsim_vcpu_state"; }
+        public boolean timeline() { return true; }
     }
 
     /** The host backing device started or finished bringing in a page. */
     record PageIo(long time, int vcpu, long gfn, boolean done, boolean failed) implements TraceEvent {
         public String name() { return "apfsim_page_io"; }
+        public boolean timeline() { return true; }
         public Actor actor() { return Actor.WORKER; }
     }
 

@@ -3,19 +3,36 @@ package dev.apfsim.trace;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Fans each event out to the fingerprint and to every attached sink, in attachment order. */
+/**
+ * Fans each event out to the fingerprint and to every attached sink, in attachment order. Timeline events go only
+ * to the sinks that want them, so the canonical stream — and the fingerprint — never depends on which outputs a
+ * user asked for.
+ */
 public final class Tracer {
     private final Fingerprint fingerprint = new Fingerprint();
     private final List<TraceSink> sinks = new ArrayList<>();
     private TraceSink[] array = new TraceSink[0];
+    private TraceSink[] timelineSinks = new TraceSink[0];
     private long count;
 
     public void attach(TraceSink sink) {
         sinks.add(sink);
         array = sinks.toArray(TraceSink[]::new);
+        timelineSinks = sinks.stream().filter(TraceSink::wantsTimeline).toArray(TraceSink[]::new);
+    }
+
+    /** True when some sink wants timeline events; emitters skip building them otherwise. */
+    public boolean timelineWanted() {
+        return timelineSinks.length > 0;
     }
 
     public void emit(TraceEvent e) {
+        if (e.timeline()) {
+            for (TraceSink s : timelineSinks) {
+                s.accept(e);
+            }
+            return;
+        }
         count++;
         fingerprint.accept(e);
         for (TraceSink s : array) {

@@ -6,6 +6,7 @@ import dev.apfsim.kvm.x86.X86Vcpu;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.trace.TraceSink;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -44,10 +45,10 @@ public final class SimRun {
     public static SimRun of(Scenario s, Consumer<Machine> setup, BiConsumer<Machine, TraceEvent> hook) {
         Machine m = new Machine(s);
         List<TraceEvent> events = new ArrayList<>();
-        m.attach(e -> {
+        m.attach(TraceSink.everything(e -> {
             events.add(e);
             hook.accept(m, e);
-        });
+        }));
         setup.accept(m);
         RunResult r = m.run();
         return new SimRun(m, r, events);

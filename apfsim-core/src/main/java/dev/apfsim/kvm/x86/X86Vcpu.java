@@ -324,7 +324,9 @@ public final class X86Vcpu implements EventHandler {
 
     /** Timeline event (apfsim_vcpu_state): guest, host, hlt, apf_halt, sync, stopped. */
     private void vcpuState(long at, String what) {
-        trace(new TraceEvent.VcpuState(at, id, what));
+        if (tracer.timelineWanted()) {
+            trace(new TraceEvent.VcpuState(at, id, what));
+        }
     }
 
     private void exitStarted() {
