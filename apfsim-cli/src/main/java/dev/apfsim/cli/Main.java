@@ -24,6 +24,7 @@ import java.io.UncheckedIOException;
         exitCodeList = {
                 "0:normal end, whatever the outcome of the run (a guest panic, a stopped VM or a suspected "
                         + "livelock is a result, not an error)",
+                "1:check found an invariant violation",
                 "2:bad input: unknown option or scenario, bad option value, invalid scenario file",
                 "70:internal error (a bug in apfsim; the stack trace is printed)",
                 "74:I/O error while writing the trace file"})
