@@ -103,4 +103,30 @@ final class Cli {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * Runs {@code apfsim ARGS} in a separate JVM, waits until {@code file} has grown past {@code bytes} (the run
+     * must still be going), then sends SIGTERM — which runs the shutdown hooks as Ctrl-C does — and waits.
+     */
+    static void interruptWhenGrown(Path dir, Path file, long bytes, long timeoutNs, String... args) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(javaBin, "-cp",
+                System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(java.util.List.of(args));
+        Path out = dir.resolve("out.txt");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + timeoutNs;
+            while ((!Files.exists(file) || Files.size(file) < bytes) && System.nanoTime() < deadline
+                    && p.isAlive()) {
+                Thread.sleep(20);
+            }
+            org.junit.jupiter.api.Assertions.assertTrue(p.isAlive(),
+                    "the run should still be going: " + Files.readString(out));
+            p.destroy(); // SIGTERM: runs the shutdown hooks like SIGINT
+            p.waitFor();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }

@@ -123,23 +123,9 @@ class ReportOutputsTest {
     void interruptedRunLeavesValidTruncatedFiles() throws Exception {
         Path trace = dir.resolve("cut.json");
         Path events = dir.resolve("cut.ndjson");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "run", "kvm-forum-2010", "--duration", "60min", "--trace", trace.toString(), "--events",
-                events.toString(), "--report", dir.resolve("never.html").toString(), "--quiet")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile()).start();
-        try {
-            long deadline = System.nanoTime() + 6_000_000_000L;
-            while ((!Files.exists(trace) || Files.size(trace) < 300_000) && System.nanoTime() < deadline
-                    && p.isAlive()) {
-                Thread.sleep(20);
-            }
-            assertTrue(p.isAlive(), "the run should still be going: " + Files.readString(dir.resolve("out.txt")));
-            p.destroy(); // SIGTERM: runs the shutdown hooks like SIGINT
-            p.waitFor();
-        } finally {
-            p.destroyForcibly();
-        }
+        Cli.interruptWhenGrown(dir, trace, 300_000, 6_000_000_000L, "run", "kvm-forum-2010", "--duration", "60min",
+                "--trace", trace.toString(), "--events", events.toString(), "--report",
+                dir.resolve("never.html").toString(), "--quiet");
         JsonNode t = JSON.readTree(trace.toFile());
         assertTrue(t.get("traceEvents").size() > 1000, "truncated but valid");
         int depth = 0;

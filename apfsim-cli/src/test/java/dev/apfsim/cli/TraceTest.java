@@ -50,22 +50,8 @@ class TraceTest {
     void interruptedRunLeavesWholeLines() throws Exception {
         Path trace = dir.resolve("trace.txt");
         Path busy = Cli.write(dir, "busy.yaml", Cli.BUSY);
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "run", busy.toString(), "--duration", "60min", "--trace", trace.toString(), "--quiet")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile()).start();
-        try {
-            long deadline = System.nanoTime() + 4_000_000_000L;
-            while ((!Files.exists(trace) || Files.size(trace) < 200_000) && System.nanoTime() < deadline
-                    && p.isAlive()) {
-                Thread.sleep(20);
-            }
-            assertTrue(p.isAlive(), "the run should still be going: " + Files.readString(dir.resolve("out.txt")));
-            p.destroy(); // SIGTERM: runs the shutdown hooks like SIGINT
-            p.waitFor();
-        } finally {
-            p.destroyForcibly();
-        }
+        Cli.interruptWhenGrown(dir, trace, 200_000, 4_000_000_000L, "run", busy.toString(), "--duration", "60min",
+                "--trace", trace.toString(), "--quiet");
         String text = Files.readString(trace);
         assertTrue(text.length() > 200_000, "size " + text.length());
         assertTrue(text.endsWith("\n"), "last line cut: ..." + text.substring(text.length() - 80));

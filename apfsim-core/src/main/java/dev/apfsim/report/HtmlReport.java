@@ -521,19 +521,8 @@ public final class HtmlReport {
                 }
             });
         }
-        p.append("<details><summary>Counters (non-zero)</summary><table><tr><th>counter</th>");
-        for (Variant v : variants) {
-            p.append("<th>").text(variants.size() > 1 ? v.label() : "value").append("</th>");
-        }
-        p.append("</tr>\n");
-        for (String k : keys) {
-            p.append("<tr><td><code>").text(k).append("</code></td>");
-            for (Variant v : variants) {
-                p.append("<td>").text(String.format(Locale.ROOT, "%,d", v.result().counter(k))).append("</td>");
-            }
-            p.append("</tr>\n");
-        }
-        p.append("</table></details>\n");
+        countTable(p, variants, "Counters (non-zero)", "counter", "value", keys,
+                (v, k) -> String.format(Locale.ROOT, "%,d", v.result().counter(k)));
         if (variants.stream().allMatch(v -> v.data() == null)) {
             return;
         }
@@ -543,16 +532,26 @@ public final class HtmlReport {
                 names.addAll(v.data().eventCounts().keySet());
             }
         }
-        p.append("<details><summary>Trace events by name</summary><table><tr><th>event</th>");
+        countTable(p, variants, "Trace events by name", "event", "count", names, (v, n) -> {
+            Long c = v.data() == null ? null : v.data().eventCounts().get(n);
+            return c == null ? "0" : String.format(Locale.ROOT, "%,d", c);
+        });
+    }
+
+    /** A collapsible table: one row per key, one column per variant. */
+    private static void countTable(Page p, List<Variant> variants, String title, String keyHeader,
+                                   String valueHeader, Iterable<String> keys,
+                                   java.util.function.BiFunction<Variant, String, String> cell) {
+        p.append("<details><summary>").text(title).append("</summary><table><tr><th>").text(keyHeader)
+                .append("</th>");
         for (Variant v : variants) {
-            p.append("<th>").text(variants.size() > 1 ? v.label() : "count").append("</th>");
+            p.append("<th>").text(variants.size() > 1 ? v.label() : valueHeader).append("</th>");
         }
         p.append("</tr>\n");
-        for (String n : names) {
-            p.append("<tr><td><code>").text(n).append("</code></td>");
+        for (String k : keys) {
+            p.append("<tr><td><code>").text(k).append("</code></td>");
             for (Variant v : variants) {
-                Long c = v.data() == null ? null : v.data().eventCounts().get(n);
-                p.append("<td>").text(c == null ? "0" : String.format(Locale.ROOT, "%,d", c)).append("</td>");
+                p.append("<td>").text(cell.apply(v, k)).append("</td>");
             }
             p.append("</tr>\n");
         }

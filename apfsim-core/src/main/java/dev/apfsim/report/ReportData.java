@@ -215,15 +215,23 @@ public final class ReportData implements TraceSink, Consumer<Sample> {
     /** Per slice: how many times per simulated second the counters named (summed) went up. */
     public synchronized double[] rate(List<String> counters) {
         int[] idx = counterIndexes(counters);
+        return perSecond(s -> {
+            long sum = 0;
+            for (int k : idx) {
+                sum += s.counters()[k];
+            }
+            return sum;
+        });
+    }
+
+    /** Per slice: the increase of a cumulative quantity divided by the slice's simulated length. */
+    private double[] perSecond(java.util.function.ToLongFunction<Slice> cumulative) {
         double[] out = new double[slices.size()];
         long prevT = 0;
         long prev = 0;
         for (int i = 0; i < out.length; i++) {
             Slice s = slices.get(i);
-            long sum = 0;
-            for (int k : idx) {
-                sum += s.counters()[k];
-            }
+            long sum = cumulative.applyAsLong(s);
             long dt = s.timeNs() - prevT;
             out[i] = dt > 0 ? (sum - prev) * 1e9 / dt : 0;
             prevT = s.timeNs();
@@ -245,23 +253,15 @@ public final class ReportData implements TraceSink, Consumer<Sample> {
                 members.add(i);
             }
         }
-        double[] out = new double[slices.size()];
-        long prevT = 0;
-        long prev = 0;
-        for (int i = 0; i < out.length; i++) {
-            Slice s = slices.get(i);
+        return perSecond(s -> {
             long sum = 0;
             for (int m : members) {
                 if (m < s.ops().length) {
                     sum += s.ops()[m];
                 }
             }
-            long dt = s.timeNs() - prevT;
-            out[i] = dt > 0 ? (sum - prev) * 1e9 / dt : 0;
-            prevT = s.timeNs();
-            prev = sum;
-        }
-        return out;
+            return sum;
+        });
     }
 
     /** Consecutive intervals of simulated time, each with one value (a rate over the interval). */
