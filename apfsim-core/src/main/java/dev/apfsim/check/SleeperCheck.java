@@ -2,8 +2,7 @@ package dev.apfsim.check;
 
 import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.Task;
-import dev.apfsim.kvm.KvmAsyncPf;
-import dev.apfsim.kvm.x86.X86Vcpu;
+import dev.apfsim.kvm.VcpuView;
 import dev.apfsim.trace.FtraceFormat;
 
 import java.util.HashMap;
@@ -19,13 +18,13 @@ public final class SleeperCheck {
     private static final long ORPHAN_GRACE_NS = 5_000_000;
 
     private final GuestKernel guest;
-    private final List<X86Vcpu> vcpus;
+    private final List<? extends VcpuView> vcpus;
     private final Monitor monitor;
     private final long bound;
     private final HashMap<Integer, Long> orphanSince = new HashMap<>();
     private final HashMap<Integer, Long> reported = new HashMap<>();
 
-    public SleeperCheck(GuestKernel guest, List<X86Vcpu> vcpus, Monitor monitor, long livenessBoundNs) {
+    public SleeperCheck(GuestKernel guest, List<? extends VcpuView> vcpus, Monitor monitor, long livenessBoundNs) {
         this.guest = guest;
         this.vcpus = vcpus;
         this.monitor = monitor;
@@ -62,12 +61,12 @@ public final class SleeperCheck {
     }
 
     private boolean outstanding(long token) {
-        for (X86Vcpu v : vcpus) {
+        for (VcpuView v : vcpus) {
             if (v.pageReadyInFlight(token)) {
                 return true; // delivered to the slot, waiting for the guest to take the interrupt
             }
-            for (KvmAsyncPf w : v.asyncPf().queue()) {
-                if (w.tokenUnsigned() == token) {
+            for (VcpuView.Outstanding w : v.outstanding()) {
+                if (w.token() == token) {
                     return true;
                 }
             }

@@ -1,6 +1,5 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.check.Invariant;
 import dev.apfsim.kvm.arm64.Arm64AsyncPf;
 import dev.apfsim.kvm.arm64.Arm64CpuState;
 import dev.apfsim.trace.FtraceFormat;
@@ -73,9 +72,11 @@ final class Arm64ExceptionWindows {
         String where = arm.window.key() + " (pc " + FtraceFormat.hex(arm.pc()) + ") of " + describe(top);
         String what = reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY ? "page ready"
                 : reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_NOT_PRESENT ? "page not present" : "reason " + reason;
-        kernel.monitor.violation(now, id, Invariant.EXCEPTION_STATE_CLOBBERED, "data abort (" + what + ", token "
-                + FtraceFormat.hex(far) + ") injected in " + where
-                + ": ELR_EL1/SPSR_EL1 of the interrupted context are overwritten");
+        if (kernel.tracer.probing()) {
+            kernel.tracer.probe(new dev.apfsim.trace.Probe.ExceptionStateClobbered(now, id, "data abort (" + what
+                    + ", token " + FtraceFormat.hex(far) + ") injected in " + where
+                    + ": ELR_EL1/SPSR_EL1 of the interrupted context are overwritten"));
+        }
         kernel.panic(now, id, "exception state clobbered: data abort taken in " + arm.window.key()
                 + ", ELR_EL1/SPSR_EL1 lost");
     }

@@ -1,11 +1,10 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.check.Invariant;
 import dev.apfsim.kvm.arm64.Arm64AsyncPf;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.Lapic;
 import dev.apfsim.metrics.Counter;
-import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
 
 /**
@@ -45,33 +44,33 @@ final class GuestAsyncPf {
 
     /** An exception injected by the host (outside L2): only #PF is modelled. */
     void deliverException(int vector, long cr2) {
-        long truth = platform.takeInjectedAsyncToken();
+        long fault = kernel.faultEntered(kernel.sim.now(), id);
         Frame f = frames.enter(Frame.Kind.PAGE_FAULT,
                 new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> excPageFault(t, cr2, truth)));
+                new Action.Op((c, t) -> excPageFault(t, cr2, fault)));
         if (vector != ApfMsr.PF_VECTOR) {
             f.actions.clear(); // only #PF is modelled; anything else is acknowledged and ignored
         }
     }
 
     /** A #PF of the guest's own page tables (no VM exit under TDP). */
-    void nativePageFault(long address) {
-        platform.takeInjectedAsyncToken(); // a native #PF: nothing from the host
+    void nativePageFault(long now, long address) {
+        long fault = kernel.faultEntered(now, id);
         frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> excPageFault(t, address, -1)));
+                new Action.Op((c, t) -> excPageFault(t, address, fault)));
     }
 
-    /** arm64: an injected data abort the exception windows let through. {@code truth} as taken from the host. */
-    void deliverDataAbort(long far, long truth) {
+    /** arm64: an injected data abort the exception windows let through ({@code fault} names its entry). */
+    void deliverDataAbort(long far, long fault) {
         frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> arm64AsyncPf(t, far, truth)));
+                new Action.Op((c, t) -> arm64AsyncPf(t, far, fault)));
     }
 
     /** An SDEI event: entered at the registered handler with its own saved context, never through VBAR_EL1. */
     void deliverSdeiEvent(long arg) {
-        long truth = platform.takeInjectedAsyncToken();
+        long fault = kernel.faultEntered(kernel.sim.now(), id);
         frames.enter(Frame.Kind.SDEI, new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> arm64AsyncPf(t, arg, truth)));
+                new Action.Op((c, t) -> arm64AsyncPf(t, arg, fault)));
     }
 
     /** The page-ready vector arrived: {@code sysvec_kvm_asyncpf_interrupt} runs after the handler's cost. */
@@ -84,19 +83,14 @@ final class GuestAsyncPf {
 
     /**
      * {@code exc_page_fault} → {@code kvm_handle_async_pf} → {@code __kvm_handle_async_pf} (≤5.7:
-     * {@code do_async_page_fault}, which also took reason 2 = page ready). {@code asyncToken} is the checker's
-     * ground truth from the host, -1 for a regular fault.
+     * {@code do_async_page_fault}, which also took reason 2 = page ready). {@code fault} names the entry.
      */
-    private void excPageFault(long now, long cr2, long asyncToken) {
+    private void excPageFault(long now, long cr2, long fault) {
         Frame f = frames.top();
         int flags = registration.readAndResetFlags();
-        if ((flags == 0) != (asyncToken < 0)) {
-            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, asyncToken >= 0
-                    ? "async #PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular fault (flags 0)"
-                    : "regular #PF at " + FtraceFormat.hex(cr2) + " taken as async (stale flags " + flags + ")");
-        }
+        kernel.faultClassified(now, id, fault, Probe.Site.X86_PF, flags, cr2);
         if (flags == 0) {
-            regularPageFault(now, cr2, asyncToken >= 0);
+            regularPageFault(now, cr2);
             return;
         }
         if (flags == ApfMsr.KVM_PV_REASON_PAGE_READY && kernel.config.apf() == GuestConfig.ApfMode.LINUX_LEGACY) {
@@ -125,16 +119,11 @@ final class GuestAsyncPf {
      * RFCv2's guest data abort hook (and the SDEI handler): read and clear the reason word, then page not
      * present → sleep on the token ({@code far}), page ready → wake it; reason 0 is an ordinary data abort.
      */
-    private void arm64AsyncPf(long now, long far, long asyncToken) {
+    private void arm64AsyncPf(long now, long far, long fault) {
         int reason = registration.readAndResetFlags();
-        if ((reason == 0) != (asyncToken < 0)) {
-            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, asyncToken >= 0
-                    ? "async PF token " + FtraceFormat.hex(asyncToken) + " taken as a regular data abort (reason 0)"
-                    : "regular data abort at " + FtraceFormat.hex(far) + " taken as async (stale reason " + reason
-                    + ")");
-        }
+        kernel.faultClassified(now, id, fault, Probe.Site.ARM64_ABORT, reason, far);
         if (reason == 0) {
-            regularPageFault(now, far, asyncToken >= 0);
+            regularPageFault(now, far);
             return;
         }
         if (reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY) {
@@ -152,14 +141,15 @@ final class GuestAsyncPf {
     }
 
     /**
-     * A #PF the guest believes is its own: it fixes its page table and returns. When the fault was really an
-     * async one ({@code bogus}), CR2 holds a token, not an address: a user task faulting there gets SIGSEGV.
+     * A #PF the guest believes is its own ({@code do_user_addr_fault}): an address the faulting user task maps is
+     * fixed up and retried; one it does not map is a bad access and the task gets SIGSEGV. An async #PF taken as
+     * a regular one lands here with a token in CR2, which no task maps.
      */
-    private void regularPageFault(long now, long cr2, boolean bogus) {
+    private void regularPageFault(long now, long cr2) {
         kernel.metrics.counters.inc(Counter.GUEST_PF_REGULAR);
         Task t = scheduler.current();
         kernel.tracer.emit(new TraceEvent.GuestPageFault(now, id, t == null ? -1 : t.id, cr2));
-        if (bogus && t != null && frames.depth() == 1 && frames.top().savedCpl != 0) {
+        if (t != null && frames.depth() == 1 && frames.top().savedCpl != 0 && !t.maps(cr2)) {
             scheduler.kill(t, now, "SIGSEGV", cr2);
         }
     }

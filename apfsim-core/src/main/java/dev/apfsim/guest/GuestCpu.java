@@ -39,9 +39,6 @@ public final class GuestCpu implements GuestCode {
         /** CPUID offers KVM_FEATURE_ASYNC_PF_VMEXIT (Linux then sets EN bit 2). */
         boolean offersPfVmexit();
 
-        /** Checker's ground truth: the token of the async #PF just delivered, or -1 for a regular #PF. */
-        long takeInjectedAsyncToken();
-
         /** arm64 host with the SDEI-based design: not-present is an SDEI event, page-ready a PPI plus ACK call. */
         default boolean sdeiAsyncPf() {
             return false;
@@ -205,7 +202,7 @@ public final class GuestCpu implements GuestCode {
                 }
                 case Action.RegularFault f -> {
                     ctx.advance();
-                    asyncPf.nativePageFault(f.address());
+                    asyncPf.nativePageFault(t, f.address());
                 }
                 case Action.SetLapicEnabled l -> {
                     ctx.advance();
@@ -308,12 +305,12 @@ public final class GuestCpu implements GuestCode {
      */
     @Override
     public void deliverDataAbort(long now, long far) {
-        long truth = platform.takeInjectedAsyncToken();
+        long fault = kernel.faultEntered(now, id);
         if (arm64Windows.open()) {
             arm64Windows.clobbered(now, far, registration.arm64Reason(), frames.top());
             return;
         }
-        asyncPf.deliverDataAbort(far, truth);
+        asyncPf.deliverDataAbort(far, fault);
     }
 
     @Override

@@ -25,7 +25,8 @@ public final class GuestKernel {
     final List<GuestCpu> cpus = new ArrayList<>();
     final List<Task> tasks = new ArrayList<>();
     boolean panicked;
-    dev.apfsim.check.Monitor monitor;
+    /** Names each fault handler entry for the probes that follow it. */
+    private long faults;
 
     public GuestKernel(Simulator sim, GuestConfig config, Metrics metrics, Tracer tracer, GuestRam ram,
                        HostMemory memory, GuestObserver observer) {
@@ -36,11 +37,22 @@ public final class GuestKernel {
         this.ram = ram;
         this.memory = memory;
         this.observer = observer;
-        this.monitor = new dev.apfsim.check.Monitor(sim, tracer);
     }
 
-    public void setMonitor(dev.apfsim.check.Monitor m) {
-        this.monitor = m;
+    /** A fault handler is entered on {@code cpu}: names it for the checker's probes. */
+    long faultEntered(long now, int cpu) {
+        long f = ++faults;
+        if (tracer.probing()) {
+            tracer.probe(new dev.apfsim.trace.Probe.GuestFaultEntered(now, cpu, f));
+        }
+        return f;
+    }
+
+    /** The handler of {@code fault} read its APF reason {@code flags}. */
+    void faultClassified(long now, int cpu, long fault, dev.apfsim.trace.Probe.Site site, int flags, long address) {
+        if (tracer.probing()) {
+            tracer.probe(new dev.apfsim.trace.Probe.GuestFaultClassified(now, cpu, fault, site, flags, address));
+        }
     }
 
     public GuestCpu addCpu(GuestCpu.Platform platform) {

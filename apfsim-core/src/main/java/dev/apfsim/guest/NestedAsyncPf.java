@@ -1,10 +1,9 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.check.Invariant;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.X86CpuState;
 import dev.apfsim.metrics.Counter;
-import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.Probe;
 
 /**
  * L0's async #PF when this guest is itself a hypervisor (L1) running an L2 (seed thread 000): either forwarded to
@@ -35,9 +34,9 @@ final class NestedAsyncPf {
 
     /** A #PF VM-exit from L2 reaches L1 (exit qualification = {@code token}). */
     void deliverPfExit(long token) {
-        long truth = platform.takeInjectedAsyncToken();
+        long fault = kernel.faultEntered(kernel.sim.now(), id);
         frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> l1HandleAsyncPfExit(t, token, truth)));
+                new Action.Op((c, t) -> l1HandleAsyncPfExit(t, token, fault)));
     }
 
     /**
@@ -45,12 +44,9 @@ final class NestedAsyncPf {
      * kvm_handle_page_fault}): its own flags say "page not present", so the L1 vCPU thread sleeps on the token
      * until L0's page-ready interrupt wakes it, then resumes L2.
      */
-    private void l1HandleAsyncPfExit(long now, long token, long asyncToken) {
+    private void l1HandleAsyncPfExit(long now, long token, long fault) {
         int flags = registration.readAndResetFlags(); // host_apf_flags = kvm_read_and_reset_apf_flags()
-        if ((flags == 0) != (asyncToken < 0)) {
-            kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, "nested #PF exit with token "
-                    + FtraceFormat.hex(token) + " and host_apf_flags " + flags);
-        }
+        kernel.faultClassified(now, id, fault, Probe.Site.NESTED_EXIT, flags, token);
         if ((flags & ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT) == 0 || scheduler.current() == null) {
             return; // flags 0: an ordinary #PF exit, reflected to L2 (not modelled further)
         }
@@ -63,20 +59,17 @@ final class NestedAsyncPf {
      * intercept): L2 knows nothing of L0's async PF, so it takes the token for a faulting address.
      */
     void deliverExceptionToL2(long cr2) {
-        long truth = platform.takeInjectedAsyncToken();
+        long fault = kernel.faultEntered(kernel.sim.now(), id);
         frames.enterInL2(new Frame(Frame.Kind.PAGE_FAULT, cpu.interruptFlag, cpu.cpl, true,
                 new Action.Compute(kernel.config.pfHandlerNs()),
-                new Action.Op((c, t) -> l2PageFault(t, cr2, truth))));
+                new Action.Op((c, t) -> l2PageFault(t, cr2, fault))));
     }
 
-    private void l2PageFault(long now, long cr2, long asyncToken) {
-        if (asyncToken < 0) {
-            return; // L2's own fault: it fixes it
-        }
-        kernel.monitor.violation(now, id, Invariant.REASON_CONFUSION, "async #PF token " + FtraceFormat.hex(cr2)
-                + " meant for L1 delivered into L2, which takes it for a fault at that address");
+    /** L2's #PF handler: an address its task maps is its own fault, which it fixes; any other is SIGSEGV. */
+    private void l2PageFault(long now, long cr2, long fault) {
+        kernel.faultClassified(now, id, fault, Probe.Site.L2_PF, 0, cr2);
         Task current = scheduler.current();
-        if (current != null) {
+        if (current != null && !current.maps(cr2)) {
             scheduler.kill(current, now, "SIGSEGV (in L2)", cr2);
         }
     }

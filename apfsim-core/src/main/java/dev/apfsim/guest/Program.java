@@ -5,4 +5,12 @@ package dev.apfsim.guest;
 public interface Program {
     /** The next action; {@link Action#EXIT} when the task is finished. */
     Action next();
+
+    /**
+     * The task's address space ({@code find_vma}): true if {@code gva} lies in memory the task has mapped, so a
+     * page fault there is fixed up rather than a SIGSEGV.
+     */
+    default boolean maps(long gva) {
+        return false;
+    }
 }

@@ -69,6 +69,11 @@ public final class Task extends Context {
         return sleepToken;
     }
 
+    /** The task maps {@code gva} (its program's address space). */
+    public boolean maps(long gva) {
+        return program.maps(gva);
+    }
+
     @Override
     Action fetch() {
         return program.next();

@@ -79,7 +79,6 @@ public final class Machine implements VmObserver, GuestObserver {
         this.guest = new GuestKernel(sim, s.guest(), metrics, tracer, ram, memory, this);
         this.livelock = new LivelockDetector(s.livelockRetries());
         this.monitor = new Monitor(sim, tracer);
-        guest.setMonitor(monitor);
         boolean arm64 = s.kvm().arch() == HostArch.ARM64;
         for (int i = 0; i < s.vcpus(); i++) {
             X86CpuState state = arm64 ? new Arm64CpuState() : new X86CpuState();
@@ -88,11 +87,11 @@ public final class Machine implements VmObserver, GuestObserver {
                 v.setArch(new Arm64AsyncPf(v, ram)); // the same run loop with the arm64 proposal's rules
             }
             v.setFaultListener(livelock);
-            v.setMonitor(monitor);
             vcpus.add(v);
             GuestCpu cpu = guest.addCpu(platform(v));
             v.attachGuest(cpu);
         }
+        tracer.attachProbe(new dev.apfsim.check.ModelChecks(monitor, vcpus));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
         if (s.check().scheduleSeed() != 0) {
             java.util.SplittableRandom choices = new java.util.SplittableRandom(s.check().scheduleSeed());
@@ -175,10 +174,6 @@ public final class Machine implements VmObserver, GuestObserver {
 
             public boolean offersPfVmexit() {
                 return scenario.kvm().cpuidAsyncPfVmexit();
-            }
-
-            public long takeInjectedAsyncToken() {
-                return v.takeInjectedAsyncToken();
             }
 
             public boolean sdeiAsyncPf() {

@@ -14,6 +14,26 @@ public final class Tracer {
     private TraceSink[] array = new TraceSink[0];
     private TraceSink[] timelineSinks = new TraceSink[0];
     private long count;
+    private ProbeListener[] probes = new ProbeListener[0];
+
+    /** Adds an observer of the model's {@link Probe}s (the checker). */
+    public void attachProbe(ProbeListener l) {
+        ProbeListener[] a = java.util.Arrays.copyOf(probes, probes.length + 1);
+        a[probes.length] = l;
+        probes = a;
+    }
+
+    /** True when some observer wants probes; the model skips building them otherwise. */
+    public boolean probing() {
+        return probes.length > 0;
+    }
+
+    /** Delivers a probe to every observer now, before the model goes on. */
+    public void probe(Probe p) {
+        for (ProbeListener l : probes) {
+            l.probe(p);
+        }
+    }
 
     public void attach(TraceSink sink) {
         sinks.add(sink);

@@ -11,8 +11,23 @@ public final class ScriptProgram implements Program {
     private int next;
     private boolean opPending;
 
+    /** Pages the script names (touches, regular faults): its mappings. */
+    private final java.util.Set<Long> pages = new java.util.HashSet<>();
+
     public ScriptProgram(List<Action> steps) {
         this.steps = steps;
+        for (Action a : steps) {
+            if (a instanceof Action.Touch t) {
+                pages.add(t.gva() >>> 12);
+            } else if (a instanceof Action.RegularFault f) {
+                pages.add(f.address() >>> 12);
+            }
+        }
+    }
+
+    @Override
+    public boolean maps(long gva) {
+        return pages.contains(gva >>> 12);
     }
 
     @Override

@@ -36,6 +36,13 @@ public final class StatisticalProgram implements Program {
         }
     }
 
+    /** The working set is the task's mapping. */
+    @Override
+    public boolean maps(long gva) {
+        long page = gva >>> 12;
+        return page >= wsFirstPage && page - wsFirstPage < wsPages;
+    }
+
     @Override
     public Action next() {
         if (pending.isEmpty()) {

@@ -31,8 +31,6 @@ final class GuestHarness {
     final List<X86CpuState> states = new ArrayList<>();
     final List<Lapic> lapics = new ArrayList<>();
     final List<String> panics = new ArrayList<>();
-    /** Token the "host" says it injected with the next #PF (the model's ground truth for its own checker). */
-    long injectedToken = -1;
     long now;
 
     GuestHarness(int cpus, GuestConfig config) {
@@ -67,12 +65,6 @@ final class GuestHarness {
 
                 public boolean offersPfVmexit() {
                     return false;
-                }
-
-                public long takeInjectedAsyncToken() {
-                    long t = injectedToken;
-                    injectedToken = -1;
-                    return t;
                 }
             });
         }
@@ -115,13 +107,11 @@ final class GuestHarness {
     /** What the host does at "page not present": flags = 1, then a #PF with CR2 = token. */
     void injectAsyncPf(int i, long token) {
         ram.write32(cpu(i).areaGpa() + ApfMsr.OFFSET_FLAGS, ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT);
-        injectedToken = token;
         cpu(i).deliverException(now, ApfMsr.PF_VECTOR, 0, token);
     }
 
     /** A #PF that is not an async one: flags stay 0, CR2 = the faulting address. */
     void injectRegularPf(int i, long address) {
-        injectedToken = -1;
         cpu(i).deliverException(now, ApfMsr.PF_VECTOR, 0, address);
     }
 

@@ -1,6 +1,5 @@
 package dev.apfsim.kvm.arm64;
 
-import dev.apfsim.check.Invariant;
 import dev.apfsim.kvm.ArchAsyncPf;
 import dev.apfsim.kvm.AsyncPf;
 import dev.apfsim.kvm.KvmAsyncPf;
@@ -8,7 +7,7 @@ import dev.apfsim.kvm.x86.X86Apf;
 import dev.apfsim.kvm.x86.X86Vcpu;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.metrics.Counter;
-import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
 
 /**
@@ -153,16 +152,7 @@ public final class Arm64AsyncPf implements ArchAsyncPf {
         }
         int token = (apf.id++ << 12) | vcpu.id;
         lastToken = token;
-        if (token == 0) {
-            vcpu.monitor().violation(vcpu.id, Invariant.TOKEN_ZERO, "alloc_apf_token wrapped to token 0 (gfn "
-                    + FtraceFormat.hex(gfn) + ")");
-        }
-        for (KvmAsyncPf w : generic.queue()) {
-            if (w.token == token) {
-                vcpu.monitor().violation(vcpu.id, Invariant.TOKEN_CLASH, "token " + FtraceFormat.hex(
-                        Integer.toUnsignedLong(token)) + " already outstanding for gfn " + FtraceFormat.hex(w.gfn));
-            }
-        }
+        vcpu.probe(new Probe.AsyncPfSetup(vcpu.id, token, gfn));
         KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, 0x7f0000000000L + (gfn << 12), false, token, gfn, vcpu.cpu.cr3,
                 vcpu.cpu.mmuDirect(), false, write ? 2 : 0, now());
         return generic.setup(work);
@@ -188,10 +178,7 @@ public final class Arm64AsyncPf implements ArchAsyncPf {
         if (apf.dataGpa < 0 || !ram.valid(gpa)) {
             return false;
         }
-        if (ram.read32(gpa) != 0) {
-            vcpu.monitor().violation(vcpu.id, Invariant.REASON_OVERWRITTEN, "reason " + reason + " written over "
-                    + ram.read32(gpa) + " the guest has not read");
-        }
+        vcpu.probe(new Probe.SharedWordWrite(vcpu.id, Probe.Word.REASON, ram.read32(gpa), reason));
         return ram.write32(gpa, reason);
     }
 
@@ -201,11 +188,7 @@ public final class Arm64AsyncPf implements ArchAsyncPf {
         if (apf.dataGpa < 0 || !ram.valid(gpa)) {
             return false;
         }
-        if (ram.read32(gpa) != 0) {
-            vcpu.monitor().violation(vcpu.id, Invariant.SLOT_OVERWRITTEN, "token slot holds "
-                    + FtraceFormat.hex(Integer.toUnsignedLong(ram.read32(gpa))) + " when writing "
-                    + FtraceFormat.hex(Integer.toUnsignedLong(token)));
-        }
+        vcpu.probe(new Probe.SharedWordWrite(vcpu.id, Probe.Word.TOKEN, ram.read32(gpa), token));
         return ram.write32(gpa, token);
     }
 
@@ -244,10 +227,7 @@ public final class Arm64AsyncPf implements ArchAsyncPf {
         if (enabled()) {
             if (injection == Arm64Injection.SDEI) {
                 if ((work.wakeupAll || work.notpresentInjected) && putToken(work.token)) {
-                    if (apf.pageReadyPending) {
-                        vcpu.monitor().violation(vcpu.id, Invariant.PAGE_READY_WHILE_PENDING,
-                                "page-ready " + FtraceFormat.hex(work.tokenUnsigned()) + " while one is pending");
-                    }
+                    vcpu.probe(new Probe.PageReadyInjected(vcpu.id, work.tokenUnsigned(), apf.pageReadyPending));
                     apf.pageReadyPending = true;
                     vcpu.metrics().counters.inc(Counter.PAGE_READY_INJECTED);
                     vcpu.apicSetIrq(ppi);

@@ -6,9 +6,8 @@ import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
-import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
-import dev.apfsim.check.Invariant;
 
 /** The x86 rules of async PF ({@code x86.c}, {@code mmu.c}) for one vCPU. */
 public final class X86AsyncPf implements ArchAsyncPf {
@@ -77,16 +76,7 @@ public final class X86AsyncPf implements ArchAsyncPf {
     public boolean setupAsyncPf(long cr2OrGpa, long gfn, boolean write) {
         int token = allocApfToken();
         lastToken = token;
-        if (token == 0) {
-            vcpu.monitor.violation(vcpu.id, Invariant.TOKEN_ZERO, "alloc_apf_token wrapped to token 0 (gfn "
-                    + FtraceFormat.hex(gfn) + ")");
-        }
-        for (KvmAsyncPf w : generic.queue()) {
-            if (w.token == token) {
-                vcpu.monitor.violation(vcpu.id, Invariant.TOKEN_CLASH, "token " + FtraceFormat.hex(
-                        Integer.toUnsignedLong(token)) + " already outstanding for gfn " + FtraceFormat.hex(w.gfn));
-            }
-        }
+        vcpu.probe(new Probe.AsyncPfSetup(vcpu.id, token, gfn));
         KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, vcpu.cpu.cr3, vcpu.cpu.mmuDirect(),
                 vcpu.cpu.guestMode, write ? 2 : 0, vcpu.sim.now());
         return generic.setup(work); // on failure the token id stays consumed, as in the kernel
@@ -102,10 +92,8 @@ public final class X86AsyncPf implements ArchAsyncPf {
         apf.gfns.add(work.gfn);
         if (canDeliverAsyncPf() && apfPutUserNotPresent()) {
             vcpu.metrics.counters.inc(Counter.NOT_PRESENT_INJECTED);
-            if (!vcpu.cpu.guestMode && !vcpu.cpu.paging) {
-                vcpu.monitor.violation(vcpu.id, Invariant.UNDELIVERABLE_INJECTED,
-                        "async #PF token " + FtraceFormat.hex(work.tokenUnsigned()) + " injected with CR0.PG=0");
-            }
+            vcpu.probe(new Probe.NotPresentInjected(vcpu.id, work.tokenUnsigned(), vcpu.cpu.guestMode,
+                    vcpu.cpu.paging));
             vcpu.injectAsyncPageFault(work.token);
             return true;
         }
@@ -121,9 +109,8 @@ public final class X86AsyncPf implements ArchAsyncPf {
 
     private boolean putReason(int reason) {
         long gpa = apf.dataGpa + ApfMsr.OFFSET_FLAGS;
-        if (ram.valid(gpa) && ram.read32(gpa) != 0) {
-            vcpu.monitor.violation(vcpu.id, Invariant.REASON_OVERWRITTEN, "reason " + reason + " written over "
-                    + ram.read32(gpa) + " the guest has not read");
+        if (ram.valid(gpa)) {
+            vcpu.probe(new Probe.SharedWordWrite(vcpu.id, Probe.Word.REASON, ram.read32(gpa), reason));
         }
         return ram.write32(gpa, reason);
     }
@@ -131,10 +118,8 @@ public final class X86AsyncPf implements ArchAsyncPf {
     /** {@code apf_put_user_ready}: token word = token. */
     private boolean apfPutUserReady(int token) {
         long gpa = apf.dataGpa + ApfMsr.OFFSET_TOKEN;
-        if (ram.valid(gpa) && ram.read32(gpa) != 0) {
-            vcpu.monitor.violation(vcpu.id, Invariant.SLOT_OVERWRITTEN, "token slot holds "
-                    + FtraceFormat.hex(Integer.toUnsignedLong(ram.read32(gpa))) + " when writing "
-                    + FtraceFormat.hex(Integer.toUnsignedLong(token)));
+        if (ram.valid(gpa)) {
+            vcpu.probe(new Probe.SharedWordWrite(vcpu.id, Probe.Word.TOKEN, ram.read32(gpa), token));
         }
         return ram.write32(gpa, token);
     }
@@ -191,10 +176,7 @@ public final class X86AsyncPf implements ArchAsyncPf {
         vcpu.trace(new TraceEvent.Ready(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
         boolean flagError = vcpu.errorPolicy.pagePresent(work);
         if ((work.wakeupAll || work.notpresentInjected) && apf.pvEnabled() && apfPutUserReady(work.token)) {
-            if (apf.pageReadyPending) {
-                vcpu.monitor.violation(vcpu.id, Invariant.PAGE_READY_WHILE_PENDING,
-                        "page-ready " + FtraceFormat.hex(work.tokenUnsigned()) + " while one is pending");
-            }
+            vcpu.probe(new Probe.PageReadyInjected(vcpu.id, work.tokenUnsigned(), apf.pageReadyPending));
             if (flagError && ram.write32(apf.dataGpa + ApfMsr.OFFSET_PAGEREADY_FLAGS, 1)) {
                 vcpu.metrics.counters.inc(Counter.ERROR_INJECTED); // seed 004 patch 2: pageready_flag bit 0
             }

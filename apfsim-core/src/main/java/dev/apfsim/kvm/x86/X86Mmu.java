@@ -3,9 +3,8 @@ package dev.apfsim.kvm.x86;
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
-import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
-import dev.apfsim.check.Invariant;
 
 /** The async-PF-relevant part of the x86 MMU fault path ({@code mmu.c}). */
 public final class X86Mmu {
@@ -113,11 +112,9 @@ public final class X86Mmu {
             skipped(work, "not-resident");
             return;
         }
-        if (contextChanged(work)) {
-            vcpu.monitor.violation(vcpu.id, Invariant.PREFAULT_WRONG_CONTEXT, "gfn " + FtraceFormat.hex(work.gfn)
-                    + " faulted with direct=" + work.directMap + " cr3=" + FtraceFormat.hex(work.cr3) + " guest_mode="
-                    + work.guestMode + ", prefaulted with direct=" + vcpu.cpu.mmuDirect() + " cr3="
-                    + FtraceFormat.hex(vcpu.cpu.cr3) + " guest_mode=" + vcpu.cpu.guestMode);
+        if (vcpu.probing()) {
+            vcpu.probe(new Probe.Prefault(vcpu.id, work.gfn, work.directMap, work.cr3, work.guestMode,
+                    cpu.mmuDirect(), cpu.cr3, cpu.guestMode));
         }
         memory.map(work.gfn);
         listener.mapped(work.gfn);

@@ -2,8 +2,6 @@ package dev.apfsim.kvm.x86;
 
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
-import dev.apfsim.check.Invariant;
-import dev.apfsim.check.Monitor;
 import dev.apfsim.kvm.ArchAsyncPf;
 import dev.apfsim.kvm.AsyncPf;
 import dev.apfsim.kvm.KvmAsyncPf;
@@ -13,6 +11,7 @@ import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.Metrics;
 import dev.apfsim.metrics.TimeCategory;
 import dev.apfsim.metrics.VcpuTime;
+import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
 import dev.apfsim.trace.Tracer;
 
@@ -24,7 +23,7 @@ import dev.apfsim.trace.Tracer;
  * replace {@link X86AsyncPf} through {@link #setArch}, and the loop asks them where the two differ
  * ({@link ArchAsyncPf}).
  */
-public final class X86Vcpu implements EventHandler {
+public final class X86Vcpu implements EventHandler, dev.apfsim.kvm.VcpuView {
     static final int REQ_APF_HALT = 1;  // KVM_REQ_APF_HALT
     static final int REQ_APF_READY = 2; // KVM_REQ_APF_READY
 
@@ -54,10 +53,6 @@ public final class X86Vcpu implements EventHandler {
     private final VmObserver observer;
     private final VcpuTime time;
     ErrorPolicyHook errorPolicy = ErrorPolicyHook.IGNORE;
-    Monitor monitor;
-    /** HLT exits in a row that returned without blocking or injecting anything (the 100% CPU loop). */
-    private long hltSpins;
-    private boolean busyLoopReported;
     private GuestCode guest;
 
     private int requests;
@@ -69,15 +64,6 @@ public final class X86Vcpu implements EventHandler {
     private long pendingPfToken = -1;
     /** The queued #PF is an async #PF taken in L2, to be delivered as a nested VM-exit to L1. */
     private boolean pendingPfNested;
-    /** Token of the last async #PF delivered, until the guest classifies it (for the reason-confusion check). */
-    private long injectedAsyncToken = -1;
-
-    /** The checker's ground truth: was the #PF the guest is handling an async one? Consumes the note. */
-    public long takeInjectedAsyncToken() {
-        long t = injectedAsyncToken;
-        injectedAsyncToken = -1;
-        return t;
-    }
 
     public X86Vcpu(int id, Simulator sim, KvmConfig config, Metrics metrics, Tracer tracer, HostMemory memory,
                    GuestRam ram, X86CpuState cpu, VmObserver observer) {
@@ -98,10 +84,23 @@ public final class X86Vcpu implements EventHandler {
         this.mmu = new X86Mmu(this, memory);
         this.msrs = new ApfMsrHandler(this, asyncPf, ram);
         this.errorPolicy = ErrorPolicies.create(config.policy().errorPolicy());
-        this.monitor = new Monitor(sim, tracer);
         this.apf.legacy = config.policy().pageReadyDelivery() == X86Policy.PageReadyDelivery.PF_LEGACY;
         this.apf.id = config.apfIdStart();
         this.cpu.tdp = config.tdp();
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public java.util.List<Outstanding> outstanding() {
+        java.util.List<Outstanding> out = new java.util.ArrayList<>();
+        for (KvmAsyncPf w : asyncPf.queue()) {
+            out.add(new Outstanding(w.tokenUnsigned(), w.gfn));
+        }
+        return out;
     }
 
     public void attachGuest(GuestCode guest) {
@@ -154,12 +153,14 @@ public final class X86Vcpu implements EventHandler {
         mmu.listener = l;
     }
 
-    public void setMonitor(Monitor m) {
-        this.monitor = m;
+    /** True when an observer wants probes. */
+    public boolean probing() {
+        return tracer.probing();
     }
 
-    public Monitor monitor() {
-        return monitor;
+    /** Fires an observation point (never part of the trace). */
+    public void probe(Probe p) {
+        tracer.probe(p);
     }
 
     public void setErrorPolicy(ErrorPolicyHook hook) {
@@ -274,6 +275,7 @@ public final class X86Vcpu implements EventHandler {
      * True if a page-ready for {@code token} has left the host but not reached the guest's handler yet: in the
      * token slot (interrupt delivery) or as a queued #PF (legacy delivery).
      */
+    @Override
     public boolean pageReadyInFlight(long token) {
         if (pendingPfToken == token) {
             return true;
@@ -293,8 +295,7 @@ public final class X86Vcpu implements EventHandler {
             trace(new TraceEvent.ApicAcceptIrq(sim.now(), id, id, vector));
             kick();
         } else if (vector == apf.vec && apf.pageReadyPending) {
-            monitor.violation(id, Invariant.PAGE_READY_DROPPED, "page-ready vector " + vector
-                    + " dropped by a software-disabled LAPIC; token slot stays busy");
+            probe(new Probe.PageReadyDropped(id, vector)); // the token slot stays busy
         }
     }
 
@@ -390,7 +391,7 @@ public final class X86Vcpu implements EventHandler {
             }
             // vcpu_block
             if (!runnable()) {
-                hltSpins = 0;
+                probe(new Probe.HaltProgress(id));
                 state = RunState.BLOCKED;
                 time.hostState(apf.halted ? TimeCategory.SYNTHETIC_HALT : TimeCategory.GUEST_IDLE, sim.now());
                 vcpuState(sim.now(), apf.halted ? "apf_halt" : "hlt");
@@ -406,8 +407,8 @@ public final class X86Vcpu implements EventHandler {
         if (pendingPfToken >= 0) {
             long token = pendingPfToken;
             pendingPfToken = -1;
-            hltSpins = 0;
-            injectedAsyncToken = token;
+            probe(new Probe.HaltProgress(id));
+            probe(new Probe.NotificationDelivered(id, token));
             if (rules.deliverPendingEvent(at, token)) {
                 return; // another architecture's notification (arm64: data abort or SDEI event)
             }
@@ -422,7 +423,7 @@ public final class X86Vcpu implements EventHandler {
                 guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
             }
         } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
-            hltSpins = 0;
+            probe(new Probe.HaltProgress(id));
             guest.deliverInterrupt(at, lapic.acknowledge());
         }
     }
@@ -452,11 +453,7 @@ public final class X86Vcpu implements EventHandler {
             case GuestExit.EptViolation e -> handleEptViolation(e);
             case GuestExit.Hlt h -> {
                 metrics.counters.inc(Counter.HLT_EXITS);
-                if (++hltSpins == 100_000 && !busyLoopReported) {
-                    busyLoopReported = true;
-                    monitor.violation(id, Invariant.HLT_BUSY_LOOP, hltSpins + " HLT exits returned at once ("
-                            + asyncPf.doneSize() + " completions on the done list that cannot be dequeued)");
-                }
+                probe(new Probe.HaltExit(id, asyncPf.doneSize()));
                 mpHalted = true; // kvm_emulate_halt
                 scheduleEnter(c.vmExitNs());
             }
