@@ -1,6 +1,6 @@
 package dev.apfsim.bench;
 
-import dev.apfsim.check.Explorer;
+import dev.apfsim.explore.Explorer;
 import dev.apfsim.scenario.BuiltinScenarios;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.sim.Machine;

@@ -1,7 +1,7 @@
 package dev.apfsim.cli;
 
-import dev.apfsim.check.Explorer;
-import dev.apfsim.check.RunCase;
+import dev.apfsim.explore.Explorer;
+import dev.apfsim.explore.RunCase;
 import dev.apfsim.check.Violation;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.scenario.ScenarioWriter;

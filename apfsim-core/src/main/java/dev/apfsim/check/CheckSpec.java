@@ -1,5 +1,7 @@
 package dev.apfsim.check;
 
+import dev.apfsim.perturb.Perturbation;
+
 import java.util.List;
 
 /**

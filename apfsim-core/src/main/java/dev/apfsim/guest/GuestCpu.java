@@ -1,6 +1,6 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.check.Perturbation;
+import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.kvm.arm64.Arm64CpuState;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.GuestCode;

@@ -1,6 +1,6 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.check.Perturbation;
+import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.kvm.x86.Lapic;
 import dev.apfsim.kvm.x86.X86CpuState;
 

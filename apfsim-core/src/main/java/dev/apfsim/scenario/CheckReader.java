@@ -1,7 +1,7 @@
 package dev.apfsim.scenario;
 
 import dev.apfsim.check.CheckSpec;
-import dev.apfsim.check.Perturbation;
+import dev.apfsim.perturb.Perturbation;
 import org.snakeyaml.engine.v2.nodes.Node;
 
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.apfsim.scenario;
 
 import dev.apfsim.check.CheckSpec;
-import dev.apfsim.check.Perturbation;
+import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.kvm.x86.HostCosts;

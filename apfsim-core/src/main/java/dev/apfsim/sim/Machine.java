@@ -2,7 +2,7 @@ package dev.apfsim.sim;
 
 import dev.apfsim.check.Invariant;
 import dev.apfsim.check.Monitor;
-import dev.apfsim.check.Perturbation;
+import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.check.SleeperCheck;
 import dev.apfsim.engine.ScheduleChooser;
 import dev.apfsim.engine.Simulator;

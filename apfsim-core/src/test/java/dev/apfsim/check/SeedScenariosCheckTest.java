@@ -1,5 +1,7 @@
 package dev.apfsim.check;
 
+import dev.apfsim.explore.Explorer;
+
 import dev.apfsim.scenario.BuiltinScenarios;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.scenario.ScenarioLoader;

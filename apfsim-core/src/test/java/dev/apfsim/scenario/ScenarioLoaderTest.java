@@ -341,11 +341,11 @@ class ScenarioLoaderTest {
         assertEquals(0xffffe, s.kvm().apfIdStart());
         assertEquals(GuestConfig.ApfMode.LINUX_LEGACY, s.guest().apf());
         assertEquals(new dev.apfsim.check.CheckSpec(7, List.of(
-                        new dev.apfsim.check.Perturbation(Units.MS, 1, dev.apfsim.check.Perturbation.Kind.PG_TOGGLE,
+                        new dev.apfsim.perturb.Perturbation(Units.MS, 1, dev.apfsim.perturb.Perturbation.Kind.PG_TOGGLE,
                                 20_000),
-                        new dev.apfsim.check.Perturbation(2 * Units.MS, 0, dev.apfsim.check.Perturbation.Kind.RESET, 0)),
-                        List.of(dev.apfsim.check.Perturbation.Kind.IRQ_OFF, dev.apfsim.check.Perturbation.Kind.LAPIC_OFF,
-                                dev.apfsim.check.Perturbation.Kind.NESTED), 3, 0.1),
+                        new dev.apfsim.perturb.Perturbation(2 * Units.MS, 0, dev.apfsim.perturb.Perturbation.Kind.RESET, 0)),
+                        List.of(dev.apfsim.perturb.Perturbation.Kind.IRQ_OFF, dev.apfsim.perturb.Perturbation.Kind.LAPIC_OFF,
+                                dev.apfsim.perturb.Perturbation.Kind.NESTED), 3, 0.1),
                 s.check());
         assertEquals(List.of(new Action.SetCr3(0x5000), new Action.SetGuestMode(true), new Action.RegularFault(0x7000),
                 new Action.SetGuestMode(false)), ((TaskSpec.Scripted) s.tasks().getFirst()).steps());

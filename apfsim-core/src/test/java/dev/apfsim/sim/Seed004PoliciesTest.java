@@ -1,6 +1,6 @@
 package dev.apfsim.sim;
 
-import dev.apfsim.check.Explorer;
+import dev.apfsim.explore.Explorer;
 import dev.apfsim.guest.Task;
 import dev.apfsim.scenario.BuiltinScenarios;
 import dev.apfsim.scenario.Scenario;

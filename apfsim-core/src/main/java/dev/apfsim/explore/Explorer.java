@@ -1,4 +1,9 @@
-package dev.apfsim.check;
+package dev.apfsim.explore;
+
+import dev.apfsim.check.Invariant;
+import dev.apfsim.check.Violation;
+import dev.apfsim.check.CheckSpec;
+import dev.apfsim.perturb.Perturbation;
 
 import dev.apfsim.engine.RandomStreams;
 import dev.apfsim.guest.Action;

@@ -1,4 +1,7 @@
-package dev.apfsim.check;
+package dev.apfsim.explore;
+
+import dev.apfsim.check.Invariant;
+import dev.apfsim.perturb.Perturbation;
 
 import dev.apfsim.guest.Action;
 import dev.apfsim.scenario.Scenario;

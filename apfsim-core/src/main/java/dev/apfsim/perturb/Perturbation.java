@@ -1,4 +1,4 @@
-package dev.apfsim.check;
+package dev.apfsim.perturb;
 
 /**
  * A "dangerous" guest event injected at a chosen time on a chosen CPU, biased toward the interleavings the seed

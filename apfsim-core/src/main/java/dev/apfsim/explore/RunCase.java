@@ -1,5 +1,7 @@
-package dev.apfsim.check;
+package dev.apfsim.explore;
 
+import dev.apfsim.check.Invariant;
+import dev.apfsim.check.Violation;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.sim.Machine;
 import dev.apfsim.sim.RunResult;
