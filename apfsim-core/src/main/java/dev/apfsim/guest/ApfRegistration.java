@@ -1,7 +1,7 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.kvm.arm64.Arm64AsyncPf;
-import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.arch.arm64.Arm64Apf;
+import dev.apfsim.arch.x86.ApfMsr;
 
 /**
  * What one guest CPU has registered with the host's async PF, and the calls that do it: the per-CPU
@@ -63,7 +63,7 @@ final class ApfRegistration {
 
     /** arm64: the reason word as it stands, read without resetting it (for a report). */
     int arm64Reason() {
-        return kernel.ram.read32(areaGpa + Arm64AsyncPf.OFFSET_REASON);
+        return kernel.ram.read32(areaGpa + Arm64Apf.OFFSET_REASON);
     }
 
     // ---- the calls -------------------------------------------------------------------------------------
@@ -74,9 +74,9 @@ final class ApfRegistration {
         if (arm64) {
             return switch (g.apf()) {
                 case NEVER -> new Action[0];
-                case LINUX, LINUX_LEGACY -> arm64EnableActions(Arm64AsyncPf.KVM_ASYNC_PF_ENABLED);
-                case CUSTOM -> arm64EnableActions(g.enBits() & (Arm64AsyncPf.KVM_ASYNC_PF_ENABLED
-                        | Arm64AsyncPf.KVM_ASYNC_PF_SEND_ALWAYS));
+                case LINUX, LINUX_LEGACY -> arm64EnableActions(Arm64Apf.KVM_ASYNC_PF_ENABLED);
+                case CUSTOM -> arm64EnableActions(g.enBits() & (Arm64Apf.KVM_ASYNC_PF_ENABLED
+                        | Arm64Apf.KVM_ASYNC_PF_SEND_ALWAYS));
             };
         }
         long vmexit = platform.offersPfVmexit() ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0;
@@ -94,27 +94,27 @@ final class ApfRegistration {
 
     /** The RFCv2 guest's enabling calls (SDEI design: the PPI instead of the no-fault range). */
     private Action[] arm64EnableActions(long flags) {
-        long fn = Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID;
-        Action first = sdei ? new Action.Hvc(fn, Arm64AsyncPf.APF_OP_IRQ | kernel.config.apfVector())
-                : new Action.Hvc(fn, Arm64AsyncPf.APF_OP_NO_FAULT_RANGE | Arm64AsyncPf.DEFAULT_NO_FAULT_INST_RANGE);
-        return new Action[]{first, new Action.Hvc(fn, Arm64AsyncPf.APF_OP_ENABLE | areaGpa | flags),
+        long fn = Arm64Apf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID;
+        Action first = sdei ? new Action.Hvc(fn, Arm64Apf.APF_OP_IRQ | kernel.config.apfVector())
+                : new Action.Hvc(fn, Arm64Apf.APF_OP_NO_FAULT_RANGE | Arm64Apf.DEFAULT_NO_FAULT_INST_RANGE);
+        return new Action[]{first, new Action.Hvc(fn, Arm64Apf.APF_OP_ENABLE | areaGpa | flags),
                 new Action.Op((c, t) -> {
-                    if (lastHvcResult == Arm64AsyncPf.SMCCC_RET_SUCCESS) {
-                        kernel.ram.write32(areaGpa + Arm64AsyncPf.OFFSET_ENABLED, 1); // apf_data.enabled = 1
+                    if (lastHvcResult == Arm64Apf.SMCCC_RET_SUCCESS) {
+                        kernel.ram.write32(areaGpa + Arm64Apf.OFFSET_ENABLED, 1); // apf_data.enabled = 1
                     }
                 })};
     }
 
     /** {@code kvm_pv_disable_apf}: EN = 0 (arm64: the enable call without the enabled bit). */
     Action disableAction() {
-        return arm64 ? new Action.Hvc(Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
-                Arm64AsyncPf.APF_OP_ENABLE) : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0);
+        return arm64 ? new Action.Hvc(Arm64Apf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+                Arm64Apf.APF_OP_ENABLE) : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0);
     }
 
     /** The page-ready ACK that ends {@code sysvec_kvm_asyncpf_interrupt}: the host may send the next one. */
     Action ackAction() {
         return arm64
-                ? new Action.Hvc(Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, Arm64AsyncPf.APF_OP_IRQ_ACK | 1)
+                ? new Action.Hvc(Arm64Apf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID, Arm64Apf.APF_OP_IRQ_ACK | 1)
                 : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1);
     }
 
@@ -132,17 +132,17 @@ final class ApfRegistration {
 
     /** arm64: an async PF SMCCC call is leaving the CPU (which area, whether it enables, which PPI). */
     void noteHvc(Action.Hvc h) {
-        if (h.func() != Arm64AsyncPf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID) {
+        if (h.func() != Arm64Apf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID) {
             return;
         }
-        long op = h.arg() & Arm64AsyncPf.APF_OP_MASK;
-        long val = h.arg() & ~Arm64AsyncPf.APF_OP_MASK;
-        if (op == Arm64AsyncPf.APF_OP_ENABLE) {
-            enabled = (val & Arm64AsyncPf.KVM_ASYNC_PF_ENABLED) != 0;
+        long op = h.arg() & Arm64Apf.APF_OP_MASK;
+        long val = h.arg() & ~Arm64Apf.APF_OP_MASK;
+        if (op == Arm64Apf.APF_OP_ENABLE) {
+            enabled = (val & Arm64Apf.KVM_ASYNC_PF_ENABLED) != 0;
             if (enabled) {
                 areaGpa = val & ~0x3fL;
             }
-        } else if (op == Arm64AsyncPf.APF_OP_IRQ) {
+        } else if (op == Arm64Apf.APF_OP_IRQ) {
             vectorInUse = (int) (val & 0xff);
         }
     }

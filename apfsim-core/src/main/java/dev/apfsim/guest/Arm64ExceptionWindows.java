@@ -1,7 +1,7 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.kvm.arm64.Arm64AsyncPf;
-import dev.apfsim.kvm.arm64.Arm64CpuState;
+import dev.apfsim.arch.arm64.Arm64Apf;
+import dev.apfsim.arch.arm64.Arm64CpuState;
 import dev.apfsim.trace.FtraceFormat;
 
 /**
@@ -70,8 +70,8 @@ final class Arm64ExceptionWindows {
      */
     void clobbered(long now, long far, int reason, Frame top) {
         String where = arm.window.key() + " (pc " + FtraceFormat.hex(arm.pc()) + ") of " + describe(top);
-        String what = reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY ? "page ready"
-                : reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_NOT_PRESENT ? "page not present" : "reason " + reason;
+        String what = reason == Arm64Apf.KVM_PV_REASON_PAGE_READY ? "page ready"
+                : reason == Arm64Apf.KVM_PV_REASON_PAGE_NOT_PRESENT ? "page not present" : "reason " + reason;
         if (kernel.tracer.probing()) {
             kernel.tracer.probe(new dev.apfsim.trace.Probe.ExceptionStateClobbered(now, id, "data abort (" + what
                     + ", token " + FtraceFormat.hex(far) + ") injected in " + where

@@ -1,8 +1,8 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.kvm.arm64.Arm64AsyncPf;
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.Lapic;
+import dev.apfsim.arch.arm64.Arm64Apf;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.InterruptController;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
@@ -19,7 +19,7 @@ final class GuestAsyncPf {
     private final GuestKernel kernel;
     private final int id;
     private final GuestCpu.Platform platform;
-    private final Lapic lapic;
+    private final InterruptController lapic;
     private final HandlerFrames frames;
     private final Scheduler scheduler;
     private final ApfRegistration registration;
@@ -29,7 +29,7 @@ final class GuestAsyncPf {
         this.kernel = kernel;
         this.id = id;
         this.platform = platform;
-        this.lapic = platform.lapic();
+        this.lapic = platform.interruptController();
         this.frames = frames;
         this.scheduler = scheduler;
         this.registration = registration;
@@ -126,11 +126,11 @@ final class GuestAsyncPf {
             regularPageFault(now, far);
             return;
         }
-        if (reason == Arm64AsyncPf.KVM_PV_REASON_PAGE_READY) {
+        if (reason == Arm64Apf.KVM_PV_REASON_PAGE_READY) {
             taskWake(now, far);
             return;
         }
-        if (reason != Arm64AsyncPf.KVM_PV_REASON_PAGE_NOT_PRESENT) {
+        if (reason != Arm64Apf.KVM_PV_REASON_PAGE_NOT_PRESENT) {
             return;
         }
         kernel.metrics.counters.inc(Counter.GUEST_PF_ASYNC);

@@ -1,18 +1,22 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.perturb.Perturbation;
-import dev.apfsim.kvm.arm64.Arm64CpuState;
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.GuestCode;
-import dev.apfsim.kvm.x86.GuestExit;
-import dev.apfsim.kvm.x86.Lapic;
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.arm64.Arm64CpuState;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.GuestExit;
+import dev.apfsim.arch.CpuState;
+import dev.apfsim.arch.InterruptController;
+import dev.apfsim.arch.arm64.Arm64Exit;
+import dev.apfsim.arch.arm64.Arm64GuestCode;
+import dev.apfsim.arch.x86.X86CpuState;
+import dev.apfsim.arch.x86.X86Exit;
+import dev.apfsim.arch.x86.X86GuestCode;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.TimeCategory;
 
 /**
  * One guest CPU: runs the current task or the kernel handler on top of it, and takes the exits and events the host
- * hands it ({@link GuestCode}). What it runs is split by concern: {@link HandlerFrames} (handlers stacked on the
+ * hands it ({@link X86GuestCode}, {@link Arm64GuestCode}). What it runs is split by concern: {@link HandlerFrames} (handlers stacked on the
  * task), {@link Scheduler} (run queue, sleeps, tick), {@link ApfRegistration} and {@link GuestAsyncPf} (the guest
  * half of async PF, {@code arch/x86/kernel/kvm.c}), {@link NestedAsyncPf} (L0's async #PF when this guest runs an
  * L2), {@link PerturbationHandler} ({@code apfsim check}).
@@ -23,12 +27,13 @@ import dev.apfsim.metrics.TimeCategory;
  * through the non-reentrant windows of the arm64 entry code ({@link Arm64ExceptionWindows}). A data abort injected
  * in one of them breaks {@code exception-state-clobbered} and the guest panics.
  */
-public final class GuestCpu implements GuestCode {
+public final class GuestCpu implements X86GuestCode, Arm64GuestCode {
     /** What the CPU needs from the hardware around it. */
     public interface Platform {
-        X86CpuState state();
+        CpuState state();
 
-        Lapic lapic();
+        /** The guest's side of its interrupt controller (EOI, pending). */
+        InterruptController interruptController();
 
         /** Raise {@code vector} on {@code cpu}'s LAPIC (IPI, or this CPU's own timer). */
         void sendIpi(int cpu, int vector);
@@ -48,8 +53,8 @@ public final class GuestCpu implements GuestCode {
     final int id;
     final Platform platform;
     private final GuestKernel kernel;
-    private final X86CpuState cpu;
-    private final Lapic lapic;
+    private final CpuState cpu;
+    private final InterruptController lapic;
     /** The arm64 entry/exit windows, or null on an x86 host. */
     private final Arm64ExceptionWindows arm64Windows;
     private final HandlerFrames frames;
@@ -70,7 +75,7 @@ public final class GuestCpu implements GuestCode {
         this.id = id;
         this.platform = platform;
         this.cpu = platform.state();
-        this.lapic = platform.lapic();
+        this.lapic = platform.interruptController();
         Arm64CpuState arm = cpu instanceof Arm64CpuState a ? a : null;
         this.arm64Windows = arm != null ? new Arm64ExceptionWindows(kernel, id, arm) : null;
         this.frames = new HandlerFrames(cpu, arm64Windows);
@@ -147,7 +152,7 @@ public final class GuestCpu implements GuestCode {
                     if (kernel.memory.accessMapped(touch.gva() >>> 12)) {
                         ctx.advance();
                     } else {
-                        return new GuestExit.EptViolation(t, touch.gva(), touch.gva(), touch.write());
+                        return new GuestExit.MemoryFault(t, touch.gva(), touch.gva(), touch.write());
                     }
                 }
                 case Action.Cli c -> {
@@ -174,26 +179,26 @@ public final class GuestCpu implements GuestCode {
                 case Action.WrMsr w -> {
                     ctx.advance();
                     registration.noteMsrWrite(w);
-                    return new GuestExit.WrMsr(t, w.msr(), w.value());
+                    return new X86Exit.WrMsr(t, w.msr(), w.value());
                 }
                 case Action.RdMsr r -> {
                     ctx.advance();
-                    return new GuestExit.RdMsr(t, r.msr());
+                    return new X86Exit.RdMsr(t, r.msr());
                 }
                 case Action.Hvc h -> {
                     ctx.advance();
                     registration.noteHvc(h);
-                    return new GuestExit.Hvc(t, h.func(), h.arg());
+                    return new Arm64Exit.Hvc(t, h.func(), h.arg());
                 }
                 case Action.SetPaging p -> {
                     ctx.advance();
-                    return new GuestExit.Cr0Write(t, p.on());
+                    return new GuestExit.PagingWrite(t, p.on());
                 }
                 case Action.SetCr3 c -> {
                     ctx.advance();
-                    cpu.cr3 = c.cr3();
-                    if (!cpu.tdp) {
-                        return new GuestExit.Cr3Write(t, c.cr3()); // shadow paging intercepts CR3 loads
+                    cpu.pgd = c.cr3();
+                    if (cpu instanceof X86CpuState x && !x.tdp) {
+                        return new GuestExit.PgdWrite(t, c.cr3()); // shadow paging intercepts CR3 loads
                     }
                 }
                 case Action.SetGuestMode g -> {
@@ -206,7 +211,7 @@ public final class GuestCpu implements GuestCode {
                 }
                 case Action.SetLapicEnabled l -> {
                     ctx.advance();
-                    return new GuestExit.SpivWrite(t, l.on());
+                    return new GuestExit.IrqControllerEnable(t, l.on());
                 }
                 case Action.Init i -> {
                     ctx.advance();

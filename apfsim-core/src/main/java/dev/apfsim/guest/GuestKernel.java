@@ -2,7 +2,6 @@ package dev.apfsim.guest;
 
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.memory.GuestRam;
-import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Metrics;
 import dev.apfsim.trace.Tracer;
 
@@ -19,7 +18,8 @@ public final class GuestKernel {
     final Metrics metrics;
     final Tracer tracer;
     final GuestRam ram;
-    final HostMemory memory;
+    /** Whether an access exits: the hardware's second-stage translation. */
+    final dev.apfsim.arch.SecondStage memory;
     final GuestObserver observer;
     final SleeperTable sleepers = new SleeperTable();
     final List<GuestCpu> cpus = new ArrayList<>();
@@ -29,7 +29,7 @@ public final class GuestKernel {
     private long faults;
 
     public GuestKernel(Simulator sim, GuestConfig config, Metrics metrics, Tracer tracer, GuestRam ram,
-                       HostMemory memory, GuestObserver observer) {
+                       dev.apfsim.arch.SecondStage memory, GuestObserver observer) {
         this.sim = sim;
         this.config = config;
         this.metrics = metrics;
@@ -99,7 +99,7 @@ public final class GuestKernel {
                     t.state == Task.State.APF_SLEEP));
             cpus.get(t.cpu).scheduler.wake(t, now);
             if (t.cpu != fromCpu) {
-                cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.kvm.x86.ApfMsr.RESCHEDULE_VECTOR);
+                cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.arch.x86.ApfMsr.RESCHEDULE_VECTOR);
             }
         }
     }

@@ -1,6 +1,6 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.CpuState;
 
 import java.util.ArrayDeque;
 
@@ -11,11 +11,11 @@ import java.util.ArrayDeque;
  */
 final class HandlerFrames {
     private final ArrayDeque<Frame> stack = new ArrayDeque<>();
-    private final X86CpuState cpu;
+    private final CpuState cpu;
     /** The arm64 entry/exit windows, or null on an x86 host. */
     private final Arm64ExceptionWindows windows;
 
-    HandlerFrames(X86CpuState cpu, Arm64ExceptionWindows windows) {
+    HandlerFrames(CpuState cpu, Arm64ExceptionWindows windows) {
         this.cpu = cpu;
         this.windows = windows;
     }

@@ -1,7 +1,7 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.CpuState;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.trace.Probe;
 
@@ -14,7 +14,7 @@ final class NestedAsyncPf {
     private final GuestKernel kernel;
     private final int id;
     private final GuestCpu.Platform platform;
-    private final X86CpuState cpu;
+    private final CpuState cpu;
     private final HandlerFrames frames;
     private final Scheduler scheduler;
     private final ApfRegistration registration;

@@ -1,8 +1,8 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.perturb.Perturbation;
-import dev.apfsim.kvm.x86.Lapic;
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.InterruptController;
+import dev.apfsim.arch.CpuState;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,14 +15,14 @@ import java.util.List;
  */
 final class PerturbationHandler {
     private final int id;
-    private final X86CpuState cpu;
-    private final Lapic lapic;
+    private final CpuState cpu;
+    private final InterruptController lapic;
     private final HandlerFrames frames;
     private final ApfRegistration registration;
     private final GuestAsyncPf asyncPf;
     private final ArrayDeque<Perturbation> queue = new ArrayDeque<>();
 
-    PerturbationHandler(int id, X86CpuState cpu, Lapic lapic, HandlerFrames frames, ApfRegistration registration,
+    PerturbationHandler(int id, CpuState cpu, InterruptController lapic, HandlerFrames frames, ApfRegistration registration,
                         GuestAsyncPf asyncPf) {
         this.id = id;
         this.cpu = cpu;
@@ -74,7 +74,7 @@ final class PerturbationHandler {
             }
             case REGULAR_PF -> steps.add(new Action.RegularFault(0x1000L * (1 + id)));
             case NESTED -> {
-                long orig = cpu.cr3; // L2 runs on its own page tables
+                long orig = cpu.pgd; // L2 runs on its own page tables
                 steps.add(new Action.SetCr3(orig ^ 0x200000));
                 steps.add(new Action.SetGuestMode(true));
                 steps.add(wait);
@@ -85,7 +85,7 @@ final class PerturbationHandler {
                 // VMM/host actions: Machine handles them and never queues them here
             }
             case CR3_SWITCH -> {
-                long orig = cpu.cr3;
+                long orig = cpu.pgd;
                 steps.add(new Action.SetCr3(orig ^ 0x100000));
                 steps.add(wait);
                 steps.add(new Action.SetCr3(orig));

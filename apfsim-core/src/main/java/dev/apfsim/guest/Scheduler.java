@@ -1,7 +1,7 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.engine.EventHandler;
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.CpuState;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.trace.TraceEvent;
 
@@ -31,7 +31,7 @@ final class Scheduler implements EventHandler {
     private final GuestKernel kernel;
     private final int id;
     private final GuestCpu.Platform platform;
-    private final X86CpuState cpu;
+    private final CpuState cpu;
     private final HandlerFrames frames;
     private final ArrayDeque<Task> runqueue = new ArrayDeque<>();
     private Task current;
@@ -46,7 +46,7 @@ final class Scheduler implements EventHandler {
     /** Bumped whenever the tick is armed or stopped, so a stale tick event is recognised and dropped. */
     private long tickGen;
 
-    Scheduler(GuestKernel kernel, int id, GuestCpu.Platform platform, X86CpuState cpu, HandlerFrames frames,
+    Scheduler(GuestKernel kernel, int id, GuestCpu.Platform platform, CpuState cpu, HandlerFrames frames,
               LongUnaryOperator uncharged) {
         this.kernel = kernel;
         this.cfs = kernel.config.scheduler() == GuestConfig.SchedulerPolicy.CFS;

@@ -30,7 +30,10 @@ public final class AsyncPf implements EventHandler {
     private final Tracer tracer;
     private final Metrics metrics;
     private final long workerDispatchNs;
-    private AsyncPfArch arch;
+    private KvmArch arch;
+    /** {@code CONFIG_KVM_ASYNC_PF_SYNC} (s390): page-present is sent from the worker, not the vCPU thread. */
+    private final boolean sync;
+    private final Runnable wakeUp;
 
     private final ArrayList<KvmAsyncPf> queue = new ArrayList<>();
     private final ArrayDeque<KvmAsyncPf> done = new ArrayDeque<>();
@@ -39,8 +42,15 @@ public final class AsyncPf implements EventHandler {
     private final HashMap<Long, KvmAsyncPf> scheduled = new HashMap<>();
     private long workSeq;
 
-    public AsyncPf(int vcpuId, Simulator sim, HostMemory memory, Tracer tracer, Metrics metrics, long workerDispatchNs) {
+    /**
+     * @param wakeUp {@code __kvm_vcpu_wake_up} of the owning vCPU, which the worker calls when it is done
+     * @param sync   {@code CONFIG_KVM_ASYNC_PF_SYNC}
+     */
+    public AsyncPf(int vcpuId, Simulator sim, HostMemory memory, Tracer tracer, Metrics metrics, long workerDispatchNs,
+                   Runnable wakeUp, boolean sync) {
         this.vcpuId = vcpuId;
+        this.wakeUp = wakeUp;
+        this.sync = sync;
         this.sim = sim;
         this.memory = memory;
         this.tracer = tracer;
@@ -48,7 +58,7 @@ public final class AsyncPf implements EventHandler {
         this.workerDispatchNs = workerDispatchNs;
     }
 
-    public void setArch(AsyncPfArch arch) {
+    public void setArch(KvmArch arch) {
         this.arch = arch;
     }
 
@@ -124,13 +134,16 @@ public final class AsyncPf implements EventHandler {
         if (errno != 0) {
             metrics.counters.inc(Counter.WORKER_ERRORS);
         }
+        if (sync) {
+            arch.asyncPagePresent(work); // "Notify and kick the vCPU even if faulting in the page failed"
+        }
         boolean first = done.isEmpty();
         done.addLast(work);
-        if (first) {
+        if (!sync && first) {
             arch.asyncPagePresentQueued();
         }
         tracer.emit(new TraceEvent.Completed(sim.now(), vcpuId, work.addr, work.cr2OrGpa));
-        arch.vcpuWakeUp();
+        wakeUp.run(); // __kvm_vcpu_wake_up
     }
 
     /** {@code kvm_check_async_pf_completion}: consume done items while the arch allows. */
@@ -138,7 +151,9 @@ public final class AsyncPf implements EventHandler {
         while (!done.isEmpty() && arch.canDequeueAsyncPagePresent()) {
             KvmAsyncPf work = done.pollFirst();
             arch.asyncPageReady(work);
-            arch.asyncPagePresent(work);
+            if (!sync) {
+                arch.asyncPagePresent(work);
+            }
             if (!work.wakeupAll) {
                 queue.remove(work);
                 metrics.faultToReady.record(sim.now() - work.setupTime);
@@ -153,13 +168,13 @@ public final class AsyncPf implements EventHandler {
         if (!done.isEmpty()) {
             return;
         }
-        KvmAsyncPf work = new KvmAsyncPf(0, 0, true, 0, -1, 0, false, false, 0, sim.now());
+        KvmAsyncPf work = new KvmAsyncPf(0, 0, true, 0, -1, null, sim.now());
         boolean first = done.isEmpty();
         done.addLast(work);
         queued++;
         metrics.counters.inc(Counter.WAKE_ALLS);
         tracer.emit(new TraceEvent.WakeupAllQueued(sim.now(), vcpuId));
-        if (first) {
+        if (!sync && first) {
             arch.asyncPagePresentQueued();
         }
     }

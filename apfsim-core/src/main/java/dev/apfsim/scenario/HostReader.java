@@ -1,9 +1,9 @@
 package dev.apfsim.scenario;
 
-import dev.apfsim.kvm.HostArch;
+import dev.apfsim.host.HostArch;
 import dev.apfsim.kvm.arm64.Arm64Injection;
-import dev.apfsim.kvm.x86.HostCosts;
-import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.host.KvmConfig;
 import dev.apfsim.kvm.x86.X86Policy;
 import dev.apfsim.memory.LatencyDistribution;
 import org.snakeyaml.engine.v2.nodes.Node;

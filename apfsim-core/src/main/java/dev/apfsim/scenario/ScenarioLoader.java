@@ -2,7 +2,7 @@ package dev.apfsim.scenario;
 
 import dev.apfsim.check.CheckSpec;
 import dev.apfsim.guest.GuestConfig;
-import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.host.KvmConfig;
 import dev.apfsim.memory.FailureRule;
 import dev.apfsim.workload.TaskSpec;
 import org.snakeyaml.engine.v2.common.FlowStyle;

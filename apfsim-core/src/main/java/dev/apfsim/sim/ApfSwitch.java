@@ -1,7 +1,7 @@
 package dev.apfsim.sim;
 
 import dev.apfsim.guest.GuestConfig;
-import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.host.KvmConfig;
 import dev.apfsim.scenario.Scenario;
 
 /**

@@ -1,6 +1,6 @@
 package dev.apfsim.sim;
 
-import dev.apfsim.kvm.x86.X86Mmu;
+import dev.apfsim.kvm.FaultListener;
 
 import java.util.HashMap;
 
@@ -8,7 +8,7 @@ import java.util.HashMap;
  * Counts async faults per gfn until the page is mapped. A gfn that keeps faulting asynchronously without
  * ever being mapped is the endless retry loop (REFERENCE §6, Appendix C).
  */
-public final class LivelockDetector implements X86Mmu.FaultListener {
+public final class LivelockDetector implements FaultListener {
     private record Streak(long firstTime, long firstToken, long count) {
     }
 

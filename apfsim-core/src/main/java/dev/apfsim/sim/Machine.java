@@ -1,8 +1,13 @@
 package dev.apfsim.sim;
 
+import dev.apfsim.arch.CpuState;
+import dev.apfsim.arch.InterruptController;
+import dev.apfsim.arch.arm64.Arm64CpuState;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.x86.X86CpuState;
 import dev.apfsim.check.Invariant;
+import dev.apfsim.check.ModelChecks;
 import dev.apfsim.check.Monitor;
-import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.check.SleeperCheck;
 import dev.apfsim.engine.ScheduleChooser;
 import dev.apfsim.engine.Simulator;
@@ -11,15 +16,14 @@ import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.GuestObserver;
 import dev.apfsim.guest.Program;
 import dev.apfsim.guest.Task;
-import dev.apfsim.kvm.HostArch;
-import dev.apfsim.kvm.arm64.Arm64AsyncPf;
-import dev.apfsim.kvm.arm64.Arm64CpuState;
+import dev.apfsim.host.HostArch;
+import dev.apfsim.host.KvmConfig;
+import dev.apfsim.kvm.KvmVcpu;
+import dev.apfsim.kvm.VmObserver;
 import dev.apfsim.kvm.arm64.Arm64Injection;
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.Lapic;
-import dev.apfsim.kvm.x86.VmObserver;
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.kvm.arm64.Arm64Vcpu;
 import dev.apfsim.kvm.x86.X86Vcpu;
+import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.memory.BackingDevice;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
@@ -45,7 +49,11 @@ public final class Machine implements VmObserver, GuestObserver {
     private final BackingDevice swap;
     private final BackingDevice remote;
     private final GuestKernel guest;
-    private final List<X86Vcpu> vcpus = new ArrayList<>();
+    private final List<KvmVcpu> vcpus = new ArrayList<>();
+    /** Each vCPU's interrupt line into its interrupt controller (LAPIC, vGIC, s390 interrupt queue). */
+    private final List<java.util.function.IntConsumer> irqLines = new ArrayList<>();
+    private final List<X86Vcpu> x86 = new ArrayList<>();
+    private final List<Arm64Vcpu> arm64 = new ArrayList<>();
     private final LivelockDetector livelock;
     private final GuestRam ram;
     private Outcome outcome;
@@ -76,22 +84,31 @@ public final class Machine implements VmObserver, GuestObserver {
             });
         }
         this.ram = new GuestRam(s.memoryBytes());
-        this.guest = new GuestKernel(sim, s.guest(), metrics, tracer, ram, memory, this);
+        this.guest = new GuestKernel(sim, s.guest(), metrics, tracer, ram, memory::accessMapped, this);
         this.livelock = new LivelockDetector(s.livelockRetries());
         this.monitor = new Monitor(sim, tracer);
-        boolean arm64 = s.kvm().arch() == HostArch.ARM64;
+        KvmConfig host = s.kvm();
         for (int i = 0; i < s.vcpus(); i++) {
-            X86CpuState state = arm64 ? new Arm64CpuState() : new X86CpuState();
-            X86Vcpu v = new X86Vcpu(i, sim, s.kvm(), metrics, tracer, memory, ram, state, this);
-            if (arm64) {
-                v.setArch(new Arm64AsyncPf(v, ram)); // the same run loop with the arm64 proposal's rules
-            }
+            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
             v.setFaultListener(livelock);
             vcpus.add(v);
-            GuestCpu cpu = guest.addCpu(platform(v));
-            v.attachGuest(cpu);
+            switch (host.arch()) {
+                case X86 -> {
+                    X86Vcpu x = new X86Vcpu(v, host.x86(), memory, ram, new X86CpuState());
+                    x86.add(x);
+                    irqLines.add(x::apicSetIrq);
+                    x.attachGuest(guest.addCpu(platform(i, x.cpu, x.lapic)));
+                }
+                case ARM64 -> {
+                    Arm64Vcpu a = new Arm64Vcpu(v, host.arm64(), memory, ram, new Arm64CpuState());
+                    arm64.add(a);
+                    irqLines.add(a::vgicInjectIrq);
+                    a.attachGuest(guest.addCpu(platform(i, a.cpu, a.vgic)));
+                }
+                case S390 -> throw new IllegalStateException("s390 is not wired yet");
+            }
         }
-        tracer.attachProbe(new dev.apfsim.check.ModelChecks(monitor, vcpus));
+        tracer.attachProbe(new ModelChecks(monitor, vcpus));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
         if (s.check().scheduleSeed() != 0) {
             java.util.SplittableRandom choices = new java.util.SplittableRandom(s.check().scheduleSeed());
@@ -106,7 +123,7 @@ public final class Machine implements VmObserver, GuestObserver {
                         new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
                     } else {
                         guest.cpu(p.cpu()).queuePerturbation(p);
-                        vcpus.get(p.cpu()).apicSetIrq(Perturbation.VECTOR);
+                        irqLines.get(p.cpu()).accept(Perturbation.VECTOR);
                     }
                 }, 0, 0);
             }
@@ -146,7 +163,7 @@ public final class Machine implements VmObserver, GuestObserver {
 
         @Override
         public void onEvent(int code, long arg) {
-            vcpus.get(p.cpu()).apicSetIrq(Perturbation.DEVICE_VECTOR);
+            irqLines.get(p.cpu()).accept(Perturbation.DEVICE_VECTOR);
             long next = sim.now() + 1_000 + gaps.nextLong(3_000);
             if (next < p.timeNs() + p.durationNs()) {
                 sim.at(next, this, 0, 0);
@@ -154,22 +171,23 @@ public final class Machine implements VmObserver, GuestObserver {
         }
     }
 
-    private GuestCpu.Platform platform(X86Vcpu v) {
+    /** What guest CPU {@code i} has around it: its registers, its interrupt controller, the IPI and timer lines. */
+    private GuestCpu.Platform platform(int i, CpuState state, InterruptController ic) {
         return new GuestCpu.Platform() {
-            public X86CpuState state() {
-                return v.cpu;
+            public CpuState state() {
+                return state;
             }
 
-            public Lapic lapic() {
-                return v.lapic;
+            public InterruptController interruptController() {
+                return ic;
             }
 
             public void sendIpi(int cpu, int vector) {
-                vcpus.get(cpu).apicSetIrq(vector);
+                irqLines.get(cpu).accept(vector);
             }
 
             public void timerInterrupt() {
-                v.apicSetIrq(ApfMsr.LOCAL_TIMER_VECTOR);
+                irqLines.get(i).accept(ApfMsr.LOCAL_TIMER_VECTOR);
             }
 
             public boolean offersPfVmexit() {
@@ -208,8 +226,19 @@ public final class Machine implements VmObserver, GuestObserver {
         return sim;
     }
 
-    public List<X86Vcpu> vcpus() {
+    /** The generic vCPUs, one per {@code vm.vcpus}. */
+    public List<KvmVcpu> vcpus() {
         return vcpus;
+    }
+
+    /** The x86 halves of the vCPUs (empty unless {@code host.arch} is x86). */
+    public List<X86Vcpu> x86Vcpus() {
+        return x86;
+    }
+
+    /** The arm64 halves of the vCPUs (empty unless {@code host.arch} is arm64). */
+    public List<Arm64Vcpu> arm64Vcpus() {
+        return arm64;
     }
 
     public GuestKernel guest() {
@@ -233,7 +262,7 @@ public final class Machine implements VmObserver, GuestObserver {
     public void start() {
         if (!started) {
             started = true;
-            for (X86Vcpu v : vcpus) {
+            for (KvmVcpu v : vcpus) {
                 v.start();
             }
         }
@@ -310,7 +339,7 @@ public final class Machine implements VmObserver, GuestObserver {
             }
         }
         long now = sim.now();
-        for (X86Vcpu v : vcpus) {
+        for (KvmVcpu v : vcpus) {
             v.finish(now);
         }
         tracer.flush();

@@ -1,7 +1,8 @@
 package dev.apfsim.guest;
 
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.GuestExit;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.GuestExit;
+import dev.apfsim.arch.x86.X86Exit;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.trace.TraceEvent;
 
@@ -27,12 +28,12 @@ public final class GuestChecks {
         GuestHarness h = new GuestHarness(1, GuestHarness.linuxNoTick());
         Task t = h.task("t", 0, new Action.Touch(X, false));
         GuestExit e = h.runPastMsrs(0);
-        assertEquals(X, assertInstanceOf(GuestExit.EptViolation.class, e).gva());
+        assertEquals(X, assertInstanceOf(GuestExit.MemoryFault.class, e).gva());
         assertEquals(0, h.ram.read32(h.cpu(0).areaGpa() + ApfMsr.OFFSET_FLAGS));
 
         h.injectRegularPf(0, X);
         e = h.run(0);
-        assertEquals(X, assertInstanceOf(GuestExit.EptViolation.class, e).gva(), "the access is retried");
+        assertEquals(X, assertInstanceOf(GuestExit.MemoryFault.class, e).gva(), "the access is retried");
         List<TraceEvent.GuestPageFault> pf = h.all(TraceEvent.GuestPageFault.class);
         assertEquals(1, pf.size());
         assertEquals(X, pf.getFirst().address());
@@ -58,22 +59,22 @@ public final class GuestChecks {
     public static void wakeBeforeFault() {
         GuestHarness h = new GuestHarness(1, GuestHarness.linuxNoTick());
         Task t = h.task("t", 0, new Action.Touch(X, false));
-        assertInstanceOf(GuestExit.EptViolation.class, h.runPastMsrs(0));
+        assertInstanceOf(GuestExit.MemoryFault.class, h.runPastMsrs(0));
 
         h.injectPageReady(0, 0x1000);
         GuestExit e = h.run(0);
-        GuestExit.WrMsr ack = assertInstanceOf(GuestExit.WrMsr.class, e);
+        X86Exit.WrMsr ack = assertInstanceOf(X86Exit.WrMsr.class, e);
         assertEquals(ApfMsr.MSR_KVM_ASYNC_PF_ACK, ack.msr());
         TraceEvent.GuestApfWake wake = h.all(TraceEvent.GuestApfWake.class).getFirst();
         assertEquals(-1, wake.task(), "no sleeper: a dummy node");
         assertEquals(0x1000, wake.token());
         assertEquals(1, h.kernel.sleepers().dummies());
         assertEquals(0, h.ram.read32(h.cpu(0).areaGpa() + ApfMsr.OFFSET_TOKEN));
-        assertInstanceOf(GuestExit.EptViolation.class, h.run(0));
+        assertInstanceOf(GuestExit.MemoryFault.class, h.run(0));
 
         h.injectAsyncPf(0, 0x1000);
         e = h.run(0);
-        assertInstanceOf(GuestExit.EptViolation.class, e, "returned at once and retried the access");
+        assertInstanceOf(GuestExit.MemoryFault.class, e, "returned at once and retried the access");
         TraceEvent.GuestApfWait w = h.all(TraceEvent.GuestApfWait.class).getFirst();
         assertTrue(w.dummyConsumed());
         assertEquals(Task.State.RUNNING, t.state());
@@ -94,7 +95,7 @@ public final class GuestChecks {
                         new Action.Touch(X, false)))) {
             GuestHarness h = new GuestHarness(1, GuestHarness.linuxNoTick());
             h.task("t", 0, c.steps());
-            assertInstanceOf(GuestExit.EptViolation.class, h.runPastMsrs(0));
+            assertInstanceOf(GuestExit.MemoryFault.class, h.runPastMsrs(0));
             h.injectAsyncPf(0, 0x1000);
             assertInstanceOf(GuestExit.Dead.class, h.run(0));
             assertEquals(List.of(c.message()), h.panics);

@@ -1,10 +1,11 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.engine.Simulator;
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.GuestExit;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.GuestExit;
+import dev.apfsim.arch.x86.X86Exit;
 import dev.apfsim.kvm.x86.Lapic;
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.x86.X86CpuState;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Metrics;
@@ -37,7 +38,7 @@ final class GuestHarness {
         metrics = new Metrics(cpus);
         memory = new HostMemory(sim, (64L << 20) >>> 12, (64L << 20) >>> 12, List.of(), 5_000);
         tracer.attach(events::add);
-        kernel = new GuestKernel(sim, config, metrics, tracer, ram, memory, new GuestObserver() {
+        kernel = new GuestKernel(sim, config, metrics, tracer, ram, memory::accessMapped, new GuestObserver() {
             public void guestPanic(long time, int cpu, String message) {
                 panics.add(message);
             }
@@ -52,7 +53,7 @@ final class GuestHarness {
                     return st;
                 }
 
-                public Lapic lapic() {
+                public Lapic interruptController() {
                     return lapic;
                 }
 
@@ -89,7 +90,7 @@ final class GuestHarness {
     GuestExit run(int i) {
         GuestExit e = cpu(i).run(now, Long.MAX_VALUE);
         now = Math.max(now, e.at());
-        if (e instanceof GuestExit.WrMsr || e instanceof GuestExit.RdMsr) {
+        if (e instanceof X86Exit.WrMsr || e instanceof X86Exit.RdMsr) {
             cpu(i).msrResult(false, 0);
         }
         return e;
@@ -100,7 +101,7 @@ final class GuestHarness {
         GuestExit e;
         do {
             e = run(i);
-        } while (e instanceof GuestExit.WrMsr || e instanceof GuestExit.RdMsr);
+        } while (e instanceof X86Exit.WrMsr || e instanceof X86Exit.RdMsr);
         return e;
     }
 

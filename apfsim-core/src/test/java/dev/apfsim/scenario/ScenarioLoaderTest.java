@@ -2,8 +2,8 @@ package dev.apfsim.scenario;
 
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
-import dev.apfsim.kvm.x86.HostCosts;
-import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.host.KvmConfig;
 import dev.apfsim.kvm.x86.X86Policy;
 import dev.apfsim.memory.FailureRule;
 import dev.apfsim.memory.LatencyDistribution;

@@ -3,7 +3,7 @@ package dev.apfsim.sim;
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.guest.Task;
-import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.arch.x86.ApfMsr;
 import dev.apfsim.memory.LatencyDistribution;
 import dev.apfsim.scenario.MemoryRegion;
 import dev.apfsim.scenario.Scenario;

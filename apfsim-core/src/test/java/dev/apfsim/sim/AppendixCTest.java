@@ -2,9 +2,9 @@ package dev.apfsim.sim;
 
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
-import dev.apfsim.kvm.x86.ApfMsr;
-import dev.apfsim.kvm.x86.HostCosts;
-import dev.apfsim.kvm.x86.X86Vcpu;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.kvm.KvmVcpu;
 import dev.apfsim.memory.FailureRule;
 import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.TraceEvent;
@@ -160,16 +160,16 @@ class AppendixCTest {
 
     @Test
     void c3_interruptsOffBlocksTheVcpuThread() {
-        List<X86Vcpu.RunState> atSync = new ArrayList<>();
+        List<KvmVcpu.RunState> atSync = new ArrayList<>();
         SimRun r = SimRun.of(uffd().task("t", 0, Action.CLI, touch(X), Action.STI).build(), (m, e) -> {
             if (e instanceof SyncFault) {
-                atSync.add(m.vcpus().get(0).runState());
+                atSync.add(m.x86Vcpus().get(0).runState());
             }
         });
         assertEquals(List.of(WAKE_ALL_READY, IRQ, "apfsim_sync_fault: gfn 0x300 reason sync_faults_irqs_off"),
                 seq(r), r.dump());
         assertTrue(r.all(TryAsyncGetPage.class).isEmpty(), "no kvm_try_async_get_page");
-        assertEquals(List.of(X86Vcpu.RunState.SYNC_WAIT), atSync, "the vCPU thread itself waits");
+        assertEquals(List.of(KvmVcpu.RunState.SYNC_WAIT), atSync, "the vCPU thread itself waits");
         assertEquals(0, r.counter("synthetic_halts"), "not a synthetic halt");
         long blocked = r.result.vcpus().getFirst().timeNs().get("sync_blocked");
         assertTrue(blocked >= 50 * MS && blocked < 51 * MS, "blocked for the page: " + blocked);
@@ -229,11 +229,11 @@ class AppendixCTest {
 
     @Test
     void c6_workerTakesTheSlowFault() {
-        List<X86Vcpu.RunState> vcpuWhileWaiting = new ArrayList<>();
+        List<KvmVcpu.RunState> vcpuWhileWaiting = new ArrayList<>();
         SimRun r = SimRun.of(uffd().task("t", 0, touch(X)).build(), m -> {
             m.start();
             m.simulator().run(25 * MS); // halfway through the 50 ms the page takes
-            vcpuWhileWaiting.add(m.vcpus().get(0).runState());
+            vcpuWhileWaiting.add(m.x86Vcpus().get(0).runState());
         }, (m, e) -> {
         });
         NotPresent np = r.first(NotPresent.class);
@@ -241,7 +241,7 @@ class AppendixCTest {
         assertEquals(TraceEvent.Actor.WORKER, c.actor());
         assertTrue(FtraceFormat.line(c).startsWith("kworker/"), FtraceFormat.line(c));
         assertTrue(r.all(SyncFault.class).isEmpty(), "the vCPU thread never blocks in the fault");
-        assertEquals(List.of(X86Vcpu.RunState.BLOCKED), vcpuWhileWaiting, "the vCPU idles in guest HLT meanwhile");
+        assertEquals(List.of(KvmVcpu.RunState.BLOCKED), vcpuWhileWaiting, "the vCPU idles in guest HLT meanwhile");
         // the page is supplied 50 ms after the worker asked for it; GUP returns at that moment
         long supplied = np.time() + HostCosts.defaults().workerDispatchNs() + 50 * MS;
         assertEquals(supplied, c.time());

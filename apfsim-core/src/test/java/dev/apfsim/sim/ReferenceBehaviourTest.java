@@ -3,7 +3,7 @@ package dev.apfsim.sim;
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.guest.Task;
-import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.arch.x86.ApfMsr;
 import dev.apfsim.kvm.x86.X86Vcpu;
 import dev.apfsim.memory.FailureRule;
 import dev.apfsim.scenario.Scenario;
@@ -32,9 +32,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import static dev.apfsim.kvm.x86.ApfMsr.MSR_KVM_ASYNC_PF_ACK;
-import static dev.apfsim.kvm.x86.ApfMsr.MSR_KVM_ASYNC_PF_EN;
-import static dev.apfsim.kvm.x86.ApfMsr.MSR_KVM_ASYNC_PF_INT;
+import static dev.apfsim.arch.x86.ApfMsr.MSR_KVM_ASYNC_PF_ACK;
+import static dev.apfsim.arch.x86.ApfMsr.MSR_KVM_ASYNC_PF_EN;
+import static dev.apfsim.arch.x86.ApfMsr.MSR_KVM_ASYNC_PF_INT;
 import static dev.apfsim.sim.SimRun.WAKE_ALL;
 import static dev.apfsim.sim.TestScenarios.MS;
 import static dev.apfsim.sim.TestScenarios.US;
@@ -177,7 +177,7 @@ class ReferenceBehaviourTest {
                 .build();
         List<String> seen = new ArrayList<>();
         SimRun r = SimRun.of(s, (m, e) -> {
-            X86Vcpu v = m.vcpus().get(0);
+            X86Vcpu v = m.x86Vcpus().get(0);
             if (e instanceof Msr msr && msr.msr() == MSR_KVM_ASYNC_PF_ACK && e.time() > 5 * MS
                     && seen.size() < 3) {
                 seen.add((msr.write() ? "w" + msr.data() : "r" + msr.data()) + " pending=" + v.apf.pageReadyPending
@@ -277,7 +277,7 @@ class ReferenceBehaviourTest {
         assertTrue(cr2.containsAll(List.of(0x1000L, 0x2000L, 0x1001L, 0x2001L)), cr2::toString);
         // at the 2^20 wrap the counter restarts at 1: token 0 is never handed out
         SimRun w = SimRun.of(base().task("t", 0, touch(X), touch(Y)).build(),
-                m -> m.vcpus().get(0).apf.id = 0xFFFFF, (m, e) -> {
+                m -> m.x86Vcpus().get(0).apf.id = 0xFFFFF, (m, e) -> {
                 });
         assertEquals(List.of(0xFFFFF000L, 0x1000L), w.notPresentTokens());
         assertAllDone(w);
@@ -361,9 +361,9 @@ class ReferenceBehaviourTest {
             final int v = variant;
             SimRun r = SimRun.of(base().task("t", 0, touch(X)).build(), m -> {
                 if (v == 0) {
-                    m.vcpus().get(0).cpu.eventNeedsReinjection = true;
+                    m.x86Vcpus().get(0).cpu.eventNeedsReinjection = true;
                 } else {
-                    m.vcpus().get(0).cpu.exceptionPending = true;
+                    m.x86Vcpus().get(0).cpu.exceptionPending = true;
                 }
             }, (m, e) -> {
             });
@@ -429,7 +429,7 @@ class ReferenceBehaviourTest {
         List<Integer> queuedAtSync = new ArrayList<>();
         SimRun r = SimRun.of(b.build(), (m, e) -> {
             if (e instanceof SyncFault) {
-                queuedAtSync.add(m.vcpus().get(0).asyncPf().queued());
+                queuedAtSync.add(m.x86Vcpus().get(0).asyncPf().queued());
             }
         });
         assertEquals(64, r.all(NotPresent.class).size());
@@ -501,7 +501,7 @@ class ReferenceBehaviourTest {
             if (e instanceof Ready rd && rd.token() != WAKE_ALL) {
                 atReady.add(Long.toHexString(rd.token()) + " slot="
                         + Integer.toHexString(m.ram().read32(area(0) + ApfMsr.OFFSET_TOKEN))
-                        + " done=" + m.vcpus().get(0).asyncPf().doneSize());
+                        + " done=" + m.x86Vcpus().get(0).asyncPf().doneSize());
             }
         });
         List<Ready> ready = r.all(Ready.class).stream().filter(e -> e.token() != WAKE_ALL).toList();
@@ -524,7 +524,7 @@ class ReferenceBehaviourTest {
                 .build();
         SimRun r = SimRun.of(s, (m, e) -> {
             if (e instanceof Ready rd && rd.token() == 0x1000) {
-                lapicAtReady.add(m.vcpus().get(0).lapic.enabled());
+                lapicAtReady.add(m.x86Vcpus().get(0).lapic.enabled());
             }
         });
         Completed c = r.first(Completed.class);
@@ -570,7 +570,7 @@ class ReferenceBehaviourTest {
 
         // shadow paging, guest CR3 changed while the fault was outstanding: no prefault, the retry faults
         SimRun cr3 = SimRun.of(base().task("A", 0, touch(X)).task("B", 0, new Action.SetCr3(0x5000), compute(5 * MS))
-                .build(), m -> m.vcpus().get(0).cpu.tdp = false, (m, e) -> {
+                .build(), m -> m.x86Vcpus().get(0).cpu.tdp = false, (m, e) -> {
                 });
         Prefault skipped = cr3.first(Prefault.class);
         assertNotNull(skipped, cr3.dump());
@@ -583,7 +583,7 @@ class ReferenceBehaviourTest {
         // MMU direct-ness changed (shadow paging, CR0.PG cleared in between): no prefault either
         SimRun direct = SimRun.of(base().task("A", 0, touch(X))
                 .task("B", 0, new Action.SetPaging(false), compute(5 * MS), new Action.SetPaging(true)).build(),
-                m -> m.vcpus().get(0).cpu.tdp = false, (m, e) -> {
+                m -> m.x86Vcpus().get(0).cpu.tdp = false, (m, e) -> {
                 });
         Prefault p2 = direct.first(Prefault.class);
         assertNotNull(p2, direct.dump());
@@ -607,7 +607,7 @@ class ReferenceBehaviourTest {
             SimRun r = SimRun.of(s, (m, e) -> {
                 if (e instanceof Msr msr && msr.msr() == MSR_KVM_ASYNC_PF_EN && msr.write()) {
                     int n = enWrites.incrementAndGet();
-                    X86Vcpu v = m.vcpus().get(0);
+                    X86Vcpu v = m.x86Vcpus().get(0);
                     if (n == 2) {
                         atDisable.add("queued=" + v.asyncPf().queued() + " gfns=" + v.apf.gfns.size() + " done="
                                 + v.asyncPf().doneSize());
@@ -640,7 +640,7 @@ class ReferenceBehaviourTest {
                 .task("A", 0, touch(X))
                 .build();
         SimRun r = SimRun.of(s, (m, e) -> {
-            X86Vcpu v = m.vcpus().get(0);
+            X86Vcpu v = m.x86Vcpus().get(0);
             if (e instanceof QueueCleared qc && qc.cause().equals("reset")) {
                 v.apf.halted = true; // kvm_vcpu_reset must clear it (set here, inside the reset, to see that)
             }
@@ -708,7 +708,7 @@ class ReferenceBehaviourTest {
     void b34_guestIrqOrder() {
         List<String> order = new ArrayList<>();
         SimRun r = SimRun.of(base().task("t", 0, touch(X)).build(), (m, e) -> {
-            X86Vcpu v = m.vcpus().get(0);
+            X86Vcpu v = m.x86Vcpus().get(0);
             int slot = m.ram().read32(area(0) + ApfMsr.OFFSET_TOKEN);
             if (e instanceof GuestApfWake w && w.token() == 0x1000) {
                 order.add("wake eoi=" + !v.lapic.isrSet(VEC) + " slot=" + Integer.toHexString(slot));
@@ -737,7 +737,7 @@ class ReferenceBehaviourTest {
     @Test
     void b36_guestEnablingOrder() {
         for (boolean vmexit : new boolean[]{true, false}) {
-            Scenario s = base().vcpus(2).kvm(vmexit ? dev.apfsim.kvm.x86.KvmConfig.defaults()
+            Scenario s = base().vcpus(2).kvm(vmexit ? dev.apfsim.host.KvmConfig.defaults()
                     : TestScenarios.noVmexitCpuid()).task("t", 0, touch(X)).build();
             SimRun r = SimRun.of(s);
             for (int cpu = 0; cpu < 2; cpu++) {

@@ -1,7 +1,7 @@
 package dev.apfsim.sim;
 
 import dev.apfsim.guest.Task;
-import dev.apfsim.kvm.x86.ApfMsr;
+import dev.apfsim.arch.x86.ApfMsr;
 import dev.apfsim.kvm.x86.X86Vcpu;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.trace.FtraceFormat;
@@ -55,7 +55,7 @@ public final class SimRun {
     }
 
     public X86Vcpu vcpu(int i) {
-        return machine.vcpus().get(i);
+        return machine.x86Vcpus().get(i);
     }
 
     public Task task(int i) {

@@ -2,7 +2,7 @@ package dev.apfsim.sim;
 
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
-import dev.apfsim.kvm.x86.KvmConfig;
+import dev.apfsim.host.KvmConfig;
 import dev.apfsim.kvm.x86.X86Policy;
 import dev.apfsim.memory.FailureRule;
 import dev.apfsim.memory.LatencyDistribution;

@@ -1,5 +1,8 @@
 package dev.apfsim.kvm.x86;
 
+
+import dev.apfsim.arch.x86.ApfMsr;
+
 import dev.apfsim.kvm.AsyncPf;
 import dev.apfsim.memory.GuestRam;
 
@@ -25,7 +28,7 @@ final class ApfMsrHandler {
 
     /** Returns null when the MSR is not an APF MSR. */
     Result write(int msr, long data) {
-        KvmConfig c = vcpu.config;
+        X86Config c = vcpu.config;
         return switch (msr) {
             case ApfMsr.MSR_KVM_ASYNC_PF_EN ->
                     !c.guestPvHas(c.cpuidAsyncPf()) ? Result.GP : (enableAsyncPf(data) ? Result.GP : Result.OK);
@@ -46,7 +49,7 @@ final class ApfMsrHandler {
     }
 
     Result read(int msr) {
-        KvmConfig c = vcpu.config;
+        X86Config c = vcpu.config;
         return switch (msr) {
             case ApfMsr.MSR_KVM_ASYNC_PF_EN ->
                     c.guestPvHas(c.cpuidAsyncPf()) ? new Result(false, apf.msrEnVal) : Result.GP;
@@ -59,7 +62,7 @@ final class ApfMsrHandler {
 
     /** {@code kvm_pv_enable_async_pf}; true means #GP. */
     private boolean enableAsyncPf(long data) {
-        KvmConfig c = vcpu.config;
+        X86Config c = vcpu.config;
         if ((data & ApfMsr.RESERVED_EN_BITS) != 0) {
             return true;
         }

@@ -1,5 +1,7 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.kvm.ApfGfnHash;
+
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;

@@ -4,7 +4,7 @@ package dev.apfsim.kvm.x86;
  * A minimal local APIC: software enable (SPIV bit 8), IRR and ISR for fixed-mode vectors, EOI. Priority is by
  * vector, as the APIC's priority classes order fixed interrupts.
  */
-public final class Lapic {
+public final class Lapic implements dev.apfsim.arch.InterruptController {
     private final long[] irr = new long[4];
     private final long[] isr = new long[4];
     private boolean softwareEnabled = true;
@@ -46,6 +46,7 @@ public final class Lapic {
     }
 
     /** {@code kvm_cpu_has_interrupt}: a requested vector above the one in service. */
+    @Override
     public boolean hasInterrupt() {
         int r = highest(irr);
         return r >= 0 && (r >> 4) > (highest(isr) >> 4) && softwareEnabled;
@@ -60,6 +61,7 @@ public final class Lapic {
     }
 
     /** {@code apic_eoi}: ends the highest in-service vector. */
+    @Override
     public void eoi() {
         int v = highest(isr);
         if (v >= 0) {

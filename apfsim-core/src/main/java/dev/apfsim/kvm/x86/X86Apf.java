@@ -1,5 +1,9 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.kvm.ApfGfnHash;
+
+import dev.apfsim.arch.x86.ApfMsr;
+
 /** {@code vcpu->arch.apf}: the x86 per-vCPU async PF state. */
 public final class X86Apf {
     public boolean halted;

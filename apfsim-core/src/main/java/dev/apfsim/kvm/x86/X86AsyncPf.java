@@ -1,6 +1,9 @@
 package dev.apfsim.kvm.x86;
 
-import dev.apfsim.kvm.ArchAsyncPf;
+import dev.apfsim.arch.x86.ApfMsr;
+
+import dev.apfsim.arch.x86.X86CpuState;
+
 import dev.apfsim.kvm.AsyncPf;
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.GuestRam;
@@ -10,7 +13,7 @@ import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
 
 /** The x86 rules of async PF ({@code x86.c}, {@code mmu.c}) for one vCPU. */
-public final class X86AsyncPf implements ArchAsyncPf {
+public final class X86AsyncPf {
     private final X86Vcpu vcpu;
     private final X86Apf apf;
     private final AsyncPf generic;
@@ -27,13 +30,11 @@ public final class X86AsyncPf implements ArchAsyncPf {
         this.memory = memory;
     }
 
-    @Override
     public int lastToken() {
         return lastToken;
     }
 
     /** {@code kvm_can_do_async_pf}: null if async is possible, else the reason the fault goes synchronous. */
-    @Override
     public Counter cannotDoAsyncPf() {
         X86CpuState cpu = vcpu.cpu;
         if (!vcpu.config.lapicInKernel()) {
@@ -72,13 +73,12 @@ public final class X86AsyncPf implements ArchAsyncPf {
     }
 
     /** {@code kvm_arch_setup_async_pf}. */
-    @Override
     public boolean setupAsyncPf(long cr2OrGpa, long gfn, boolean write) {
         int token = allocApfToken();
         lastToken = token;
         vcpu.probe(new Probe.AsyncPfSetup(vcpu.id, token, gfn));
-        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, vcpu.cpu.cr3, vcpu.cpu.mmuDirect(),
-                vcpu.cpu.guestMode, write ? 2 : 0, vcpu.sim.now());
+        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, new X86ArchAsyncPf(vcpu.cpu.pgd,
+                vcpu.cpu.mmuDirect(), vcpu.cpu.guestMode, write ? 2 : 0), vcpu.sim.now());
         return generic.setup(work); // on failure the token id stays consumed, as in the kernel
     }
 
@@ -86,7 +86,6 @@ public final class X86AsyncPf implements ArchAsyncPf {
         return 0x7f0000000000L + (gfn << 12); // a VMM-style mapping of guest RAM
     }
 
-    @Override
     public boolean asyncPageNotPresent(KvmAsyncPf work) {
         vcpu.trace(new TraceEvent.NotPresent(vcpu.sim.now(), vcpu.id, work.tokenUnsigned(), work.cr2OrGpa));
         apf.gfns.add(work.gfn);
@@ -156,12 +155,6 @@ public final class X86AsyncPf implements ArchAsyncPf {
         return ram.valid(gpa) && ram.read32(gpa) == 0;
     }
 
-    @Override
-    public void asyncPageReady(KvmAsyncPf work) {
-        vcpu.mmu.asyncPageReady(work);
-    }
-
-    @Override
     public void asyncPagePresent(KvmAsyncPf work) {
         if (apf.legacy) {
             legacyPagePresent(work);
@@ -188,7 +181,6 @@ public final class X86AsyncPf implements ArchAsyncPf {
         vcpu.mpStateRunnable();
     }
 
-    @Override
     public void asyncPagePresentQueued() {
         if (apf.legacy) {
             return; // ≤5.7 async_pf_execute only woke a sleeping vCPU; the run loop polled the done list
@@ -199,7 +191,6 @@ public final class X86AsyncPf implements ArchAsyncPf {
         }
     }
 
-    @Override
     public boolean canDequeueAsyncPagePresent() {
         if (!apf.pvEnabled()) {
             return true;
@@ -209,11 +200,6 @@ public final class X86AsyncPf implements ArchAsyncPf {
         }
         boolean lapicOk = vcpu.lapic.enabled() || !vcpu.config.policy().lapicDisabledFix();
         return lapicOk && apfPageReadySlotFree();
-    }
-
-    @Override
-    public void vcpuWakeUp() {
-        vcpu.wakeUp();
     }
 
     HostMemory memory() {

@@ -1,5 +1,8 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.arch.x86.X86CpuState;
+
+import dev.apfsim.arch.x86.X86CpuState;
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
@@ -8,23 +11,6 @@ import dev.apfsim.trace.TraceEvent;
 
 /** The async-PF-relevant part of the x86 MMU fault path ({@code mmu.c}). */
 public final class X86Mmu {
-    /** Observes faults for livelock detection: async faults per gfn, and the gfn finally being mapped. */
-    public interface FaultListener {
-        void asyncFault(long now, int vcpu, long gfn, long token);
-
-        void mapped(long gfn);
-    }
-
-    static final FaultListener NO_LISTENER = new FaultListener() {
-        public void asyncFault(long now, int vcpu, long gfn, long token) {
-        }
-
-        public void mapped(long gfn) {
-        }
-    };
-
-    FaultListener listener = NO_LISTENER;
-
     /** What the fault handler decided. */
     enum Outcome { FIXED, RETRY_ASYNC, RETRY_HALT, SYNC, EFAULT, HWPOISON }
 
@@ -48,7 +34,7 @@ public final class X86Mmu {
         switch (memory.faultinNowait(gfn)) {
             case MAPPED_NOW -> {
                 memory.map(gfn);
-                listener.mapped(gfn);
+                vcpu.kvm.faults().mapped(gfn);
                 vcpu.metrics.counters.inc(Counter.MINOR_FAULTS);
                 return Outcome.FIXED;
             }
@@ -61,7 +47,7 @@ public final class X86Mmu {
             case NEEDS_IO -> {
             }
         }
-        Counter refused = vcpu.config.asyncPf() ? vcpu.rules.cannotDoAsyncPf() : Counter.SYNC_APF_DISABLED_HOST;
+        Counter refused = vcpu.kvm.asyncPfEnabled() ? vcpu.x86.cannotDoAsyncPf() : Counter.SYNC_APF_DISABLED_HOST;
         if (refused == null) {
             refused = vcpu.errorPolicy.refuseAsync(gfn);
         }
@@ -71,14 +57,12 @@ public final class X86Mmu {
             if (vcpu.apf.gfns.contains(gfn)) {
                 vcpu.trace(new TraceEvent.RepeatedFault(vcpu.sim.now(), vcpu.id, cr2OrGpa, gfn));
                 vcpu.metrics.counters.inc(Counter.REPEATED_FAULTS);
-                if (vcpu.rules.haltOnRepeatedFault()) {
-                    vcpu.makeRequest(X86Vcpu.REQ_APF_HALT);
-                }
+                vcpu.makeRequest(X86Vcpu.REQ_APF_HALT);
                 return Outcome.RETRY_HALT;
             }
-            if (vcpu.rules.setupAsyncPf(cr2OrGpa, gfn, write)) {
+            if (vcpu.x86.setupAsyncPf(cr2OrGpa, gfn, write)) {
                 vcpu.metrics.counters.inc(Counter.ASYNC_STARTED);
-                listener.asyncFault(vcpu.sim.now(), vcpu.id, gfn, Integer.toUnsignedLong(vcpu.rules.lastToken()));
+                vcpu.kvm.faults().asyncFault(vcpu.sim.now(), vcpu.id, gfn, Integer.toUnsignedLong(vcpu.x86.lastToken()));
                 return Outcome.RETRY_ASYNC;
             }
             refused = Counter.SYNC_QUEUE_FULL;
@@ -97,12 +81,13 @@ public final class X86Mmu {
             return;
         }
         X86CpuState cpu = vcpu.cpu;
+        X86ArchAsyncPf at = (X86ArchAsyncPf) work.arch;
         if (vcpu.config.policy().prefault() == X86Policy.PrefaultContext.SAME_CONTEXT) {
-            if (cpu.mmuDirect() != work.directMap) {
+            if (cpu.mmuDirect() != at.directMap()) {
                 skipped(work, "direct_map-changed");
                 return;
             }
-            if (!cpu.mmuDirect() && cpu.cr3 != work.cr3) {
+            if (!cpu.mmuDirect() && cpu.pgd != at.cr3()) {
                 skipped(work, "cr3-changed");
                 return;
             }
@@ -113,11 +98,11 @@ public final class X86Mmu {
             return;
         }
         if (vcpu.probing()) {
-            vcpu.probe(new Probe.Prefault(vcpu.id, work.gfn, work.directMap, work.cr3, work.guestMode,
-                    cpu.mmuDirect(), cpu.cr3, cpu.guestMode));
+            vcpu.probe(new Probe.Prefault(vcpu.id, work.gfn, at.directMap(), at.cr3(), at.guestMode(),
+                    cpu.mmuDirect(), cpu.pgd, cpu.guestMode));
         }
         memory.map(work.gfn);
-        listener.mapped(work.gfn);
+        vcpu.kvm.faults().mapped(work.gfn);
         vcpu.metrics.counters.inc(Counter.PREFAULTS);
         vcpu.trace(new TraceEvent.Prefault(vcpu.sim.now(), vcpu.id, work.gfn, true,
                 contextChanged(work) ? "other-context" : ""));
@@ -126,8 +111,9 @@ public final class X86Mmu {
     /** True when the prefault lands in an MMU context other than the fault's (the c4806acdcec0 bug). */
     boolean contextChanged(KvmAsyncPf work) {
         X86CpuState cpu = vcpu.cpu;
-        return cpu.mmuDirect() != work.directMap || cpu.guestMode != work.guestMode
-                || (!cpu.mmuDirect() && cpu.cr3 != work.cr3);
+        X86ArchAsyncPf at = (X86ArchAsyncPf) work.arch;
+        return cpu.mmuDirect() != at.directMap() || cpu.guestMode != at.guestMode()
+                || (!cpu.mmuDirect() && cpu.pgd != at.cr3());
     }
 
     private void skipped(KvmAsyncPf work, String why) {

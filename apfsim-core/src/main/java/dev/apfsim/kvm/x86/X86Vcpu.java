@@ -1,227 +1,230 @@
 package dev.apfsim.kvm.x86;
 
-import dev.apfsim.engine.EventHandler;
+import dev.apfsim.arch.GuestExit;
+import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.x86.X86CpuState;
+import dev.apfsim.arch.x86.X86Exit;
+import dev.apfsim.arch.x86.X86GuestCode;
 import dev.apfsim.engine.Simulator;
-import dev.apfsim.kvm.ArchAsyncPf;
 import dev.apfsim.kvm.AsyncPf;
-import dev.apfsim.kvm.KvmAsyncPf;
+import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.kvm.KvmArch;
+import dev.apfsim.kvm.KvmVcpu;
 import dev.apfsim.memory.GuestRam;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.Metrics;
-import dev.apfsim.metrics.TimeCategory;
-import dev.apfsim.metrics.VcpuTime;
 import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
-import dev.apfsim.trace.Tracer;
 
 /**
- * One vCPU thread of an x86 VM: {@code vcpu_run} / {@code vcpu_enter_guest} / {@code vcpu_block} as events.
- * The guest runs inline until it exits or the next event is due; everything the host does costs time.
- *
- * <p>The run loop is also the arm64 model's ({@code host.arch: arm64}): another architecture's async PF rules
- * replace {@link X86AsyncPf} through {@link #setArch}, and the loop asks them where the two differ
- * ({@link ArchAsyncPf}).
+ * The x86 half of one vCPU ({@code vcpu->arch} and {@code arch/x86/kvm/x86.c}'s part of KVM_RUN): the requests
+ * {@code vcpu_enter_guest} checks, {@code kvm_check_and_inject_events}, the x86 exits (MSRs, CR0/CR3, nested
+ * transitions, SPIV, INIT), the LAPIC, the async PF rules ({@link X86AsyncPf}), the MMU fault path
+ * ({@link X86Mmu}), migration of vCPU state and the seed-004 error policies.
  */
-public final class X86Vcpu implements EventHandler, dev.apfsim.kvm.VcpuView {
-    static final int REQ_APF_HALT = 1;  // KVM_REQ_APF_HALT
-    static final int REQ_APF_READY = 2; // KVM_REQ_APF_READY
+public final class X86Vcpu implements KvmArch {
+    static final int REQ_APF_HALT = 1 << 8;  // KVM_REQ_APF_HALT (KVM_ARCH_REQ(7) in the kernel; any arch bit here)
+    static final int REQ_APF_READY = 1 << 9; // KVM_REQ_APF_READY
 
-    private static final int EV_ENTER = 0;
-    private static final int EV_RESUME = 1;
-    private static final int EV_EXIT = 2;
-
-    /** Where the vCPU thread is. */
-    public enum RunState { IN_GUEST, IN_HOST, BLOCKED, SYNC_WAIT, STOPPED }
-
+    /** The generic vCPU this is the x86 part of. */
+    public final KvmVcpu kvm;
     public final int id;
     final Simulator sim;
-    final KvmConfig config;
+    final X86Config config;
     final Metrics metrics;
-    private final Tracer tracer;
     public final X86CpuState cpu;
     public final Lapic lapic = new Lapic();
     public final X86Apf apf = new X86Apf();
     final AsyncPf asyncPf;
     final X86AsyncPf x86;
-    /** The async PF rules in force: {@link #x86}, or another architecture's (see {@link #setArch}). */
-    ArchAsyncPf rules;
     final X86Mmu mmu;
     private final ApfMsrHandler msrs;
-    private final HostMemory memory;
     private final GuestRam ram;
-    private final VmObserver observer;
-    private final VcpuTime time;
-    ErrorPolicyHook errorPolicy = ErrorPolicyHook.IGNORE;
-    private GuestCode guest;
+    ErrorPolicyHook errorPolicy;
+    private X86GuestCode guest;
 
-    private int requests;
-    private boolean mpHalted; // mp_state == KVM_MP_STATE_HALTED
-    private RunState state = RunState.IN_HOST;
-    private long gen;
-    private GuestExit pendingExit;
     /** A queued #PF (async "page not present"): token to deliver as CR2, or -1. */
     private long pendingPfToken = -1;
     /** The queued #PF is an async #PF taken in L2, to be delivered as a nested VM-exit to L1. */
     private boolean pendingPfNested;
 
-    public X86Vcpu(int id, Simulator sim, KvmConfig config, Metrics metrics, Tracer tracer, HostMemory memory,
-                   GuestRam ram, X86CpuState cpu, VmObserver observer) {
-        this.id = id;
-        this.sim = sim;
+    public X86Vcpu(KvmVcpu kvm, X86Config config, HostMemory memory, GuestRam ram, X86CpuState cpu) {
+        this.kvm = kvm;
+        this.id = kvm.id;
+        this.sim = kvm.simulator();
         this.config = config;
-        this.metrics = metrics;
-        this.tracer = tracer;
-        this.memory = memory;
+        this.metrics = kvm.metrics();
         this.ram = ram;
         this.cpu = cpu;
-        this.observer = observer;
-        this.time = metrics.vcpuTime[id];
-        this.asyncPf = new AsyncPf(id, sim, memory, tracer, metrics, config.costs().workerDispatchNs());
+        this.asyncPf = kvm.asyncPf();
         this.x86 = new X86AsyncPf(this, asyncPf, ram, memory);
-        this.asyncPf.setArch(x86);
-        this.rules = x86;
         this.mmu = new X86Mmu(this, memory);
         this.msrs = new ApfMsrHandler(this, asyncPf, ram);
         this.errorPolicy = ErrorPolicies.create(config.policy().errorPolicy());
         this.apf.legacy = config.policy().pageReadyDelivery() == X86Policy.PageReadyDelivery.PF_LEGACY;
         this.apf.id = config.apfIdStart();
         this.cpu.tdp = config.tdp();
+        kvm.setArch(this);
     }
 
-    @Override
-    public int id() {
-        return id;
-    }
-
-    @Override
-    public java.util.List<Outstanding> outstanding() {
-        java.util.List<Outstanding> out = new java.util.ArrayList<>();
-        for (KvmAsyncPf w : asyncPf.queue()) {
-            out.add(new Outstanding(w.tokenUnsigned(), w.gfn));
-        }
-        return out;
-    }
-
-    public void attachGuest(GuestCode guest) {
-        this.guest = guest;
-    }
-
-    /** Replaces the x86 async PF rules with another architecture's (before {@link #start}). */
-    public void setArch(ArchAsyncPf r) {
-        this.rules = r;
-        asyncPf.setArch(r);
-    }
-
-    public ArchAsyncPf rules() {
-        return rules;
-    }
-
-    // ---- what another architecture's rules (kvm.arm64) use of the vCPU -----------------------------------
-
-    public Simulator simulator() {
-        return sim;
-    }
-
-    public KvmConfig config() {
-        return config;
-    }
-
-    public Metrics metrics() {
-        return metrics;
-    }
-
-    public GuestCode guest() {
-        return guest;
-    }
-
-    /**
-     * Queues an arch notification with {@code token} for the next VM entry, where
-     * {@link ArchAsyncPf#deliverPendingEvent} delivers it (arm64: {@code kvm_inject_dabt}, or an SDEI event).
-     */
-    public void queueArchEvent(int token) {
-        pendingPfToken = Integer.toUnsignedLong(token);
-        pendingPfNested = false;
-    }
-
-    /** {@code kvm_arch_async_page_ready}'s prefault, through the shared stage-2 / EPT model. */
-    public void prefault(KvmAsyncPf work) {
-        mmu.asyncPageReady(work);
-    }
-
-    public void setFaultListener(X86Mmu.FaultListener l) {
-        mmu.listener = l;
-    }
-
-    /** True when an observer wants probes. */
-    public boolean probing() {
-        return tracer.probing();
-    }
-
-    /** Fires an observation point (never part of the trace). */
-    public void probe(Probe p) {
-        tracer.probe(p);
-    }
-
-    public void setErrorPolicy(ErrorPolicyHook hook) {
-        this.errorPolicy = hook;
+    public void attachGuest(X86GuestCode g) {
+        this.guest = g;
+        kvm.attachGuest(g);
     }
 
     public AsyncPf asyncPf() {
         return asyncPf;
     }
 
+    public KvmVcpu.RunState runState() {
+        return kvm.runState();
+    }
+
     public X86AsyncPf x86() {
         return x86;
     }
 
-    public RunState runState() {
-        return state;
+    public void setErrorPolicy(ErrorPolicyHook hook) {
+        this.errorPolicy = hook;
     }
 
-    /** Starts the vCPU thread at time 0. */
-    public void start() {
-        time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-        vcpuState(sim.now(), "host");
-        sim.at(sim.now(), this, EV_ENTER, 0);
+    // ---- the generic vCPU's services, as the x86 code calls them ---------------------------------------
+
+    void trace(TraceEvent e) {
+        kvm.trace(e);
     }
 
-    public void trace(TraceEvent e) {
-        tracer.emit(e);
+    boolean probing() {
+        return kvm.probing();
+    }
+
+    void probe(Probe p) {
+        kvm.probe(p);
     }
 
     void makeRequest(int req) {
-        requests |= req;
+        kvm.makeRequest(req);
     }
 
-    private boolean checkRequest(int req) {
-        boolean set = (requests & req) != 0;
-        requests &= ~req;
-        return set;
+    void mpStateRunnable() {
+        kvm.mpStateRunnable();
+    }
+
+    void kick() {
+        kvm.kick();
+    }
+
+    void wakeUp() {
+        kvm.wakeUp();
+    }
+
+    HostCosts costs() {
+        return kvm.costs();
     }
 
     public boolean hasPendingException() {
         return pendingPfToken >= 0;
     }
 
-    public void mpStateRunnable() {
-        mpHalted = false;
+    // ---- KvmArch: async_pf.c hooks (X86AsyncPf) --------------------------------------------------------
+
+    /** kvm_arch_async_page_not_present */
+    @Override
+    public boolean asyncPageNotPresent(dev.apfsim.kvm.KvmAsyncPf work) {
+        return x86.asyncPageNotPresent(work);
     }
 
-    /** {@code kvm_vcpu_running}. */
-    private boolean running() {
-        return !mpHalted && !apf.halted;
+    /** kvm_arch_async_page_ready */
+    @Override
+    public void asyncPageReady(dev.apfsim.kvm.KvmAsyncPf work) {
+        mmu.asyncPageReady(work);
     }
 
-    /** {@code kvm_vcpu_has_events}, the parts the model has. */
-    private boolean hasEvents() {
-        return !asyncPf.doneEmpty() || hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt())
-                || rules.runnable();
+    /** kvm_arch_async_page_present */
+    @Override
+    public void asyncPagePresent(dev.apfsim.kvm.KvmAsyncPf work) {
+        x86.asyncPagePresent(work);
     }
 
-    /** {@code kvm_arch_vcpu_runnable}. */
-    public boolean runnable() {
-        return running() || hasEvents();
+    /** kvm_arch_async_page_present_queued */
+    @Override
+    public void asyncPagePresentQueued() {
+        x86.asyncPagePresentQueued();
+    }
+
+    /** kvm_arch_can_dequeue_async_page_present */
+    @Override
+    public boolean canDequeueAsyncPagePresent() {
+        return x86.canDequeueAsyncPagePresent();
+    }
+
+    // ---- KvmArch: the run loop ------------------------------------------------------------------------
+
+    /** kvm_vcpu_running: not in the synthetic halt ({@code vcpu->arch.apf.halted}). */
+    @Override
+    public boolean vcpuRunning() {
+        return !apf.halted;
+    }
+
+    /** kvm_vcpu_has_events, the parts the model has. */
+    @Override
+    public boolean vcpuHasEvents() {
+        return hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt());
+    }
+
+    /** vcpu_enter_guest: KVM_REQ_APF_HALT, KVM_REQ_APF_READY, then the error policy's forced exit. */
+    @Override
+    public Entry vcpuEnterGuest() {
+        if (kvm.checkRequest(REQ_APF_HALT)) {
+            apf.halted = true;
+            metrics.counters.inc(Counter.SYNTHETIC_HALTS);
+            trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
+            return Entry.AGAIN;
+        }
+        if (kvm.checkRequest(REQ_APF_READY) || apf.legacy) {
+            asyncPf.checkCompletion(); // ≤5.7 vcpu_run checked on every iteration
+        }
+        Integer forced = errorPolicy.forcedExit();
+        if (forced != null) {
+            kvm.vmStop("efault-request", forced, -1); // KVM_RUN fails with -EFAULT
+            return Entry.STOP;
+        }
+        return Entry.ENTER;
+    }
+
+    @Override
+    public boolean inApfHalt() {
+        return apf.halted;
+    }
+
+    @Override
+    public void vcpuUnhalted() {
+        apf.halted = false;
+    }
+
+    /** {@code kvm_check_and_inject_events}: one exception, else one interrupt if the guest takes it. */
+    @Override
+    public void injectPendingEvents(long at) {
+        if (pendingPfToken >= 0) {
+            long token = pendingPfToken;
+            pendingPfToken = -1;
+            probe(new Probe.HaltProgress(id));
+            probe(new Probe.NotificationDelivered(id, token));
+            if (pendingPfNested) {
+                pendingPfNested = false;
+                // nested_vmx_inject_exception_vmexit: #PF, hard exception, error code valid (protected-mode L2)
+                int intrInfo = cpu.paging ? 0x80000b0e : 0x8000030e;
+                trace(new TraceEvent.NestedVmexitInject(sim.now(), id, "EXCEPTION_NMI", token, 0, intrInfo, 0));
+                guest.deliverNestedPfExit(at, token);
+            } else {
+                trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
+                guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
+            }
+        } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
+            probe(new Probe.HaltProgress(id));
+            guest.deliverInterrupt(at, lapic.acknowledge());
+        }
     }
 
     /**
@@ -233,16 +236,136 @@ public final class X86Vcpu implements EventHandler, dev.apfsim.kvm.VcpuView {
         pendingPfNested = cpu.guestMode && config.policy().nestedAsyncPf() == X86Policy.NestedAsyncPf.VMEXIT;
     }
 
-    /**
-     * Live migration of this vCPU (seed 000, REFERENCE §5.1-5.2): KVM_RUN returns, the VMM saves the MSRs and the
-     * vCPU events, and a destination vCPU is set up from them. Host-only async PF state (queue, done list, gfn
-     * hash, apf.halted, pageready_pending, apf.id) does not travel; the destination's enabling write queues a
-     * wake-all. A pending nested async #PF comes back as the saving policy allows.
-     */
-    public void migrate() {
-        if (state == RunState.STOPPED) {
-            return;
+    void cancelPendingException() {
+        pendingPfToken = -1;
+        pendingPfNested = false;
+    }
+
+    /** The token slot (interrupt delivery) or the queued #PF (legacy delivery) holds a page-ready for it. */
+    @Override
+    public boolean pageReadyInFlight(long token) {
+        if (pendingPfToken == token) {
+            return true;
         }
+        long gpa = apf.dataGpa + ApfMsr.OFFSET_TOKEN;
+        return apf.dataGpa >= 0 && ram.valid(gpa) && Integer.toUnsignedLong(ram.read32(gpa)) == token;
+    }
+
+    /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
+    public void apicSetIrq(int vector) {
+        if (lapic.acceptFixed(vector)) {
+            trace(new TraceEvent.ApicAcceptIrq(sim.now(), id, id, vector));
+            kick();
+        } else if (vector == apf.vec && apf.pageReadyPending) {
+            probe(new Probe.PageReadyDropped(id, vector)); // the token slot stays busy
+        }
+    }
+
+    // ---- KvmArch: exits ---------------------------------------------------------------------------------
+
+    @Override
+    public void handleExit(GuestExit exit) {
+        HostCosts c = costs();
+        switch (exit) {
+            case GuestExit.MemoryFault e -> handleEptViolation(e);
+            case GuestExit.Init i -> {
+                vcpuReset();
+                kvm.scheduleEnter(c.vmExitNs());
+            }
+            case X86Exit.WrMsr m -> {
+                ApfMsrHandler.Result r = msrs.write(m.msr(), m.value());
+                boolean gp = r == null || r.gp();
+                if (gp) {
+                    metrics.counters.inc(Counter.MSR_GP);
+                }
+                if (m.msr() == ApfMsr.MSR_KVM_ASYNC_PF_ACK && !gp && (m.value() & 1) != 0) {
+                    metrics.counters.inc(Counter.ACKS);
+                }
+                trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
+                guest.msrResult(gp, 0);
+                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case X86Exit.RdMsr m -> {
+                ApfMsrHandler.Result r = msrs.read(m.msr());
+                boolean gp = r == null || r.gp();
+                trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), gp ? 0 : r.value(), gp));
+                guest.msrResult(gp, gp ? 0 : r.value());
+                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case GuestExit.PagingWrite w -> {
+                boolean old = cpu.paging;
+                cpu.paging = w.paging();
+                if (old != w.paging()) {
+                    postSetCr0(w.paging());
+                }
+                kvm.scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.PgdWrite w -> {
+                cpu.pgd = w.pgd();
+                kvm.scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.NestedSwitch n -> {
+                cpu.guestMode = n.enterL2(); // VMLAUNCH/VMRESUME or a nested VM-exit to L1
+                kvm.scheduleEnter(c.vmExitNs());
+            }
+            case GuestExit.IrqControllerEnable s -> {
+                boolean was = lapic.enabled();
+                lapic.setSoftwareEnabled(s.enabled());
+                if (!was && s.enabled() && config.policy().lapicDisabledFix()) {
+                    makeRequest(REQ_APF_READY); // apic_set_spiv (2f15d027c05f)
+                }
+                kvm.scheduleEnter(c.vmExitNs());
+            }
+            default -> throw new IllegalStateException("not an x86 exit: " + exit);
+        }
+    }
+
+    /** {@code kvm_post_set_cr0}, the async PF part. */
+    private void postSetCr0(boolean paging) {
+        if (config.policy().cr0PgToggle() == X86Policy.Cr0PgToggle.CLEAR_QUEUE) {
+            asyncPf.clearCompletionQueue("cr0-pg"); // e5f3f0279601
+            apf.gfns.reset();
+        } else if (paging && apf.pvEnabled()) {
+            makeRequest(REQ_APF_READY);
+        }
+    }
+
+    private void handleEptViolation(GuestExit.MemoryFault e) {
+        metrics.counters.inc(Counter.EPT_VIOLATIONS);
+        HostCosts c = costs();
+        long base = c.vmExitNs() + c.eptViolationNs();
+        switch (mmu.pageFault(e.gpa(), e.gva(), e.write())) {
+            case FIXED -> kvm.scheduleEnter(base + c.minorFaultNs());
+            case RETRY_ASYNC -> kvm.scheduleEnter(base + c.asyncSetupNs());
+            case RETRY_HALT -> kvm.scheduleEnter(base);
+            case SYNC -> kvm.syncFault(e.gpa() >>> 12, mmu.syncReason);
+            case EFAULT -> kvm.vmStop("efault", HostMemory.EFAULT, e.gpa() >>> 12);
+            case HWPOISON -> kvm.vmStop("hwpoison", HostMemory.EHWPOISON, e.gpa() >>> 12);
+        }
+    }
+
+    /** {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting. */
+    private void vcpuReset() {
+        apf.msrEnVal = 0;
+        apf.msrIntVal = 0;
+        asyncPf.clearCompletionQueue("reset");
+        apf.gfns.reset();
+        apf.halted = false;
+        apf.pageReadyPending = false;
+        cancelPendingException();
+        cpu.reset();
+        lapic.reset(true);
+        guest.reset(sim.now());
+    }
+
+    /**
+     * Live migration of this vCPU (seed 000): KVM_RUN returns, the VMM saves the MSRs and the vCPU events, and a
+     * destination vCPU is set up from them. Host-only async PF state (queue, done list, gfn hash, apf.halted,
+     * pageready_pending, apf.id) does not travel; the destination's enabling write queues a wake-all. A pending
+     * nested async #PF comes back as the saving policy allows.
+     */
+    @Override
+    public void migrate() {
         long token = pendingPfToken;
         String restoredAs = "none";
         if (token >= 0) {
@@ -267,343 +390,6 @@ public final class X86Vcpu implements EventHandler, dev.apfsim.kvm.VcpuView {
             msrs.write(ApfMsr.MSR_KVM_ASYNC_PF_INT, intVal); // QEMU's kvm_put_msrs writes INT before EN
             msrs.write(ApfMsr.MSR_KVM_ASYNC_PF_EN, en);
         }
-        rules.migrated();
         kick();
-    }
-
-    /**
-     * True if a page-ready for {@code token} has left the host but not reached the guest's handler yet: in the
-     * token slot (interrupt delivery) or as a queued #PF (legacy delivery).
-     */
-    @Override
-    public boolean pageReadyInFlight(long token) {
-        if (pendingPfToken == token) {
-            return true;
-        }
-        long gpa = apf.dataGpa + ApfMsr.OFFSET_TOKEN;
-        return apf.dataGpa >= 0 && ram.valid(gpa) && Integer.toUnsignedLong(ram.read32(gpa)) == token;
-    }
-
-    void cancelPendingException() {
-        pendingPfToken = -1;
-        pendingPfNested = false;
-    }
-
-    /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
-    public void apicSetIrq(int vector) {
-        if (lapic.acceptFixed(vector)) {
-            trace(new TraceEvent.ApicAcceptIrq(sim.now(), id, id, vector));
-            kick();
-        } else if (vector == apf.vec && apf.pageReadyPending) {
-            probe(new Probe.PageReadyDropped(id, vector)); // the token slot stays busy
-        }
-    }
-
-    /** {@code kvm_vcpu_kick}: wake a blocked thread, or force an exit from the guest. */
-    public void kick() {
-        switch (state) {
-            case IN_GUEST -> {
-                guest.preempt(sim.now());
-                gen++;
-                exitStarted();
-                scheduleEnter(config.costs().vmExitNs());
-            }
-            case BLOCKED -> wakeUp();
-            default -> {
-            }
-        }
-    }
-
-    /** {@code kvm_vcpu_wake_up}: a blocked thread re-checks whether it can run. */
-    public void wakeUp() {
-        if (state == RunState.BLOCKED && runnable()) {
-            time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-            vcpuState(sim.now(), "host");
-            scheduleEnter(config.costs().haltWakeupNs());
-        }
-    }
-
-    /** Timeline event (apfsim_vcpu_state): guest, host, hlt, apf_halt, sync, stopped. */
-    private void vcpuState(long at, String what) {
-        if (tracer.timelineWanted()) {
-            trace(new TraceEvent.VcpuState(at, id, what));
-        }
-    }
-
-    private void exitStarted() {
-        metrics.counters.inc(Counter.VM_EXITS);
-        time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-        vcpuState(sim.now(), "host");
-        state = RunState.IN_HOST;
-    }
-
-    private void scheduleEnter(long delay) {
-        state = RunState.IN_HOST;
-        sim.after(delay, this, EV_ENTER, gen);
-    }
-
-    @Override
-    public void onEvent(int code, long arg) {
-        if (state == RunState.STOPPED) {
-            return;
-        }
-        switch (code) {
-            case EV_ENTER -> runLoop();
-            case EV_RESUME -> {
-                if (arg == gen && state == RunState.IN_GUEST) {
-                    runGuest(sim.now());
-                }
-            }
-            case EV_EXIT -> {
-                if (arg == gen) {
-                    handleExit(pendingExit);
-                }
-            }
-            default -> throw new IllegalStateException("unknown vCPU event " + code);
-        }
-    }
-
-    /** One pass of {@code vcpu_run}'s loop, until the guest is entered or the thread blocks. */
-    private void runLoop() {
-        while (state != RunState.STOPPED) {
-            if (running()) {
-                // vcpu_enter_guest: requests first
-                if (checkRequest(REQ_APF_HALT)) {
-                    apf.halted = true;
-                    metrics.counters.inc(Counter.SYNTHETIC_HALTS);
-                    trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
-                    continue;
-                }
-                if (checkRequest(REQ_APF_READY) || apf.legacy || rules.checkCompletionOnEntry()) {
-                    asyncPf.checkCompletion(); // ≤5.7 vcpu_run (and arm64 RFCv2) checked on every iteration
-                }
-                Integer forced = errorPolicy.forcedExit();
-                if (forced != null) {
-                    vmStop("efault-request", forced, -1); // KVM_RUN fails with -EFAULT
-                    return;
-                }
-                long entry = sim.now() + config.costs().vmEntryNs();
-                injectPendingEvent(entry);
-                time.finish(entry);
-                vcpuState(entry, "guest");
-                runGuest(entry);
-                return;
-            }
-            // vcpu_block
-            if (!runnable()) {
-                probe(new Probe.HaltProgress(id));
-                state = RunState.BLOCKED;
-                time.hostState(apf.halted ? TimeCategory.SYNTHETIC_HALT : TimeCategory.GUEST_IDLE, sim.now());
-                vcpuState(sim.now(), apf.halted ? "apf_halt" : "hlt");
-                return;
-            }
-            mpHalted = false;
-            apf.halted = false;
-        }
-    }
-
-    /** {@code kvm_check_and_inject_events}: one exception, else one interrupt if the guest takes it. */
-    private void injectPendingEvent(long at) {
-        if (pendingPfToken >= 0) {
-            long token = pendingPfToken;
-            pendingPfToken = -1;
-            probe(new Probe.HaltProgress(id));
-            probe(new Probe.NotificationDelivered(id, token));
-            if (rules.deliverPendingEvent(at, token)) {
-                return; // another architecture's notification (arm64: data abort or SDEI event)
-            }
-            if (pendingPfNested) {
-                pendingPfNested = false;
-                // nested_vmx_inject_exception_vmexit: #PF, hard exception, error code valid (protected-mode L2)
-                int intrInfo = cpu.paging ? 0x80000b0e : 0x8000030e;
-                trace(new TraceEvent.NestedVmexitInject(sim.now(), id, "EXCEPTION_NMI", token, 0, intrInfo, 0));
-                guest.deliverNestedPfExit(at, token);
-            } else {
-                trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
-                guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
-            }
-        } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
-            probe(new Probe.HaltProgress(id));
-            guest.deliverInterrupt(at, lapic.acknowledge());
-        }
-    }
-
-    private void runGuest(long from) {
-        state = RunState.IN_GUEST;
-        GuestExit exit = guest.run(from, sim.horizon());
-        if (exit instanceof GuestExit.Continue c) {
-            sim.at(c.at(), this, EV_RESUME, gen);
-            return;
-        }
-        gen++;
-        state = RunState.IN_HOST; // exiting: kicks only leave requests now
-        if (exit.at() == sim.now()) {
-            handleExit(exit);
-        } else {
-            pendingExit = exit;
-            sim.at(exit.at(), this, EV_EXIT, gen);
-        }
-    }
-
-    private void handleExit(GuestExit exit) {
-        pendingExit = null;
-        exitStarted();
-        HostCosts c = config.costs();
-        switch (exit) {
-            case GuestExit.EptViolation e -> handleEptViolation(e);
-            case GuestExit.Hlt h -> {
-                metrics.counters.inc(Counter.HLT_EXITS);
-                probe(new Probe.HaltExit(id, asyncPf.doneSize()));
-                mpHalted = true; // kvm_emulate_halt
-                scheduleEnter(c.vmExitNs());
-            }
-            case GuestExit.WrMsr m -> {
-                ApfMsrHandler.Result r = msrs.write(m.msr(), m.value());
-                boolean gp = r == null || r.gp();
-                if (gp) {
-                    metrics.counters.inc(Counter.MSR_GP);
-                }
-                if (m.msr() == ApfMsr.MSR_KVM_ASYNC_PF_ACK && !gp && (m.value() & 1) != 0) {
-                    metrics.counters.inc(Counter.ACKS);
-                }
-                trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
-                guest.msrResult(gp, 0);
-                scheduleEnter(c.vmExitNs() + c.msrNs());
-            }
-            case GuestExit.RdMsr m -> {
-                ApfMsrHandler.Result r = msrs.read(m.msr());
-                boolean gp = r == null || r.gp();
-                trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), gp ? 0 : r.value(), gp));
-                guest.msrResult(gp, gp ? 0 : r.value());
-                scheduleEnter(c.vmExitNs() + c.msrNs());
-            }
-            case GuestExit.Hvc h -> {
-                long x0 = rules.hypercall(h.func(), h.arg()); // kvm_hvc_call_handler
-                guest.hvcResult(x0);
-                scheduleEnter(c.vmExitNs() + c.msrNs());
-            }
-            case GuestExit.Cr0Write w -> {
-                boolean old = cpu.paging;
-                cpu.paging = w.paging();
-                if (old != w.paging()) {
-                    postSetCr0(w.paging());
-                }
-                scheduleEnter(c.vmExitNs());
-            }
-            case GuestExit.Cr3Write w -> {
-                cpu.cr3 = w.cr3();
-                scheduleEnter(c.vmExitNs());
-            }
-            case GuestExit.NestedSwitch n -> {
-                cpu.guestMode = n.enterL2(); // VMLAUNCH/VMRESUME or a nested VM-exit to L1
-                scheduleEnter(c.vmExitNs());
-            }
-            case GuestExit.SpivWrite s -> {
-                boolean was = lapic.enabled();
-                lapic.setSoftwareEnabled(s.enabled());
-                if (!was && s.enabled() && config.policy().lapicDisabledFix()) {
-                    makeRequest(REQ_APF_READY); // apic_set_spiv (2f15d027c05f)
-                }
-                scheduleEnter(c.vmExitNs());
-            }
-            case GuestExit.Init i -> {
-                vcpuReset();
-                scheduleEnter(c.vmExitNs());
-            }
-            case GuestExit.IrqWindow w -> scheduleEnter(c.vmExitNs());
-            case GuestExit.Dead d -> stopThread();
-            case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
-        }
-    }
-
-    /** {@code kvm_post_set_cr0}, the async PF part. */
-    private void postSetCr0(boolean paging) {
-        if (config.policy().cr0PgToggle() == X86Policy.Cr0PgToggle.CLEAR_QUEUE) {
-            asyncPf.clearCompletionQueue("cr0-pg"); // e5f3f0279601
-            apf.gfns.reset();
-        } else if (paging && apf.pvEnabled()) {
-            makeRequest(REQ_APF_READY);
-        }
-    }
-
-    private void handleEptViolation(GuestExit.EptViolation e) {
-        metrics.counters.inc(Counter.EPT_VIOLATIONS);
-        HostCosts c = config.costs();
-        long base = c.vmExitNs() + c.eptViolationNs();
-        switch (mmu.pageFault(e.gpa(), e.gva(), e.write())) {
-            case FIXED -> scheduleEnter(base + c.minorFaultNs());
-            case RETRY_ASYNC -> scheduleEnter(base + c.asyncSetupNs());
-            case RETRY_HALT -> scheduleEnter(base);
-            case SYNC -> syncFault(e.gpa() >>> 12);
-            case EFAULT -> vmStop("efault", HostMemory.EFAULT, e.gpa() >>> 12);
-            case HWPOISON -> vmStop("hwpoison", HostMemory.EHWPOISON, e.gpa() >>> 12);
-        }
-    }
-
-    /** The synchronous path: the vCPU thread blocks in GUP; no interrupt reaches the guest meanwhile. */
-    private void syncFault(long gfn) {
-        state = RunState.SYNC_WAIT;
-        long start = sim.now();
-        time.hostState(TimeCategory.SYNC_BLOCKED, start);
-        vcpuState(start, "sync");
-        trace(new TraceEvent.SyncFault(start, id, gfn, mmu.syncReason.key()));
-        memory.getUserPages(gfn, (g, errno) -> {
-            if (state == RunState.STOPPED) {
-                return;
-            }
-            metrics.syncFault.record(sim.now() - start);
-            if (errno == HostMemory.EHWPOISON) {
-                vmStop("hwpoison", errno, g);
-            } else if (errno != 0) {
-                vmStop("efault", errno, g); // kvm_handle_error_pfn → KVM_RUN fails with EFAULT
-            } else {
-                memory.map(g);
-                mmu.listener.mapped(g);
-                time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-                vcpuState(sim.now(), "host");
-                scheduleEnter(config.costs().minorFaultNs());
-            }
-        });
-    }
-
-    /** {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting. */
-    private void vcpuReset() {
-        apf.msrEnVal = 0;
-        apf.msrIntVal = 0;
-        asyncPf.clearCompletionQueue("reset");
-        apf.gfns.reset();
-        apf.halted = false;
-        apf.pageReadyPending = false;
-        cancelPendingException();
-        rules.reset();
-        cpu.reset();
-        lapic.reset(true);
-        guest.reset(sim.now());
-    }
-
-    /** KVM_RUN returns an error to the VMM, which stops the VM. */
-    void vmStop(String reason, int errno, long gfn) {
-        if (errno == HostMemory.EFAULT) {
-            metrics.counters.inc(Counter.EFAULT_EXITS);
-        } else if (errno == HostMemory.EHWPOISON) {
-            metrics.counters.inc(Counter.HWPOISON_EXITS);
-        }
-        trace(new TraceEvent.UserspaceExit(sim.now(), id, errno, reason));
-        stopThread();
-        observer.vmStopped(sim.now(), id, reason, errno, gfn);
-    }
-
-    private void stopThread() {
-        state = RunState.STOPPED;
-        vcpuState(sim.now(), "stopped");
-        time.hostState(null, sim.now());
-    }
-
-    /** Closes the time accounting at the end of a run. */
-    public void finish(long now) {
-        if (state == RunState.IN_GUEST) {
-            guest.preempt(now);
-        }
-        time.finish(now);
     }
 }

@@ -1,7 +1,10 @@
 package dev.apfsim.kvm.arm64;
 
-import dev.apfsim.kvm.HostArch;
-import dev.apfsim.kvm.x86.X86Vcpu;
+import dev.apfsim.arch.arm64.Arm64Apf;
+import dev.apfsim.arch.arm64.Arm64CpuState;
+
+import dev.apfsim.host.HostArch;
+
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.scenario.BuiltinScenarios;
 import dev.apfsim.scenario.Scenario;
@@ -89,10 +92,10 @@ class Arm64AsyncPfTest {
         List<String> hvc = t.lines().stream().filter(l -> l.contains("kvm_hvc_arm64")).toList();
         assertEquals(2, hvc.size(), hvc.toString());
         assertTrue(hvc.getFirst().endsWith("HVC at 0xffff800010200000 (r0: 0x86000001, imm: 0x0)"), hvc.getFirst());
-        Arm64AsyncPf rules = (Arm64AsyncPf) t.machine().vcpus().getFirst().rules();
-        assertEquals(0x9000 | Arm64AsyncPf.KVM_ASYNC_PF_ENABLED, rules.controlBlock());
+        Arm64Vcpu rules = t.machine().arm64Vcpus().getFirst();
+        assertEquals(0x9000 | Arm64Apf.KVM_ASYNC_PF_ENABLED, rules.controlBlock());
         assertEquals(0x800, rules.noFaultInstRange());
-        assertEquals(1, t.machine().ram().read32(0x9000 + Arm64AsyncPf.OFFSET_ENABLED), "apf_data.enabled");
+        assertEquals(1, t.machine().ram().read32(0x9000 + Arm64Apf.OFFSET_ENABLED), "apf_data.enabled");
         List<String> injected = t.lines().stream().filter(l -> l.contains("apfsim_arm64_inject")).toList();
         assertEquals(7, injected.size());
         assertTrue(injected.getFirst().contains("dabt token 0xffffffff reason 2"), "wake-all first: " + injected);
@@ -128,10 +131,9 @@ class Arm64AsyncPfTest {
             Machine m = new Machine(reader(injection));
             m.start();
             m.simulator().run(100_000); // booted, the wake-all taken, the reader asleep on its first page
-            X86Vcpu v = m.vcpus().getFirst();
-            Arm64AsyncPf rules = (Arm64AsyncPf) v.rules();
-            Arm64CpuState cpu = (Arm64CpuState) v.cpu;
-            assertEquals(Arm64AsyncPf.KVM_ASYNC_PF_ENABLED, rules.controlBlock() & 1, injection);
+            Arm64Vcpu rules = m.arm64Vcpus().getFirst();
+            Arm64CpuState cpu = rules.cpu;
+            assertEquals(Arm64Apf.KVM_ASYNC_PF_ENABLED, rules.controlBlock() & 1, injection);
             cpu.cpl = 0;
             boolean guarded = injection.equals("pc-range");
             for (Arm64CpuState.Window w : Arm64CpuState.Window.values()) {
@@ -148,11 +150,11 @@ class Arm64AsyncPfTest {
             cpu.window = Arm64CpuState.Window.NONE;
             cpu.cpl = 0;
             assertEquals(Counter.SYNC_KERNEL_MODE, rules.cannotDoAsyncPf(), "send_user_only");
-            m.ram().write32(0x9000, Arm64AsyncPf.KVM_PV_REASON_PAGE_READY);
+            m.ram().write32(0x9000, Arm64Apf.KVM_PV_REASON_PAGE_READY);
             cpu.cpl = 3;
             assertEquals(Counter.SYNC_EVENT_PENDING, rules.cannotDoAsyncPf(), "one signal at a time");
             assertFalse(rules.canDequeueAsyncPagePresent(), "one signal at a time");
-            assertTrue(rules.runnable(), "an unconsumed reason makes the vCPU runnable");
+            assertTrue(rules.vcpuHasEvents(), "an unconsumed reason makes the vCPU runnable");
         }
     }
 

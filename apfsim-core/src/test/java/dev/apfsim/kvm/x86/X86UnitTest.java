@@ -1,5 +1,13 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.kvm.ApfGfnHash;
+
+import dev.apfsim.host.KvmConfig;
+
+import dev.apfsim.kvm.HostCosts;
+
+import dev.apfsim.arch.x86.ApfMsr;
+
 import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.kvm.AsyncPf;
 import dev.apfsim.memory.GuestRam;
@@ -181,21 +189,21 @@ class X86UnitTest {
     @Test
     void tokensCarryTheVcpuIdAndSkipZeroAtTheWrap() {
         Machine m = machine(3);
-        X86AsyncPf v0 = m.vcpus().get(0).x86();
-        X86AsyncPf v2 = m.vcpus().get(2).x86();
+        X86AsyncPf v0 = m.x86Vcpus().get(0).x86();
+        X86AsyncPf v2 = m.x86Vcpus().get(2).x86();
         assertEquals(0x1000, v0.allocApfToken(), "id starts at 0 and is first reset to 1");
         assertEquals(0x2000, v0.allocApfToken());
         assertEquals(0x1002, v2.allocApfToken());
-        m.vcpus().get(2).apf.id = 0xFFFFF;
+        m.x86Vcpus().get(2).apf.id = 0xFFFFF;
         assertEquals(0xFFFFF002, v2.allocApfToken());
         assertEquals(0x1002, v2.allocApfToken(), "id << 12 == 0: back to 1, never token 0|id");
-        assertEquals(2, m.vcpus().get(2).apf.id);
+        assertEquals(2, m.x86Vcpus().get(2).apf.id);
     }
 
     // ---- MSRs (§2.1, §10.2-5) ------------------------------------------------------------------------------
 
     static ApfMsrHandler handler(Machine m) {
-        X86Vcpu v = m.vcpus().get(0);
+        X86Vcpu v = m.x86Vcpus().get(0);
         return new ApfMsrHandler(v, v.asyncPf(), m.ram());
     }
 
@@ -220,14 +228,14 @@ class X86UnitTest {
         ApfMsrHandler h = handler(m);
         assertTrue(h.write(en, gpa | 0x19).gp());
         assertTrue(h.write(en, gpa | 0x29).gp());
-        assertEquals(0, m.vcpus().get(0).apf.msrEnVal, "rejected before the value is stored");
+        assertEquals(0, m.x86Vcpus().get(0).apf.msrEnVal, "rejected before the value is stored");
         // a bad control-area GPA fails after the value was stored (RDMSR returns it)
         long bad = (1L << 40) | 0x9;
         assertTrue(h.write(en, bad).gp());
         assertEquals(bad, h.read(en).value());
         // then a good one, which queues the wake-all
         assertFalse(h.write(en, gpa | 0x9).gp());
-        assertEquals(1, m.vcpus().get(0).asyncPf().queued());
+        assertEquals(1, m.x86Vcpus().get(0).asyncPf().queued());
         assertEquals(gpa | 0x9, h.read(en).value());
 
         // enforced CPUID: bit 2 needs KVM_FEATURE_ASYNC_PF_VMEXIT, bit 3 KVM_FEATURE_ASYNC_PF_INT
@@ -252,7 +260,7 @@ class X86UnitTest {
         assertFalse(h.write(in, 0).gp(), "no vector validity check, even vector 0");
         assertFalse(h.write(in, 0xf3).gp());
         assertEquals(0xf3, h.read(in).value());
-        assertEquals(0xf3, m.vcpus().get(0).apf.vec);
+        assertEquals(0xf3, m.x86Vcpus().get(0).apf.vec);
         for (long v : new long[]{0, 1, 2, 0xfffffffeL, -1}) {
             assertFalse(h.write(ack, v).gp(), "ACK never #GPs: " + v);
         }
@@ -287,7 +295,7 @@ class X86UnitTest {
     @Test
     void limitCountsWakeAllAndCompletedButUnconsumedItems() {
         Machine m = machine(1);
-        X86Vcpu v = m.vcpus().get(0);
+        X86Vcpu v = m.x86Vcpus().get(0);
         AsyncPf apf = v.asyncPf();
         apf.wakeupAll();
         assertEquals(1, apf.queued());

@@ -1,4 +1,4 @@
-package dev.apfsim.kvm.x86;
+package dev.apfsim.kvm;
 
 /**
  * Host-side costs in nanoseconds. Defaults are order-of-magnitude figures for a current x86 server; each is a

@@ -1,12 +1,12 @@
-package dev.apfsim.kvm.arm64;
+package dev.apfsim.arch.arm64;
 
-import dev.apfsim.kvm.x86.X86CpuState;
+import dev.apfsim.arch.CpuState;
 
 /**
- * The architectural state of an arm64 vCPU as far as async PF needs it. The inherited fields keep their generic
- * meaning (guest model and run loop are shared): {@code cpl} 3/0 is EL0/EL1, {@code interruptFlag} is PSTATE.I
- * clear (DAIF unmasked), {@code paging} is SCTLR_EL1.M. What is new is the program counter the host can read
- * ({@code *vcpu_pc(vcpu)}) and {@code VBAR_EL1}.
+ * The architectural state of an arm64 vCPU as far as async PF needs it. The generic part ({@link CpuState}):
+ * {@code cpl} 3/0 is EL0/EL1, {@code interruptFlag} is PSTATE.I clear (DAIF unmasked), {@code paging} is
+ * SCTLR_EL1.M. What arm64 adds is the program counter the host can read ({@code *vcpu_pc(vcpu)}) and
+ * {@code VBAR_EL1}.
  *
  * <p>The PC is modelled by region, not instruction by instruction: the guest says which code it is running and
  * {@link #pc()} returns an address in that region. The three exception-handling regions are the non-reentrant
@@ -24,7 +24,7 @@ import dev.apfsim.kvm.x86.X86CpuState;
  * The addresses are illustrative of a 5.7 arm64 kernel: only whether they fall inside
  * {@code [VBAR_EL1, VBAR_EL1 + no_fault_inst_range)} matters.
  */
-public final class Arm64CpuState extends X86CpuState {
+public final class Arm64CpuState extends CpuState {
     /** {@code vectors} (2 KiB aligned, 16 entries of 0x80 bytes). */
     public static final long VECTORS = 0xffff800010010800L;
     /** {@code el0_sync}/{@code el1_sync} and friends, where {@code kernel_entry} is expanded: outside the vectors. */

@@ -1,4 +1,4 @@
-package dev.apfsim.kvm.x86;
+package dev.apfsim.arch.x86;
 
 /** The async PF MSRs and their bits ({@code arch/x86/include/uapi/asm/kvm_para.h}). */
 public final class ApfMsr {

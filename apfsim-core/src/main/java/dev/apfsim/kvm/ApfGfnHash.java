@@ -1,4 +1,4 @@
-package dev.apfsim.kvm.x86;
+package dev.apfsim.kvm;
 
 import java.util.Arrays;
 
@@ -87,7 +87,7 @@ public final class ApfGfnHash {
     }
 
     /** Slot contents, for tests; ~0 marks an empty slot. */
-    long slotValue(int i) {
+    public long slotValue(int i) {
         return gfns[i];
     }
 }

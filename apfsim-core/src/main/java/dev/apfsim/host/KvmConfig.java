@@ -1,10 +1,15 @@
-package dev.apfsim.kvm.x86;
+package dev.apfsim.host;
 
-import dev.apfsim.kvm.HostArch;
+import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.kvm.arm64.Arm64Config;
 import dev.apfsim.kvm.arm64.Arm64Injection;
+import dev.apfsim.kvm.x86.X86Config;
+import dev.apfsim.kvm.x86.X86Policy;
 
 /**
- * How the host KVM is set up for this VM.
+ * How the host KVM is set up for this VM, as the scenario's {@code host} section gives it: the generic part
+ * ({@code asyncPf}, {@code costs}, {@code arch}) and every architecture's fields, from which {@link #x86()} and
+ * {@link #arm64()} build the part the chosen architecture reads.
  *
  * @param asyncPf          host-side async PF at all ({@code false}: every fault synchronous, as before 2.6.38)
  * @param lapicInKernel    in-kernel LAPIC ({@code lapic_in_kernel})
@@ -64,6 +69,17 @@ public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforceP
     public KvmConfig withArch(HostArch a, Arm64Injection injection) {
         return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
                 hltInGuest, costs, policy, tdp, apfIdStart, a, injection);
+    }
+
+    /** The x86 host's part. */
+    public X86Config x86() {
+        return new X86Config(lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
+                hltInGuest, policy, tdp, apfIdStart);
+    }
+
+    /** The arm64 host's part: the injection design, and the token rules it shares with x86. */
+    public Arm64Config arm64() {
+        return new Arm64Config(arm64Injection, policy.tokenWrapFix(), apfIdStart);
     }
 
     /** {@code guest_pv_has}: without enforcement every PV feature counts as present. */

@@ -1,4 +1,4 @@
-package dev.apfsim.kvm.x86;
+package dev.apfsim.kvm;
 
 /** Told when the VMM would see the VM stop (KVM_RUN failing). */
 public interface VmObserver {

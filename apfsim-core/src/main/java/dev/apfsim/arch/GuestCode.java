@@ -1,0 +1,20 @@
+package dev.apfsim.arch;
+
+/**
+ * What runs inside one vCPU, as the host sees it: it runs until an exit and takes the events hardware delivers.
+ * Each architecture's own entry points (x86 exceptions, arm64 data aborts and SDEI events, s390 external
+ * interrupts) extend this in its package.
+ */
+public interface GuestCode {
+    /** Runs the guest from {@code now}; inline execution must not pass {@code horizon}. */
+    GuestExit run(long now, long horizon);
+
+    /** The host kicked the vCPU out at {@code now}: account the partial compute. */
+    void preempt(long now);
+
+    /** An interrupt from the interrupt controller enters the guest. */
+    void deliverInterrupt(long now, int vector);
+
+    /** The vCPU was reset: the CPU restarts. */
+    void reset(long now);
+}

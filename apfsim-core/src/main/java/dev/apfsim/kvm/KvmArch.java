@@ -1,0 +1,72 @@
+package dev.apfsim.kvm;
+
+import dev.apfsim.arch.GuestExit;
+
+/**
+ * What one architecture implements for the generic core, after the kernel's {@code kvm_arch_*} hooks: the ones
+ * {@code virt/kvm/async_pf.c} calls, and the arch half of {@code kvm_vcpu_ioctl(KVM_RUN)} (requests, event
+ * injection, exit handling, runnability). x86 ({@code kvm.x86}), the arm64 proposal ({@code kvm.arm64}) and s390
+ * ({@code kvm.s390}) each implement it; the core never looks behind it.
+ */
+public interface KvmArch {
+    /** What the arch part of the run loop decided before entering the guest. */
+    enum Entry {
+        /** Inject pending events and enter the guest. */
+        ENTER,
+        /** A request changed the vCPU's state: start the loop over. */
+        AGAIN,
+        /** KVM_RUN returned to userspace (the arch already stopped the vCPU). */
+        STOP
+    }
+
+    // ---- virt/kvm/async_pf.c ------------------------------------------------------------------------
+
+    /** kvm_arch_async_page_not_present: tell the guest (or halt it); true if the guest was told. */
+    boolean asyncPageNotPresent(KvmAsyncPf work);
+
+    /** kvm_arch_async_page_ready: prefault the page before the guest retries. */
+    void asyncPageReady(KvmAsyncPf work);
+
+    /** kvm_arch_async_page_present: the page is in; notify the guest if it was told it was not. */
+    void asyncPagePresent(KvmAsyncPf work);
+
+    /** kvm_arch_async_page_present_queued: the first item reached the done list. */
+    void asyncPagePresentQueued();
+
+    /** kvm_arch_can_dequeue_async_page_present: may the next done item be consumed now. */
+    boolean canDequeueAsyncPagePresent();
+
+    // ---- the vCPU run loop --------------------------------------------------------------------------
+
+    /** kvm_vcpu_running, the arch part: false while the arch keeps the vCPU halted (x86 synthetic halt). */
+    default boolean vcpuRunning() {
+        return true;
+    }
+
+    /** kvm_arch_vcpu_runnable → kvm_vcpu_has_events, the arch part (pending exceptions, interrupts). */
+    boolean vcpuHasEvents();
+
+    /** kvm_arch_vcpu_ioctl_run before entry: the arch's requests ({@code kvm_check_request}) and checks. */
+    Entry vcpuEnterGuest();
+
+    /** kvm_check_and_inject_events (x86) and its counterparts: one pending event into the guest at {@code at}. */
+    void injectPendingEvents(long at);
+
+    /** The vCPU blocks in the arch's async PF halt rather than a guest-requested one (x86 KVM_REQ_APF_HALT). */
+    default boolean inApfHalt() {
+        return false;
+    }
+
+    /** kvm_vcpu_block returned runnable: leave the arch's halt states. */
+    default void vcpuUnhalted() {
+    }
+
+    /** kvm_arch_vcpu_ioctl_run's exit handlers: every exit but HLT and a dead guest. */
+    void handleExit(GuestExit exit);
+
+    /** A page-ready for {@code token} has left the host but not reached the guest yet. */
+    boolean pageReadyInFlight(long token);
+
+    /** The VMM saves this vCPU (KVM_GET_*) and restores it on a destination (KVM_SET_*): live migration. */
+    void migrate();
+}
