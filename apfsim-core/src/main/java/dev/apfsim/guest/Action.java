@@ -34,6 +34,10 @@ public sealed interface Action {
     record Hvc(long func, long arg) implements Action {
     }
 
+    /** DIAGNOSE {@code code} (s390) with the parameter block at real address {@code rx}. */
+    record Diag(int code, long rx) implements Action {
+    }
+
     /** MOV to CR0 setting or clearing PG (e.g. an SMM-like excursion). */
     record SetPaging(boolean on) implements Action {
     }

@@ -1,6 +1,7 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.arch.arm64.Arm64Apf;
+import dev.apfsim.arch.s390.S390Pfault;
 import dev.apfsim.arch.x86.ApfMsr;
 
 /**
@@ -16,13 +17,17 @@ final class ApfRegistration {
     private final boolean arm64;
     /** arm64 with the SDEI-based design: a PPI for page-ready instead of RFCv2's no-fault range. */
     private final boolean sdei;
+    /** An s390 guest: DIAG 0x258 pfault ({@code arch/s390/mm/pfault.c}). */
+    private final boolean s390;
+    private long lastDiagResult = -1;
 
     private boolean enabled;
     private long areaGpa;
     private int vectorInUse = -1;
     private long lastHvcResult;
 
-    ApfRegistration(GuestKernel kernel, int id, GuestCpu.Platform platform, boolean arm64) {
+    ApfRegistration(GuestKernel kernel, int id, GuestCpu.Platform platform, boolean arm64, boolean s390) {
+        this.s390 = s390;
         this.kernel = kernel;
         this.platform = platform;
         this.arm64 = arm64;
@@ -71,6 +76,9 @@ final class ApfRegistration {
     /** The calls of {@code kvm_guest_cpu_init} for this guest kind (none if it never enables): INT first, then EN. */
     Action[] enableActions() {
         GuestConfig g = kernel.config;
+        if (s390) {
+            return g.apf() == GuestConfig.ApfMode.NEVER ? new Action[0] : s390PfaultInit(); // "nopfault"
+        }
         if (arm64) {
             return switch (g.apf()) {
                 case NEVER -> new Action[0];
@@ -105,10 +113,51 @@ final class ApfRegistration {
                 })};
     }
 
-    /** {@code kvm_pv_disable_apf}: EN = 0 (arm64: the enable call without the enabled bit). */
-    Action disableAction() {
-        return arm64 ? new Action.Hvc(Arm64Apf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
-                Arm64Apf.APF_OP_ENABLE) : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0);
+    /**
+     * s390 {@code pfault_irq_init}: {@code lc->lpp = LPP_MAGIC}, {@code __pfault_init} (DIAG 0x258 with
+     * {@code pfault_init_refbk}: token address = this CPU's {@code __LC_LPP}, select = compare = problem state),
+     * then, if it returned 0, {@code irq_subclass_register(IRQ_SUBCLASS_SERVICE_SIGNAL)} (CR0 bit 9).
+     */
+    private Action[] s390PfaultInit() {
+        long refbk = areaGpa + 16;
+        return new Action[]{new Action.Op((c, t) -> {
+            kernel.ram.write32(areaGpa, (int) S390Pfault.LPP_MAGIC); // lowcore.lpp; current_pid follows
+            writeRefbk(refbk, S390Pfault.SUBCODE_TOKEN, areaGpa, S390Pfault.PSW_MASK_PSTATE,
+                    S390Pfault.PSW_MASK_PSTATE, S390Pfault.PF_RES_FIELD);
+        }), new Action.Diag(S390Pfault.DIAG_PAGE_REF, refbk), new Action.Op((c, t) -> {
+            if (lastDiagResult == S390Pfault.RC_OK) {
+                enabled = true;
+                c.s390ServiceSignal(true);
+            }
+        })};
+    }
+
+    /** {@code struct pfault_refbk}, laid out big-endian in guest real storage. */
+    private void writeRefbk(long at, int subcode, long tokenAddr, long select, long compare, long zarch) {
+        kernel.ram.write32(at + S390Pfault.PARM_CODE, (S390Pfault.DIAG_PAGE_REF << 16) | subcode);
+        kernel.ram.write32(at + S390Pfault.PARM_LEN, (5 << 16) | 2); // refdwlen 5, refversn 2
+        kernel.ram.write64(at + S390Pfault.PARM_TOKEN_ADDR, tokenAddr);
+        kernel.ram.write64(at + S390Pfault.PARM_SELECT, select);
+        kernel.ram.write64(at + S390Pfault.PARM_COMPARE, compare);
+        kernel.ram.write64(at + S390Pfault.PARM_ZARCH, zarch);
+    }
+
+    /** Ry of the DIAGNOSE the guest made last. */
+    void diagResult(long ry) {
+        lastDiagResult = ry;
+    }
+
+    /** {@code kvm_pv_disable_apf}: EN = 0 (arm64: the enable call without the enabled bit; s390: __pfault_fini). */
+    Action[] disableActions() {
+        if (s390) {
+            long refbk = areaGpa + 16;
+            return new Action[]{new Action.Op((c, t) -> {
+                writeRefbk(refbk, S390Pfault.SUBCODE_CANCEL, 0, 0, 0, 0);
+                enabled = false;
+            }), new Action.Diag(S390Pfault.DIAG_PAGE_REF, refbk)};
+        }
+        return new Action[]{arm64 ? new Action.Hvc(Arm64Apf.ARM_SMCCC_VENDOR_HYP_KVM_APF_FUNC_ID,
+                Arm64Apf.APF_OP_ENABLE) : new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_EN, 0)};
     }
 
     /** The page-ready ACK that ends {@code sysvec_kvm_asyncpf_interrupt}: the host may send the next one. */

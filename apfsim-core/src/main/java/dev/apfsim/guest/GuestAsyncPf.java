@@ -23,6 +23,8 @@ final class GuestAsyncPf {
     private final HandlerFrames frames;
     private final Scheduler scheduler;
     private final ApfRegistration registration;
+    /** s390: the pfault handler, whose {@code pfault_cpu_dead} replaces the wake-all. */
+    S390PfaultHandler s390;
 
     GuestAsyncPf(GuestKernel kernel, int id, GuestCpu.Platform platform, HandlerFrames frames, Scheduler scheduler,
                  ApfRegistration registration) {
@@ -37,7 +39,11 @@ final class GuestAsyncPf {
 
     /** {@code kvm_guest_cpu_offline}: APF off, then wake every sleeper of this CPU. */
     Action[] offlineActions() {
-        return new Action[]{registration.disableAction(), new Action.Op((c, t) -> taskWake(t, 0xffffffffL))};
+        Action[] off = registration.disableActions();
+        Action[] out = java.util.Arrays.copyOf(off, off.length + 1);
+        out[off.length] = s390 != null ? new Action.Op((c, t) -> s390.cpuDead(t)) // pfault_cpu_dead
+                : new Action.Op((c, t) -> taskWake(t, 0xffffffffL));
+        return out;
     }
 
     // ---- delivery: enter the handler --------------------------------------------------------------------

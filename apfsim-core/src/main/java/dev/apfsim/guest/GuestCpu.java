@@ -10,6 +10,9 @@ import dev.apfsim.arch.arm64.Arm64Exit;
 import dev.apfsim.arch.arm64.Arm64GuestCode;
 import dev.apfsim.arch.x86.X86CpuState;
 import dev.apfsim.arch.x86.X86Exit;
+import dev.apfsim.arch.s390.S390CpuState;
+import dev.apfsim.arch.s390.S390Exit;
+import dev.apfsim.arch.s390.S390GuestCode;
 import dev.apfsim.arch.x86.X86GuestCode;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.TimeCategory;
@@ -27,7 +30,7 @@ import dev.apfsim.metrics.TimeCategory;
  * through the non-reentrant windows of the arm64 entry code ({@link Arm64ExceptionWindows}). A data abort injected
  * in one of them breaks {@code exception-state-clobbered} and the guest panics.
  */
-public final class GuestCpu implements X86GuestCode, Arm64GuestCode {
+public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCode {
     /** What the CPU needs from the hardware around it. */
     public interface Platform {
         CpuState state();
@@ -63,6 +66,8 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode {
     private final GuestAsyncPf asyncPf;
     private final NestedAsyncPf nested;
     private final PerturbationHandler perturbations;
+    /** s390 pfault ({@code arch/s390/mm/pfault.c}), or null on the other architectures. */
+    private final S390PfaultHandler pfault;
     private boolean booted;
 
     // the compute segment the host is waiting on
@@ -80,9 +85,18 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode {
         this.arm64Windows = arm != null ? new Arm64ExceptionWindows(kernel, id, arm) : null;
         this.frames = new HandlerFrames(cpu, arm64Windows);
         this.scheduler = new Scheduler(kernel, id, platform, cpu, frames, this::unchargedOfCurrent);
-        this.registration = new ApfRegistration(kernel, id, platform, arm != null);
+        boolean s390 = cpu instanceof S390CpuState;
+        this.registration = new ApfRegistration(kernel, id, platform, arm != null, s390);
         this.asyncPf = new GuestAsyncPf(kernel, id, platform, frames, scheduler, registration);
         this.nested = new NestedAsyncPf(kernel, id, platform, frames, scheduler, registration, asyncPf);
+        if (s390) {
+            this.pfault = new S390PfaultHandler(kernel, id, frames, scheduler);
+            asyncPf.s390 = pfault;
+            long lowcore = registration.areaGpa();
+            scheduler.onSwitch = t -> kernel.ram.write32(lowcore + 4, (int) t.pid()); // __LC_CURRENT_PID
+        } else {
+            this.pfault = null;
+        }
         this.perturbations = new PerturbationHandler(id, cpu, lapic, frames, registration, asyncPf);
     }
 
@@ -189,6 +203,10 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode {
                     ctx.advance();
                     registration.noteHvc(h);
                     return new Arm64Exit.Hvc(t, h.func(), h.arg());
+                }
+                case Action.Diag d -> {
+                    ctx.advance();
+                    return new S390Exit.Diag(t, d.code(), d.rx());
                 }
                 case Action.SetPaging p -> {
                     ctx.advance();
@@ -321,6 +339,21 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode {
     @Override
     public void deliverSdeiEvent(long now, long arg) {
         asyncPf.deliverSdeiEvent(arg);
+    }
+
+    @Override
+    public void deliverExternalInterrupt(long now, int code, int subcode, long param64) {
+        pfault.deliver(code, subcode, param64);
+    }
+
+    @Override
+    public void diagResult(long ry) {
+        registration.diagResult(ry);
+    }
+
+    /** s390 {@code irq_subclass_register(IRQ_SUBCLASS_SERVICE_SIGNAL)}: CR0 bit 9. */
+    void s390ServiceSignal(boolean on) {
+        ((S390CpuState) cpu).cr0ServiceSignal = on;
     }
 
     @Override

@@ -25,6 +25,8 @@ public final class GuestKernel {
     final List<GuestCpu> cpus = new ArrayList<>();
     final List<Task> tasks = new ArrayList<>();
     boolean panicked;
+    /** s390 {@code pfault_list}: the tasks asleep on a PFAULT_INIT. */
+    final ArrayList<Task> pfaultList = new ArrayList<>();
     /** Names each fault handler entry for the probes that follow it. */
     private long faults;
 
@@ -70,6 +72,11 @@ public final class GuestKernel {
 
     public List<Task> tasks() {
         return tasks;
+    }
+
+    /** {@code find_task_by_pid_ns}. */
+    Task taskByPid(long pid) {
+        return pid >= 1 && pid <= tasks.size() ? tasks.get((int) (pid - 1)) : null;
     }
 
     public GuestCpu cpu(int i) {

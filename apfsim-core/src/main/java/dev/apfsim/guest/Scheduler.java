@@ -42,6 +42,10 @@ final class Scheduler implements EventHandler {
     /** The current task's compute not yet charged to it at a given time (its in-flight segment). */
     private final LongUnaryOperator uncharged;
 
+    /** Arch work of a context switch to {@code next} (s390: the pid stored in the lowcore). */
+    java.util.function.Consumer<Task> onSwitch = t -> {
+    };
+
     private boolean tickArmed;
     /** Bumped whenever the tick is armed or stopped, so a stale tick event is recognised and dropped. */
     private long tickGen;
@@ -161,6 +165,7 @@ final class Scheduler implements EventHandler {
         kernel.metrics.counters.inc(Counter.GUEST_CONTEXT_SWITCHES);
         kernel.tracer.emit(new TraceEvent.GuestSwitch(now, id, current == null ? -1 : current.id, next.id));
         current = next;
+        onSwitch.accept(next);
         next.state = Task.State.RUNNING;
         next.sliceStart = now;
         cpu.interruptFlag = next.interruptFlag;

@@ -20,6 +20,8 @@ public final class Task extends Context {
     long execAtPick;
     long sleepStart;
     long sleepToken;
+    /** s390 {@code thread.pfault_wait}: 1 asleep on {@code pfault_list}, -1 the completion came first, else 0. */
+    int pfaultWait;
     /** The page-ready that woke it carried the error flag (seed 004 patch 2): SIGBUS on return to user. */
     boolean pendingSigbus;
 
@@ -35,6 +37,11 @@ public final class Task extends Context {
         this.name = name;
         this.cpu = cpu;
         this.program = program;
+    }
+
+    /** The task's pid (its s390 pfault token): ids count from 0, pids from 1. */
+    public long pid() {
+        return id + 1L;
     }
 
     public State state() {

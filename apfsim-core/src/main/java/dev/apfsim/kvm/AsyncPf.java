@@ -130,6 +130,7 @@ public final class AsyncPf implements EventHandler {
             return;
         }
         work.workerErrno = errno;
+        work.completed = true;
         metrics.counters.inc(Counter.WORKER_COMPLETED);
         if (errno != 0) {
             metrics.counters.inc(Counter.WORKER_ERRORS);

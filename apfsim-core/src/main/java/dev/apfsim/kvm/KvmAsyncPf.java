@@ -21,6 +21,8 @@ public final class KvmAsyncPf {
     /** The arch part, or null (wake-all items). */
     public final Arch arch;
     public boolean notpresentInjected;
+    /** The worker finished with it ({@code async_pf_execute} ran to the done list). */
+    public boolean completed;
     /** GUP result in the worker; Linux 6.12 ignores it, the error policies of seed 004 do not. */
     public int workerErrno;
     public final long setupTime;

@@ -31,6 +31,16 @@ public final class GuestRam {
         return true;
     }
 
+    /** Writes a doubleword big-endian (s390): the high word at {@code gpa}. */
+    public boolean write64(long gpa, long value) {
+        return valid(gpa + 4) && write32(gpa, (int) (value >>> 32)) && write32(gpa + 4, (int) value);
+    }
+
+    /** Reads a big-endian doubleword (s390). */
+    public long read64(long gpa) {
+        return ((long) read32(gpa) << 32) | Integer.toUnsignedLong(read32(gpa + 4));
+    }
+
     /** Reads a word; callers check {@link #valid} first when a failed read matters. */
     public int read32(long gpa) {
         Integer v = words.get(gpa);

@@ -38,7 +38,8 @@ final class HostReader {
             "async-flag", X86Policy.NestedPendingSave.ASYNC_FLAG,
             "exit-at-queue", X86Policy.NestedPendingSave.EXIT_AT_QUEUE);
 
-    private static final Map<String, HostArch> ARCH = ordered("x86", HostArch.X86, "arm64", HostArch.ARM64);
+    private static final Map<String, HostArch> ARCH = ordered("x86", HostArch.X86, "arm64", HostArch.ARM64,
+            "s390", HostArch.S390);
     private static final Map<String, Arm64Injection> ARM64_INJECTION = ordered(
             "pc-range", Arm64Injection.PC_RANGE, "unguarded", Arm64Injection.UNGUARDED,
             "sdei", Arm64Injection.SDEI);

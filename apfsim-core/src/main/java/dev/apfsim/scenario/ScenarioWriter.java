@@ -177,6 +177,7 @@ public final class ScenarioWriter {
             case Action.SetGuestMode g -> map("l2", g.l2());
             case Action.RegularFault f -> map("regular_pf", f.address());
             case Action.Hvc h -> throw new IllegalArgumentException("not a script step: " + a);
+            case Action.Diag d -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.OpDone o -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.Exit e -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.Op o -> throw new IllegalArgumentException("not a script step: " + a);

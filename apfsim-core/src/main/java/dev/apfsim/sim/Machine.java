@@ -3,6 +3,7 @@ package dev.apfsim.sim;
 import dev.apfsim.arch.CpuState;
 import dev.apfsim.arch.InterruptController;
 import dev.apfsim.arch.arm64.Arm64CpuState;
+import dev.apfsim.arch.s390.S390CpuState;
 import dev.apfsim.arch.x86.ApfMsr;
 import dev.apfsim.arch.x86.X86CpuState;
 import dev.apfsim.check.Invariant;
@@ -22,6 +23,8 @@ import dev.apfsim.kvm.KvmVcpu;
 import dev.apfsim.kvm.VmObserver;
 import dev.apfsim.kvm.arm64.Arm64Injection;
 import dev.apfsim.kvm.arm64.Arm64Vcpu;
+import dev.apfsim.kvm.s390.S390Flic;
+import dev.apfsim.kvm.s390.S390Vcpu;
 import dev.apfsim.kvm.x86.X86Vcpu;
 import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.memory.BackingDevice;
@@ -54,6 +57,7 @@ public final class Machine implements VmObserver, GuestObserver {
     private final List<java.util.function.IntConsumer> irqLines = new ArrayList<>();
     private final List<X86Vcpu> x86 = new ArrayList<>();
     private final List<Arm64Vcpu> arm64 = new ArrayList<>();
+    private final List<S390Vcpu> s390 = new ArrayList<>();
     private final LivelockDetector livelock;
     private final GuestRam ram;
     private Outcome outcome;
@@ -88,6 +92,7 @@ public final class Machine implements VmObserver, GuestObserver {
         this.livelock = new LivelockDetector(s.livelockRetries());
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
+        S390Flic flic = new S390Flic();
         for (int i = 0; i < s.vcpus(); i++) {
             KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
             v.setFaultListener(livelock);
@@ -105,7 +110,12 @@ public final class Machine implements VmObserver, GuestObserver {
                     irqLines.add(a::vgicInjectIrq);
                     a.attachGuest(guest.addCpu(platform(i, a.cpu, a.vgic)));
                 }
-                case S390 -> throw new IllegalStateException("s390 is not wired yet");
+                case S390 -> {
+                    S390Vcpu z = new S390Vcpu(v, flic, memory, ram, new S390CpuState());
+                    s390.add(z);
+                    irqLines.add(z::injectLocal);
+                    z.attachGuest(guest.addCpu(platform(i, z.cpu, z.interrupts())));
+                }
             }
         }
         tracer.attachProbe(new ModelChecks(monitor, vcpus));
@@ -234,6 +244,11 @@ public final class Machine implements VmObserver, GuestObserver {
     /** The x86 halves of the vCPUs (empty unless {@code host.arch} is x86). */
     public List<X86Vcpu> x86Vcpus() {
         return x86;
+    }
+
+    /** The s390 halves of the vCPUs (empty unless {@code host.arch} is s390). */
+    public List<S390Vcpu> s390Vcpus() {
+        return s390;
     }
 
     /** The arm64 halves of the vCPUs (empty unless {@code host.arch} is arm64). */

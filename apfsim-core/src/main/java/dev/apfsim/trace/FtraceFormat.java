@@ -41,6 +41,10 @@ public final class FtraceFormat {
         appendFields(sb, e);
     }
 
+    private static StringBuilder s390(StringBuilder sb, int vcpu, long pswMask, long pswAddr) {
+        return sb.append(String.format("%02d[%016x-%016x]: ", vcpu, pswMask, pswAddr));
+    }
+
     /** The part after "name: ", exactly as the kernel's TP_printk prints it. */
     public static void appendFields(StringBuilder sb, TraceEvent e) {
         switch (e) {
@@ -77,6 +81,13 @@ public final class FtraceFormat {
             case HvcArm64 t -> sb.append("HVC at 0x").append(String.format("%08x", t.vcpuPc())).append(" (r0: 0x")
                     .append(String.format("%08x", t.r0())).append(", imm: 0x").append(Long.toHexString(t.imm()))
                     .append(')');
+            // "%02d[%016lx-%016lx]: " p_str (VCPU_TP_PRINTK of arch/s390/kvm/trace.h)
+            case S390MajorGuestPfault t -> s390(sb, t.vcpu(), t.pswMask(), t.pswAddr())
+                    .append("major fault, maybe applicable for pfault");
+            case S390PfaultInit t -> s390(sb, t.vcpu(), t.pswMask(), t.pswAddr()).append("init pfault token ")
+                    .append(t.pfaultToken());
+            case S390PfaultDone t -> s390(sb, t.vcpu(), t.pswMask(), t.pswAddr()).append("done pfault token ")
+                    .append(t.pfaultToken());
             case Arm64Inject t -> appendHex(sb.append(t.kind()).append(" token "), t.token()).append(" reason ")
                     .append(t.reason()).append(" pc ").append(hex(t.pc())).append(" (").append(t.region()).append(')');
             // "reason %s (%d)"

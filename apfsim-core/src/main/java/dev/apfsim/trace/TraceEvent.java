@@ -96,6 +96,25 @@ public sealed interface TraceEvent {
     // ---- simulator-level host events (no kernel tracepoint exists) --------------------------------------
 
     /**
+     * {@code kvm_s390_major_guest_pfault} ({@code arch/s390/kvm/trace.h}): {@code gmap_fault} with
+     * FAULT_FLAG_RETRY_NOWAIT returned -EAGAIN, the page needs I/O. {@code pswMask}/{@code pswAddr}: the guest PSW.
+     */
+    record S390MajorGuestPfault(long time, int vcpu, long pswMask, long pswAddr) implements TraceEvent {
+        public String name() { return "kvm_s390_major_guest_pfault"; }
+    }
+
+    /** {@code kvm_s390_pfault_init}: {@code kvm_arch_async_page_not_present} injects PFAULT_INIT. */
+    record S390PfaultInit(long time, int vcpu, long pswMask, long pswAddr, long pfaultToken) implements TraceEvent {
+        public String name() { return "kvm_s390_pfault_init"; }
+    }
+
+    /** {@code kvm_s390_pfault_done}: {@code kvm_arch_async_page_present} injects PFAULT_DONE (floating). */
+    record S390PfaultDone(long time, int vcpu, long pswMask, long pswAddr, long pfaultToken) implements TraceEvent {
+        public String name() { return "kvm_s390_pfault_done"; }
+        public Actor actor() { return Actor.WORKER; }
+    }
+
+    /**
      * arm64: an async PF notification enters the guest at VM entry: {@code dabt} (RFCv2's injected data abort,
      * {@code kvm_inject_dabt}, which has no tracepoint) or {@code sdei} (an SDEI event), with the guest PC it
      * interrupts and that PC's region ({@code user}, {@code kernel}, {@code vectors}, {@code kernel_entry},

@@ -70,7 +70,7 @@ class Arm64AsyncPfTest {
         }
         ScenarioException e = assertThrows(ScenarioException.class,
                 () -> ScenarioLoader.load("bad.yaml", "host: {arch: riscv}"));
-        assertEquals("bad.yaml:1:14: field host.arch: expected one of x86, arm64, got \"riscv\"", e.getMessage());
+        assertEquals("bad.yaml:1:14: field host.arch: expected one of x86, arm64, s390, got \"riscv\"", e.getMessage());
         ScenarioException p = assertThrows(ScenarioException.class,
                 () -> ScenarioLoader.load("bad.yaml", "host: {policy: {arm64_injection: pc}}"));
         assertTrue(p.getMessage().contains("expected one of pc-range, unguarded, sdei"), p.getMessage());
