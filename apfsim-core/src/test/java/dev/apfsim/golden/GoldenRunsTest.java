@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Every built-in scenario, each of its variants, with the scenario's own {@code --apf} setting and with
- * {@code --apf on|off|sync}, run as {@code apfsim run} runs it: the fingerprint, the SHA-256 of the
+ * {@code --apf on|off|sync}, plus {@code overcommit-ssd} on the arm64 and s390 hosts ({@code --set host.arch=}), run
+ * as {@code apfsim run} runs it: the fingerprint, the SHA-256 of the
  * {@code --trace} text, of the {@code --events} log (timeline events included) and of the {@code --json} result
  * (its two wall-clock fields zeroed) must equal the checked-in {@code golden/fingerprints.tsv}.
  *
@@ -62,13 +63,17 @@ class GoldenRunsTest {
                 }
             }
         }
+        // the same workload on the other architectures' hosts (compare overcommit-ssd --vary host.arch=...)
+        for (String arch : List.of("arm64", "s390")) {
+            out.add(new Case("overcommit-ssd", "host.arch=" + arch, "-"));
+        }
         return out;
     }
 
     /** One run as {@code apfsim run NAME [--variant V] [--apf A] --trace t.txt --events e.ndjson --json}. */
     static String run(Case c) {
-        List<String> overrides = c.variant().equals("-") ? List.of()
-                : BuiltinScenarios.variants(c.scenario()).get(c.variant());
+        List<String> overrides = c.variant().equals("-") ? List.of() : c.variant().contains("=")
+                ? List.of(c.variant()) : BuiltinScenarios.variants(c.scenario()).get(c.variant());
         Scenario s = Scenarios.resolve(c.scenario(), overrides);
         if (!c.apf().equals("-")) {
             s = ApfSwitch.parse(c.apf()).apply(s);
