@@ -7,7 +7,8 @@ import dev.apfsim.arch.x86.ApfMsr;
 /**
  * What one guest CPU has registered with the host's async PF, and the calls that do it: the per-CPU
  * {@code apf_reason} area, {@code async_pf_enabled} and the page-ready vector. On x86 they are the
- * {@code MSR_KVM_ASYNC_PF_*} writes of {@code kvm_guest_cpu_init}; on arm64 (RFCv2, seed thread 002) SMCCC calls.
+ * {@code MSR_KVM_ASYNC_PF_*} writes of {@code kvm_guest_cpu_init}; on arm64 (RFCv2, seed thread 002) SMCCC calls;
+ * on s390 the DIAG 0x258 of {@code pfault_init} / {@code pfault_fini}, whose area is the CPU's lowcore token word.
  * The state is what the guest believes from its own writes, not what the host accepted.
  */
 final class ApfRegistration {

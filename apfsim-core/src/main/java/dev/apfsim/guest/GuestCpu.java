@@ -19,10 +19,10 @@ import dev.apfsim.metrics.TimeCategory;
 
 /**
  * One guest CPU: runs the current task or the kernel handler on top of it, and takes the exits and events the host
- * hands it ({@link X86GuestCode}, {@link Arm64GuestCode}). What it runs is split by concern: {@link HandlerFrames} (handlers stacked on the
- * task), {@link Scheduler} (run queue, sleeps, tick), {@link ApfRegistration} and {@link GuestAsyncPf} (the guest
+ * hands it through the architecture's boundary ({@link X86GuestCode}, {@link Arm64GuestCode},
+ * {@link S390GuestCode}). What it runs is split by concern: {@link HandlerFrames} (handlers stacked on the task), {@link Scheduler} (run queue, sleeps, tick), {@link ApfRegistration} and {@link GuestAsyncPf} (the guest
  * half of async PF, {@code arch/x86/kernel/kvm.c}), {@link NestedAsyncPf} (L0's async #PF when this guest runs an
- * L2), {@link PerturbationHandler} ({@code apfsim check}).
+ * L2), {@link S390PfaultHandler} (s390 {@code pfault_interrupt}), {@link PerturbationHandler} (scripted events).
  *
  * <p>On an arm64 host ({@link Arm64CpuState}) it is the guest of Gavin Shan's RFCv2 (seed thread 002): it enables
  * async PF with an SMCCC call, takes both notifications as data aborts (or, with the SDEI design, not-present as

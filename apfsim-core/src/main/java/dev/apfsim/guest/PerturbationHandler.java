@@ -22,8 +22,8 @@ final class PerturbationHandler {
     private final GuestAsyncPf asyncPf;
     private final ArrayDeque<Perturbation> queue = new ArrayDeque<>();
 
-    PerturbationHandler(int id, CpuState cpu, InterruptController lapic, HandlerFrames frames, ApfRegistration registration,
-                        GuestAsyncPf asyncPf) {
+    PerturbationHandler(int id, CpuState cpu, InterruptController lapic, HandlerFrames frames,
+                        ApfRegistration registration, GuestAsyncPf asyncPf) {
         this.id = id;
         this.cpu = cpu;
         this.lapic = lapic;

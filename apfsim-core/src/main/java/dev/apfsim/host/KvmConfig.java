@@ -20,7 +20,7 @@ import dev.apfsim.kvm.x86.X86Policy;
  * @param hltInGuest       HLT exits disabled (KVM_CAP_X86_DISABLE_EXITS, {@code kvm_hlt_in_guest})
  * @param tdp              two-dimensional paging (EPT/NPT); false = shadow paging
  * @param apfIdStart       initial {@code apf.id} token counter (0 in the kernel; a test knob to reach the wrap)
- * @param arch             which host rules run: x86 (Linux 6.12) or the arm64 proposal of seed thread 002
+ * @param arch             which host rules run: x86 (Linux 6.12), the arm64 proposal of seed thread 002, s390 pfault
  * @param arm64Injection   with {@code arch} arm64: how notifications reach the guest and what guards them
  */
 public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,

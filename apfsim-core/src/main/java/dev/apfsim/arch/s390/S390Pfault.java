@@ -16,7 +16,10 @@ public final class S390Pfault {
     public static final int SUBCODE_TOKEN = 0;
     public static final int SUBCODE_CANCEL = 1;
 
-    /** {@code struct prs_parm} / {@code pfault_refbk}: u16 code, subcode, len, version; u64 token, select, compare, zarch. */
+    /**
+     * {@code struct prs_parm} / {@code pfault_refbk}: u16 code, subcode, len, version; u64 token address, select,
+     * compare, zarch (the model keeps the u16 pairs in one 32-bit word each).
+     */
     public static final int PARM_CODE = 0;
     public static final int PARM_SUBCODE = 2;
     public static final int PARM_LEN = 4;
