@@ -59,8 +59,8 @@ final class ApfRegistration {
 
     /** {@code kvm_read_and_reset_apf_flags}: 0 when async PF is off on this CPU. */
     int readAndResetFlags() {
-        if (!enabled) {
-            return 0;
+        if (!enabled || s390) {
+            return 0; // s390 has no reason word: its program-check handler never asks the host
         }
         int flags = kernel.ram.read32(areaGpa + ApfMsr.OFFSET_FLAGS);
         kernel.ram.write32(areaGpa + ApfMsr.OFFSET_FLAGS, 0);
