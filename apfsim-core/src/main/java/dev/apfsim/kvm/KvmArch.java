@@ -52,7 +52,7 @@ public interface KvmArch {
     /** kvm_check_and_inject_events (x86) and its counterparts: one pending event into the guest at {@code at}. */
     void injectPendingEvents(long at);
 
-    /** The vCPU blocks in the arch's async PF halt rather than a guest-requested one (x86 KVM_REQ_APF_HALT). */
+    /** kvm_vcpu_block, why: the arch's async PF halt (x86 {@code vcpu->arch.apf.halted}) rather than HLT. */
     default boolean inApfHalt() {
         return false;
     }
@@ -64,9 +64,12 @@ public interface KvmArch {
     /** kvm_arch_vcpu_ioctl_run's exit handlers: every exit but HLT and a dead guest. */
     void handleExit(GuestExit exit);
 
-    /** A page-ready for {@code token} has left the host but not reached the guest yet. */
+    /**
+     * No kernel hook: the observers' read-only view ({@link VcpuView}) of a page-ready for {@code token} that has
+     * left the host but not reached the guest yet.
+     */
     boolean pageReadyInFlight(long token);
 
-    /** The VMM saves this vCPU (KVM_GET_*) and restores it on a destination (KVM_SET_*): live migration. */
+    /** KVM_GET_* / KVM_SET_* vCPU ioctls: the VMM saves this vCPU and restores it on a destination (migration). */
     void migrate();
 }
