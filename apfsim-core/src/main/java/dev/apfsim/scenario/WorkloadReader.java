@@ -93,7 +93,7 @@ final class WorkloadReader {
             }
             // a CPU-bound task may keep an empty working set, which no page range can express
             GuestRanges.Range range = touches == 0 && ws.get("size") != null && isZero(ws.get("size"))
-                    ? new GuestRanges.Range(ws.has("start") ? r.address(ws.get("start"), ws.path("start")) : 0, 0)
+                    ? new GuestRanges.Range(ws.has("start") ? ranges.addressUpToEnd(ws.get("start"), ws.path("start")) : 0, 0)
                     : ranges.range(ws, "working set", true);
             wsStart = range.start();
             wsBytes = range.size();

@@ -1,0 +1,153 @@
+package dev.apfsim.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What a new user trips over with malformed scenario files: wrapping bounds, parser limits, empty files, field names
+ * with spaces, invisible characters. Each is refused at once with one line naming file, line and column.
+ */
+class FirstHourTest {
+    @TempDir
+    Path dir;
+
+    /** Exit 2, one line on stderr that starts with {@code prefix}, no stack trace. */
+    private static void assertRefused(Cli.Result r, String prefix) {
+        assertEquals(2, r.status(), r.err() + r.out());
+        String err = r.err().strip();
+        assertEquals(1, err.lines().count(), "one line: " + err);
+        assertTrue(err.startsWith(prefix), err);
+        assertFalse(err.contains("Exception") || err.contains("\tat ") || err.contains("internal error"), err);
+    }
+
+    private Cli.Result run(String name, String yaml, String... more) {
+        Path f = Cli.write(dir, name, yaml);
+        String[] args = new String[2 + more.length];
+        args[0] = "run";
+        args[1] = f.toString();
+        System.arraycopy(more, 0, args, 2, more.length);
+        return Cli.run(args);
+    }
+
+    // ---- item 5: addresses and sizes are unsigned, checked against guest memory -----------------------------
+
+    @Test
+    void addressesAtOrAbove2To63AreOutsideGuestMemory() {
+        assertRefused(run("touch.yaml", """
+                vm: {memory: 64MiB}
+                workload:
+                  tasks:
+                    - {type: script, name: t, steps: [touch: 0xffffffffffffffff]}
+                """), dir.resolve("touch.yaml") + ":4:46: field workload.tasks[0].steps[0].touch: expected an "
+                + "address inside guest memory");
+        assertRefused(run("region.yaml", """
+                vm: {memory: 64MiB}
+                memory:
+                  regions: [{start: 0xfffffffffffff000, size: 8KiB, state: remote}]
+                """), dir.resolve("region.yaml") + ":3:21: field memory.regions[0].start: expected an address "
+                + "inside guest memory");
+        assertRefused(run("size.yaml", """
+                vm: {memory: 64MiB}
+                memory:
+                  regions: [{start: 0x1000, size: 0xfffffffffffff000, state: remote}]
+                """), dir.resolve("size.yaml") + ":3:35: field memory.regions[0].size: the region "
+                + "0x1000..0x10000000000000000 extends past the end of guest memory");
+        assertRefused(run("ws.yaml", """
+                vm: {memory: 64MiB}
+                workload:
+                  tasks:
+                    - type: statistical
+                      name: t
+                      compute: 1us
+                      working_set: {start: 0x8000000000000000, size: 4KiB}
+                """), dir.resolve("ws.yaml") + ":7:28: field workload.tasks[0].working_set.start");
+        assertRefused(run("wssize.yaml", """
+                vm: {memory: 64MiB}
+                workload:
+                  tasks:
+                    - type: statistical
+                      name: t
+                      compute: 1us
+                      working_set: {start: 0x100000, size: 0xfffffffffff00000}
+                """), dir.resolve("wssize.yaml") + ":7:44: field workload.tasks[0].working_set.size");
+        assertRefused(run("fail.yaml", """
+                vm: {memory: 64MiB}
+                memory:
+                  failures: [{kind: sigbus, start: 0x2000, size: 0xffffffffffffe000}]
+                """), dir.resolve("fail.yaml") + ":3:50: field memory.failures[0].size");
+        assertRefused(run("cpubound.yaml", """
+                vm: {memory: 64MiB}
+                workload:
+                  tasks:
+                    - type: statistical
+                      name: t
+                      compute: 1us
+                      touches_per_op: 0
+                      working_set: {start: 0xfffffffffffff000, size: 0}
+                """), dir.resolve("cpubound.yaml") + ":8:28: field workload.tasks[0].working_set.start");
+    }
+
+    // ---- item 6: parser limits -----------------------------------------------------------------------------
+
+    @Test
+    void deepNestingIsRefusedInOneLine() {
+        Path f = Cli.write(dir, "deep.yaml", "a: " + "[".repeat(5000) + "]".repeat(5000) + "\n");
+        Cli.Result r = assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> Cli.run("run", f.toString()));
+        assertRefused(r, f + ":1:");
+        assertTrue(r.err().contains("nesting deeper than 100 levels"), r.err());
+    }
+
+    @Test
+    void hugeFileIsRefusedBeforeItIsParsed() throws Exception {
+        Path f = dir.resolve("big.yaml");
+        Files.writeString(f, "description: " + "x".repeat(10_000_000) + "\n");
+        long start = System.nanoTime();
+        Cli.Result r = Cli.run("run", f.toString());
+        // the refusal comes from the file size, before a byte of YAML is parsed
+        assertTrue(System.nanoTime() - start < 5_000_000_000L, "took " + (System.nanoTime() - start) / 1e9 + " s");
+        assertRefused(r, f + ": the file has 10,000,014 bytes, more than a scenario may have");
+    }
+
+    @Test
+    void longNumbersAreRefusedWithoutParsingThem() {
+        Cli.Result r = assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> run("n.yaml", "vm: {memory: " + "9".repeat(500_000) + "MiB}\n"));
+        assertRefused(r, dir.resolve("n.yaml") + ":1:14: field vm.memory: expected a size like 64MiB, got");
+        assertTrue(r.err().length() < 400, r.err());
+    }
+
+    // ---- item 7: silent surprises in scenario files ----------------------------------------------------------
+
+    @Test
+    void emptyFileIsRefused() {
+        assertRefused(run("empty.yaml", ""), dir.resolve("empty.yaml") + ": the file is empty");
+        assertRefused(run("comments.yaml", "# nothing yet\n\n"), dir.resolve("comments.yaml")
+                + ": the file is empty (no fields, only blank lines or comments): nothing to run");
+    }
+
+    @Test
+    void fieldNamesAreTrimmedLikeValues() {
+        Cli.Result r = run("keys.yaml", Cli.TINY.replace("vm: {vcpus: 1, memory: 64MiB}",
+                "vm: {\" vcpus \": 1, \"memory \": 64MiB}"), "--json");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("ok", r.json().get("outcome").get("kind").asText());
+    }
+
+    @Test
+    void invisibleCharactersInMessagesAreEscaped() {
+        Cli.Result r = run("zw.yaml", "vm:\n  memory\u200b: 64MiB\n");
+        assertRefused(r, dir.resolve("zw.yaml") + ":2:3: field vm.memory\\u200B: unknown field (did you mean "
+                + "\"memory\"?");
+        Cli.Result r2 = run("bidi.yaml", "vm: {vcpus: \"1\\u00a0\\x07\\u202e\"}\n"); // YAML escapes
+        assertRefused(r2, dir.resolve("bidi.yaml") + ":1:13: field vm.vcpus: expected an integer");
+        assertTrue(r2.err().contains("got \"1\\u00A0\\u0007\\u202E\""), r2.err());
+    }
+}
