@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
 /** {@code apfsim run}: one run, printed as a table or as JSON. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run one scenario and print what happened.",
-                "The outcome (ok, guest_panic, vm_stopped, livelock_suspected) is part of the result: the exit "
+                "The outcome (ok, guest_panic, vm_stopped, livelock_suspected, no_progress, interrupted) is part of "
+                        + "the result: the exit "
                         + "status is 0 for all of them."})
 final class RunCommand implements Callable<Integer> {
     @Spec
@@ -114,7 +115,7 @@ final class RunCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder("outcome: ").append(o.kind());
         if (!"ok".equals(o.kind())) {
             b.append("  ").append(o.message());
-            if (o.timeNs() != null) {
+            if (o.timeNs() != null && !o.message().contains(" at t=") && !o.message().contains(" at simulated t=")) {
                 b.append("  at ").append(Fmt.ftraceSeconds(o.timeNs())).append(" s");
                 if (o.vcpu() != null) {
                     b.append(" on vCPU ").append(o.vcpu());

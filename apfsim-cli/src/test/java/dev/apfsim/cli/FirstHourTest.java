@@ -150,4 +150,37 @@ class FirstHourTest {
         assertRefused(r2, dir.resolve("bidi.yaml") + ":1:13: field vm.vcpus: expected an integer");
         assertTrue(r2.err().contains("got \"1\\u00A0\\u0007\\u202E\""), r2.err());
     }
+
+    // ---- item 2: a run always advances simulated time or stops ----------------------------------------------
+
+    private static final String SPIN = """
+            duration: 10ms
+            workload:
+              tasks:
+                - type: statistical
+                  name: spin
+                  compute: 0ns
+                  touches_per_op: 0
+            """;
+
+    @Test
+    void zeroComputeThatCannotProgressIsRefused() {
+        Cli.Result r = assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> run("spin.yaml", SPIN));
+        assertRefused(r, dir.resolve("spin.yaml") + ":6:16: field workload.tasks[0].compute: a compute burst of 0 "
+                + "makes no progress");
+    }
+
+    @Test
+    void aLoopAtOneInstantEndsAsNoProgress() {
+        // max_ops makes it legal but practically endless: the watchdog ends it at the instant it is stuck at
+        Cli.Result r = assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                () -> run("spin.yaml", SPIN, "--set", "workload.tasks.0.max_ops=1000000000000", "--json"));
+        assertEquals(0, r.status(), r.err());
+        var o = r.json().get("outcome");
+        assertEquals("no_progress", o.get("kind").asText());
+        assertTrue(o.get("message").asText().startsWith("no progress at t=0.000009 s"), o.toString());
+        assertEquals(9, o.get("time_ns").asLong() / 1000);
+        Cli.Result q = run("spin.yaml", SPIN, "--set", "workload.tasks.0.max_ops=1000000000000", "-q");
+        assertTrue(q.out().startsWith("outcome: no_progress  no progress at t=0.000009 s"), q.out());
+    }
 }

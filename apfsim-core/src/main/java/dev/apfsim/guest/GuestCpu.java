@@ -1,6 +1,7 @@
 package dev.apfsim.guest;
 
 import dev.apfsim.check.Perturbation;
+import dev.apfsim.engine.Simulator;
 import dev.apfsim.kvm.arm64.Arm64CpuState;
 import dev.apfsim.kvm.x86.ApfMsr;
 import dev.apfsim.kvm.x86.GuestCode;
@@ -112,7 +113,16 @@ public final class GuestCpu implements GuestCode {
         if (!booted) {
             boot();
         }
+        long instant = t;
+        long steps = 0;
         while (true) {
+            if (t != instant) {
+                instant = t;
+                steps = 0;
+            } else if (++steps > Simulator.MAX_STEPS_PER_INSTANT) {
+                kernel.sim.noProgress(t); // a loop of zero-time actions: stop the run rather than hang
+                return new GuestExit.Continue(t);
+            }
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
             }
