@@ -183,4 +183,22 @@ class FirstHourTest {
         Cli.Result q = run("spin.yaml", SPIN, "--set", "workload.tasks.0.max_ops=1000000000000", "-q");
         assertTrue(q.out().startsWith("outcome: no_progress  no progress at t=0.000009 s"), q.out());
     }
+
+    // ---- item 13: kernel-mode time is counted where it is spent ----------------------------------------------
+
+    @Test
+    void pageFaultHandlersCountAsTheTasksKernelTime() {
+        Cli.Result r = run("busy.yaml", Cli.BUSY.replace("working_set: {start: 64MiB, size: 128MiB}",
+                "working_set: {start: 64MiB, size: 128MiB}\n      kernel_fraction: 0.2"), "--json");
+        assertEquals(0, r.status(), r.err());
+        var mem = r.json().get("tasks").get(1);
+        assertEquals("mem", mem.get("name").asText());
+        long waits = mem.get("apf_waits").asLong();
+        assertTrue(waits > 10, mem.toString());
+        // every async PF the task waited on ran the guest's #PF handler (pf_handler_cost 1.5us) in its context
+        assertTrue(mem.get("kernel_ns").asLong() >= waits * 1_500, mem.toString());
+        Cli.Result table = run("busy.yaml", Cli.BUSY);
+        String line = table.out().lines().filter(l -> l.startsWith("mem ")).findFirst().orElseThrow();
+        assertFalse(line.matches(".*\\s0\\.0%\\s*$") || line.contains(" 0.0%  "), line);
+    }
 }

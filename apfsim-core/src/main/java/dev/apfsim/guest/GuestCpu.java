@@ -295,6 +295,9 @@ public final class GuestCpu implements GuestCode {
             } else {
                 task.userNs += ns;
             }
+        } else if (ctx instanceof Frame f && f.kind != Frame.Kind.INTERRUPT && f.kind != Frame.Kind.BOOT
+                && scheduler.current() != null) {
+            scheduler.current().handlerNs += ns; // a #PF (or SDEI event, switch-in) runs on the task's behalf
         }
     }
 
