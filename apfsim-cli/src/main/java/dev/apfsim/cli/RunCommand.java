@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code apfsim run}: one run, printed as a table or as JSON. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Run one scenario and print what happened.",
                 "The outcome (ok, guest_panic, vm_stopped, livelock_suspected, no_progress, interrupted) is part of "
                         + "the result: the exit "
@@ -155,7 +155,11 @@ final class RunCommand implements Callable<Integer> {
                     Fmt.percent(t.kernelNs(), r.simulatedNs()),
                     t.killedAtNs() == null ? "" : "killed at " + Fmt.ftraceSeconds(t.killedAtNs()));
         }
-        out.addAll(tasks.lines());
+        if (r.tasks().isEmpty()) {
+            out.add("nothing to run: the scenario has no tasks (workload.tasks); only the guest kernel booted");
+        } else {
+            out.addAll(tasks.lines());
+        }
 
         out.add("");
         Fmt.Table vcpus = new Fmt.Table(">vcpu", ">guest user", ">guest kernel", ">idle", ">synthetic halt",

@@ -88,6 +88,9 @@ final class RunOutputs implements AutoCloseable {
         if (format != null && trace == null) {
             throw new Main.UserException("--trace-format needs --trace FILE");
         }
+        distinct("--trace", trace, "--events", events);
+        distinct("--trace", trace, "--report", report);
+        distinct("--events", events, "--report", report);
         if (report != null) {
             checkWritable("report", report);
         }
@@ -157,6 +160,14 @@ final class RunOutputs implements AutoCloseable {
             throw new Main.UserException("cannot create " + what + " " + path + ": permission denied");
         } catch (IOException e) {
             throw new Main.UserException("cannot create " + what + " " + path + ": " + message(e));
+        }
+    }
+
+    /** Two outputs in one file would overwrite each other: refused before anything is written. */
+    static void distinct(String optionA, Path a, String optionB, Path b) {
+        if (a != null && b != null && a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            throw new Main.UserException(optionA + " and " + optionB + " name the same file " + a
+                    + ": each output needs its own");
         }
     }
 

@@ -201,4 +201,113 @@ class FirstHourTest {
         String line = table.out().lines().filter(l -> l.startsWith("mem ")).findFirst().orElseThrow();
         assertFalse(line.matches(".*\\s0\\.0%\\s*$") || line.contains(" 0.0%  "), line);
     }
+
+    // ---- item 1: compare runs a scenario's variants ----------------------------------------------------------
+
+    private static final String TWO_VARIANTS = Cli.TINY + """
+            variants:
+              short: [duration=5ms]
+              long: []
+              slow: [host.remote.latency=4ms]
+            """;
+
+    private static java.util.List<String> labels(Cli.Result r) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        r.json().get("variants").forEach(v -> out.add(v.get("label").asText()));
+        return out;
+    }
+
+    @Test
+    void compareRunsTheScenariosVariantsWithEachColumnsSimulatedTime() {
+        Path f = Cli.write(dir, "v.yaml", TWO_VARIANTS);
+        Cli.Result all = Cli.run("compare", f.toString(), "--json");
+        assertEquals(0, all.status(), all.err());
+        assertEquals(java.util.List.of("short", "long", "slow"), labels(all));
+        assertEquals(5_000_000, all.json().get("variants").get(0).get("result").get("simulated_ns").asLong());
+        // the tiny scenario ends when its reader is done, before its 50 ms
+        assertEquals(12_148_200, all.json().get("variants").get(1).get("result").get("simulated_ns").asLong());
+
+        Cli.Result some = Cli.run("compare", f.toString(), "--variant", "slow,short", "--json");
+        assertEquals(0, some.status(), some.err());
+        assertEquals(java.util.List.of("slow", "short"), labels(some));
+
+        Cli.Result table = Cli.run("compare", f.toString(), "--variant", "short,long");
+        assertEquals(0, table.status(), table.err());
+        assertTrue(table.out().lines().anyMatch(l -> l.equals("simulated: short 0.005000 s, long 0.012148 s")),
+                table.out());
+
+        // the seed scenarios' variants, as docs/scenarios.md promises
+        Cli.Result seed = Cli.run("compare", "seed-001-page-ready", "--variant", "old,fixed", "--json");
+        assertEquals(0, seed.status(), seed.err());
+        assertEquals(java.util.List.of("old", "fixed"), labels(seed));
+
+        Cli.Result unknown = Cli.run("compare", f.toString(), "--variant", "short,nope");
+        assertRefused(unknown, "apfsim: " + f + ": no variant 'nope'; it has short, long, slow");
+        assertRefused(Cli.run("run", f.toString(), "--variant", "short,long"), "apfsim: --variant takes one name");
+    }
+
+    // ---- item 4: start from a built-in --------------------------------------------------------------------------
+
+    @Test
+    void scenariosShowPrintsTheBuiltinAsWrittenAndItRunsTheSame() throws Exception {
+        Cli.Result shown = Cli.run("scenarios", "--show", "example-minimal");
+        assertEquals(0, shown.status(), shown.err());
+        assertEquals(dev.apfsim.scenario.BuiltinScenarios.text("example-minimal"), shown.out());
+        assertTrue(shown.out().startsWith("#"), "comments included: " + shown.out());
+        Path mine = Cli.write(dir, "my.yaml", shown.out());
+        String builtin = Cli.run("run", "example-minimal", "--json").json().get("fingerprint").asText();
+        assertEquals(builtin, Cli.run("run", mine.toString(), "--json").json().get("fingerprint").asText());
+        assertRefused(Cli.run("scenarios", "--show", "example-minimall"), "example-minimall: no built-in scenario "
+                + "of that name (did you mean \"example-minimal\"?");
+    }
+
+    // ---- item 7: silent surprises on the command line -------------------------------------------------------
+
+    @Test
+    void zeroJobsIsRefused() {
+        Path f = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        for (String cmd : new String[]{"compare", "check", "sweep"}) {
+            Cli.Result r = cmd.equals("sweep")
+                    ? Cli.run(cmd, f.toString(), "-j", "0", "-o", dir.resolve("s.csv").toString())
+                    : Cli.run(cmd, f.toString(), "-j", "0");
+            assertEquals(2, r.status(), cmd + ": " + r.err());
+            assertTrue(r.err().contains("expected at least 1 parallel run, got 0"), cmd + ": " + r.err());
+        }
+    }
+
+    @Test
+    void unknownSweepOutputFormatIsRefused() {
+        Path f = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        Path out = dir.resolve("x.parquet");
+        assertRefused(Cli.run("sweep", f.toString(), "-o", out.toString()), "apfsim: -o " + out
+                + ": unknown output format (known: .csv, .ndjson)");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void traceAndEventsInOneFileAreRefused() {
+        Path f = Cli.write(dir, "tiny.yaml", Cli.TINY);
+        Path same = dir.resolve("out.txt");
+        assertRefused(Cli.run("run", f.toString(), "--trace", same.toString(), "--events",
+                dir.resolve("sub/../out.txt").toString()), "apfsim: --trace and --events name the same file");
+        assertFalse(Files.exists(same));
+        assertRefused(Cli.run("run", f.toString(), "--events", same.toString(), "--report", same.toString()),
+                "apfsim: --events and --report name the same file");
+    }
+
+    @Test
+    void versionOnASubcommand() {
+        for (String cmd : new String[]{"run", "compare", "check", "sweep", "scenarios"}) {
+            Cli.Result r = Cli.run(cmd, "-V");
+            assertEquals(0, r.status(), cmd + ": " + r.err());
+            assertTrue(r.out().startsWith("apfsim "), cmd + ": " + r.out());
+        }
+    }
+
+    @Test
+    void aScenarioWithoutTasksSaysNothingToRun() {
+        Cli.Result r = run("notasks.yaml", "vm: {vcpus: 1, memory: 64MiB}\nduration: 1ms\n");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("nothing to run: the scenario has no tasks"), r.out());
+    }
 }
