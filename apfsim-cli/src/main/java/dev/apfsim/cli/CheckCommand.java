@@ -52,7 +52,8 @@ final class CheckCommand implements Callable<Integer> {
     int shrinkBudget;
 
     @Option(names = "--out", paramLabel = "FILE",
-            description = "Where to write the minimal scenario (default: apfsim-check-SCENARIO-INVARIANT.yaml).")
+            description = "Where to write the minimal scenario (default: SCENARIO-INVARIANT.yaml in a new temporary "
+                    + "directory, named in the output).")
     Path out;
 
     @Option(names = "--trace-lines", paramLabel = "N", defaultValue = "80",
@@ -91,8 +92,17 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     private Path writeMinimal(Scenario base, Explorer.Finding f) {
-        Path path = out != null ? out
-                : Path.of("apfsim-check-" + base.name() + "-" + f.violation().invariant().key() + ".yaml");
+        Path path = out;
+        String file = base.name() + "-" + f.violation().invariant().key() + ".yaml";
+        try {
+            if (path == null) { // never into the current directory (often a source tree)
+                path = Files.createTempDirectory("apfsim-check-").resolve(file);
+            } else if (Files.isDirectory(path)) {
+                path = path.resolve(file);
+            }
+        } catch (IOException e) {
+            throw new Main.UserException("cannot create a temporary directory for the reproducer: " + e.getMessage());
+        }
         Scenario minimal = f.minimal().scenario();
         String header = "# Minimal reproducer written by `apfsim check " + scenario
                 + (options.variant() != null ? " --variant " + options.variant() : "") + "`\n# invariant: "

@@ -310,4 +310,33 @@ class FirstHourTest {
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("nothing to run: the scenario has no tasks"), r.out());
     }
+
+    // ---- item 10: check's reproducer goes to a temporary directory, with hex addresses --------------------------
+
+    @Test
+    void checkWritesItsReproducerIntoATempDirWithHexAddresses() throws Exception {
+        Cli.Result r = Cli.run("check", "seed-001-page-ready", "--variant", "old", "--runs", "500", "--json");
+        assertEquals(1, r.status(), r.err());
+        Path repro = Path.of(r.json().get("minimal_scenario").asText());
+        assertTrue(repro.isAbsolute(), repro.toString());
+        assertTrue(repro.getParent().getFileName().toString().startsWith("apfsim-check-"), repro.toString());
+        assertFalse(repro.getParent().equals(Path.of("").toAbsolutePath()), "not the current directory");
+        assertEquals("seed-001-page-ready-liveness.yaml", repro.getFileName().toString());
+        String yaml = Files.readString(repro);
+        assertTrue(yaml.contains("- touch: 0x30"), yaml);
+        assertTrue(yaml.contains("start: 0x300000"), yaml);
+        assertFalse(yaml.contains("!!int"), yaml);
+        assertFalse(yaml.matches("(?s).*touch: [0-9]{4,}.*"), "no decimal addresses: " + yaml);
+        // it replays: the same violation
+        Cli.Result replay = Cli.run("run", repro.toString(), "--json");
+        assertEquals(r.json().get("violation").get("detail").asText(),
+                replay.json().get("violations").get(0).asText().replaceFirst("^liveness at [0-9.]+ s on vCPU 0: ", ""));
+        // --out DIR: the reproducer goes into it
+        Cli.Result intoDir = Cli.run("check", "seed-001-page-ready", "--variant", "old", "--runs", "500", "--json",
+                "--out", dir.toString());
+        assertEquals(dir.resolve("seed-001-page-ready-liveness.yaml").toString(),
+                intoDir.json().get("minimal_scenario").asText());
+        Files.deleteIfExists(repro);
+        Files.deleteIfExists(repro.getParent());
+    }
 }
