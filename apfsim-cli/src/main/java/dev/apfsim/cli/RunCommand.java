@@ -80,11 +80,32 @@ final class RunCommand implements Callable<Integer> {
         }
         Machine machine = new Machine(s);
         RunResult r;
-        try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report,
-                Progress.wanted(json, quiet))) {
-            r = outputs.run();
+        TraceFiles.runStarted(machine.simulator());
+        try {
+            try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report,
+                    Progress.wanted(json, quiet))) {
+                r = outputs.run();
+            }
+            print(r);
+        } finally {
+            TraceFiles.runReported();
         }
+        return 0;
+    }
+
+    private void print(RunResult r) {
         PrintWriter out = spec.commandLine().getOut();
+        if ("interrupted".equals(r.outcome().kind())) {
+            // one line, whatever else was asked; --json still gets the result so far
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("apfsim: " + interruptedLine(r));
+            err.flush();
+            if (json) {
+                out.println(ResultJson.toJson(r));
+            }
+            out.flush();
+            return;
+        }
         if (json) {
             out.println(ResultJson.toJson(r));
         } else if (quiet) {
@@ -95,7 +116,26 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         out.flush();
-        return 0;
+    }
+
+    /** "interrupted at simulated t=1.234567 s, 12,345 events; partial trace kept in run.txt". */
+    String interruptedLine(RunResult r) {
+        StringBuilder b = new StringBuilder("interrupted at simulated t=").append(Fmt.ftraceSeconds(r.simulatedNs()))
+                .append(" s, ").append(Fmt.count(r.events())).append(" events");
+        List<String> kept = new ArrayList<>();
+        if (trace != null) {
+            kept.add("partial trace kept in " + trace);
+        }
+        if (events != null) {
+            kept.add("event log in " + events);
+        }
+        if (report != null) {
+            kept.add("report of the run so far in " + report);
+        }
+        if (!kept.isEmpty()) {
+            b.append("; ").append(String.join(", ", kept));
+        }
+        return b.toString();
     }
 
     static FtraceWriter openTrace(Path path) {

@@ -339,4 +339,74 @@ class FirstHourTest {
         Files.deleteIfExists(repro);
         Files.deleteIfExists(repro.getParent());
     }
+
+    // ---- item 8: an interrupted run says where it stopped ---------------------------------------------------
+
+    @Test
+    void sigtermPrintsWhereTheRunStoppedAndTheResultSoFar() throws Exception {
+        Path trace = dir.resolve("run.txt");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "run", "overcommit-ssd", "--duration", "1000s", "--trace", trace.toString(), "--json")
+                .redirectOutput(dir.resolve("out.json").toFile()).redirectError(dir.resolve("err.txt").toFile())
+                .start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while ((!Files.exists(trace) || Files.size(trace) < 200_000) && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(p.isAlive(), "the run should still be going: " + Files.readString(dir.resolve("err.txt")));
+            p.destroy(); // SIGTERM, handled like Ctrl-C
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        String err = Files.readString(dir.resolve("err.txt")).strip();
+        assertEquals(1, err.lines().count(), err);
+        assertTrue(err.matches("apfsim: interrupted at simulated t=\\d+\\.\\d{6} s, [0-9,]+ events; partial trace kept in "
+                + java.util.regex.Pattern.quote(trace.toString())), err);
+        var j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("out.json").toFile());
+        assertEquals("interrupted", j.get("outcome").get("kind").asText());
+        long simulated = j.get("simulated_ns").asLong();
+        assertTrue(simulated > 0 && simulated < 1000_000_000_000L, j.toString());
+        assertEquals(simulated, j.get("outcome").get("time_ns").asLong());
+        assertTrue(j.get("events").asLong() > 0);
+        assertTrue(err.contains(String.format(java.util.Locale.ROOT, "t=%d.%06d s", simulated / 1_000_000_000,
+                simulated % 1_000_000_000 / 1000)), err);
+        // the trace is whole and holds the events up to the stop
+        String last = Files.readAllLines(trace).getLast();
+        assertTrue(last.matches(".*\\[\\d{3}\\] +\\d+\\.\\d{6}: \\w+:.*"), last);
+        assertEquals(j.get("trace_events").asLong(), Files.lines(trace).count());
+    }
+
+    // ---- item 9: progress follows wall time ---------------------------------------------------------------
+
+    @Test
+    void progressOfAHundredYearRunMovesByWallTime() throws Exception {
+        long hundredYears = 100L * 365 * 86_400 * 1_000_000_000L;
+        dev.apfsim.engine.Simulator sim = new dev.apfsim.engine.Simulator(1);
+        sim.at(0, new dev.apfsim.engine.EventHandler() {
+            @Override
+            public void onEvent(int code, long arg) {
+                sim.after(1_000_000_000L, this, 0, 0); // one event per simulated second
+            }
+        }, 0, 0);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stream = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        Thread run = new Thread(() -> sim.run(hundredYears));
+        try (Progress bar = Progress.forced("run long", Progress.PER_RUN, 0, stream)) {
+            bar.trackRuns(new java.util.concurrent.atomic.AtomicReferenceArray<>(
+                    new dev.apfsim.engine.Simulator[]{sim}), new long[]{hundredYears}, new boolean[1]);
+            run.start();
+            Thread.sleep(1_100);
+            sim.requestInterrupt();
+            run.join();
+        }
+        String[] frames = bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("\r");
+        java.util.List<String> drawn = java.util.Arrays.stream(frames).filter(f -> f.contains("simulated")).toList();
+        assertTrue(drawn.size() >= 3, "redrawn every 200 ms: " + drawn);
+        assertTrue(drawn.getLast().matches("(?s).*%.* t=[0-9.]+ (y|d) of 100 y simulated, [0-9.]+ [kMG]?events/s.*"),
+                drawn.getLast());
+        assertFalse(drawn.getFirst().equals(drawn.getLast()), "it moves: " + drawn);
+    }
 }
