@@ -129,6 +129,9 @@ final class RunOutputs implements AutoCloseable {
     }
 
     private void add(TraceSink s) {
+        if (s instanceof dev.apfsim.trace.LineWriter w) {
+            w.orderBy(machine.simulator()::now); // text lines in simulated-time order (docs/events.md)
+        }
         sinks.add(s);
         TraceFiles.register(s);
         machine.attach(s);
