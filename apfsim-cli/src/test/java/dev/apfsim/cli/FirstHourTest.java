@@ -409,4 +409,51 @@ class FirstHourTest {
                 drawn.getLast());
         assertFalse(drawn.getFirst().equals(drawn.getLast()), "it moves: " + drawn);
     }
+
+    // ---- item 11: report legibility ------------------------------------------------------------------------
+
+    /** The {@code <svg id="ID">...</svg>} chart of a report. */
+    private static String chart(String html, String id) {
+        int start = html.indexOf("<svg id=\"" + id + "\"");
+        assertTrue(start >= 0, "no chart " + id);
+        return html.substring(start, html.indexOf("</svg>", start));
+    }
+
+    @Test
+    void okWithAViolationIsNeverAGreenBadge() throws Exception {
+        Path one = dir.resolve("one.html");
+        assertEquals(0, Cli.run("run", "token-wrap", "--variant", "old", "--report", one.toString()).status());
+        String html = Files.readString(one);
+        assertTrue(html.contains("1 violation"), "the run hands out token 0 but ends ok");
+        assertFalse(html.contains("class=\"badge ok\""), "no green badge next to a violation");
+        Path two = dir.resolve("two.html");
+        assertEquals(0, Cli.run("compare", "token-wrap", "--report", two.toString()).status());
+        String cmp = Files.readString(two);
+        assertTrue(cmp.contains("class=\"badge bad\">ok · 1 violation</span>"), "old: ok with a violation");
+        assertTrue(cmp.contains("class=\"badge ok\">ok</span>"), "fixed: green");
+    }
+
+    @Test
+    void rareEventsGetTheirOwnPanel() throws Exception {
+        Path f = dir.resolve("r.html");
+        assertEquals(0, Cli.run("run", "overcommit-ssd", "--duration", "100ms", "--report", f.toString()).status());
+        String html = Files.readString(f);
+        String common = chart(html, "rates-0");
+        String rare = chart(html, "rates-rare-0");
+        assertTrue(common.contains("<title>not_present (async PF set up)</title>"), common);
+        assertFalse(common.contains("<title>repeated fault"), "rare events are not flattened under common ones");
+        assertTrue(rare.contains("<title>repeated fault</title>") && rare.contains("<title>sync fault</title>"), rare);
+    }
+
+    @Test
+    void coincidingLinesAreDashedAndNamed() throws Exception {
+        Path f = dir.resolve("c.html");
+        assertEquals(0, Cli.run("compare", "example-minimal", "--vary", "host.remote.queue_depth=64,65", "--report",
+                f.toString()).status());
+        String cdf = chart(Files.readString(f), "cdf-fault-to-ready");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "<path class=\"mark\"[^>]*stroke-dasharray=\"[0-9 ]+\"[^>]*><title>host.remote.queue_depth=65 [^<]*"
+                        + "\\(same as host.remote.queue_depth=64\\)</title>").matcher(cdf);
+        assertTrue(m.find(), "the second, identical CDF is dashed and says so: " + cdf);
+    }
 }
