@@ -456,4 +456,45 @@ class FirstHourTest {
                         + "\\(same as host.remote.queue_depth=64\\)</title>").matcher(cdf);
         assertTrue(m.find(), "the second, identical CDF is dashed and says so: " + cdf);
     }
+
+    // ---- item 3: nothing points outside the repository --------------------------------------------------------
+
+    @Test
+    void docsAndCodeCiteKernelFunctionsNotFilesOutsideTheRepo() throws Exception {
+        Path start = Path.of("").toAbsolutePath();
+        while (!Files.exists(start.resolve("apfsim-core")) && start.getParent() != null) {
+            start = start.getParent();
+        }
+        Path root = start;
+        // spelled in pieces so that this file does not match itself
+        java.util.List<String> banned = java.util.List.of("REFER" + "ENCE", "../sha" + "red", "/work/sha" + "red",
+                "\u00a7", "Appen" + "dix C");
+        java.util.List<String> found = new java.util.ArrayList<>();
+        java.util.List<Path> files;
+        try (var walk = Files.walk(root)) {
+            files = walk.filter(Files::isRegularFile)
+                    .filter(f -> !root.relativize(f).toString().matches("(\\.git|.*target)(/.*)?"))
+                    .filter(f -> f.toString().matches(".*\\.(md|java|yaml|txt)$")).toList();
+        }
+        assertTrue(files.size() > 100, "walked the repository from " + root);
+        for (Path f : files) {
+            java.util.List<String> lines = Files.readAllLines(f);
+            for (int i = 0; i < lines.size(); i++) {
+                for (String b : banned) {
+                    if (lines.get(i).contains(b)) {
+                        found.add(root.relativize(f) + ":" + (i + 1) + ": " + b);
+                    }
+                }
+            }
+        }
+        assertEquals(java.util.List.of(), found);
+        // and every docs/*.md a document links to is in the repository
+        java.util.regex.Pattern link = java.util.regex.Pattern.compile("\\]\\(([a-z0-9-]+\\.md)(#[^)]*)?\\)");
+        for (Path f : files.stream().filter(f -> f.getParent().endsWith("docs")).toList()) {
+            java.util.regex.Matcher m = link.matcher(Files.readString(f));
+            while (m.find()) {
+                assertTrue(Files.exists(f.getParent().resolve(m.group(1))), f + " links to " + m.group(1));
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ import dev.apfsim.trace.TraceEvent;
 
 /**
  * The arm64 host rules of Gavin Shan's "[PATCH RFCv2 7/9] kvm/arm64: Support async page fault" (May 2020,
- * {@code virt/kvm/arm/async_pf.c}; never merged, REFERENCE §7.2, seed thread 002) for one vCPU, plugged into the
+ * {@code virt/kvm/arm/async_pf.c}; never merged, seed thread 002, May 2020) for one vCPU, plugged into the
  * generic core ({@link AsyncPf}) and the shared vCPU run loop. With {@link Arm64Injection#SDEI} the not-present
  * notification becomes an SDEI event and page-ready a PPI with an ACK call, as in the later SDEI-based series.
  *

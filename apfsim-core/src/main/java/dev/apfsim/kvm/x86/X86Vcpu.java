@@ -233,7 +233,7 @@ public final class X86Vcpu implements EventHandler {
     }
 
     /**
-     * Live migration of this vCPU (seed 000, REFERENCE §5.1-5.2): KVM_RUN returns, the VMM saves the MSRs and the
+     * Live migration of this vCPU (seed 000; {@code kvm_vcpu_ioctl_x86_get_vcpu_events}): KVM_RUN returns, the VMM saves the MSRs and the
      * vCPU events, and a destination vCPU is set up from them. Host-only async PF state (queue, done list, gfn
      * hash, apf.halted, pageready_pending, apf.id) does not travel; the destination's enabling write queues a
      * wake-all. A pending nested async #PF comes back as the saving policy allows.
