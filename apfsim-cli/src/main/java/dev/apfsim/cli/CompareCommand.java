@@ -287,14 +287,9 @@ final class CompareCommand implements Callable<Integer> {
         List<String> out = new ArrayList<>();
         out.add("compare " + first.scenario() + "   seed " + first.seed() + "   " + variants.size() + " variants");
         // each column's own simulated time: a run may end early (a livelock, a stopped VM)
-        if (results.stream().allMatch(r -> r.simulatedNs() == first.simulatedNs())) {
+        boolean sameTime = results.stream().allMatch(r -> r.simulatedNs() == first.simulatedNs());
+        if (sameTime) {
             out.add("simulated " + Fmt.ftraceSeconds(first.simulatedNs()) + " s each");
-        } else {
-            List<String> each = new ArrayList<>();
-            for (int i = 0; i < results.size(); i++) {
-                each.add(variants.get(i).label() + " " + Fmt.ftraceSeconds(results.get(i).simulatedNs()) + " s");
-            }
-            out.add("simulated: " + String.join(", ", each));
         }
         out.add("");
         List<String> cols = new ArrayList<>();
@@ -355,10 +350,17 @@ final class CompareCommand implements Callable<Integer> {
             // too wide with the full labels: number the variants and print a legend
             for (int i = 0; i < variants.size(); i++) {
                 t.rename(i == 0 ? 1 : 2 * i, "#" + (i + 1));
-                out.add("#" + (i + 1) + " = " + variants.get(i).label());
+                out.add("#" + (i + 1) + " = " + variants.get(i).label() + (sameTime ? ""
+                        : "   (simulated " + Fmt.ftraceSeconds(results.get(i).simulatedNs()) + " s)"));
             }
             out.add("");
             lines = t.lines();
+        } else if (!sameTime) {
+            List<String> each = new ArrayList<>();
+            for (int i = 0; i < results.size(); i++) {
+                each.add(variants.get(i).label() + " " + Fmt.ftraceSeconds(results.get(i).simulatedNs()) + " s");
+            }
+            out.add(out.size() - 1, "simulated: " + String.join(", ", each));
         }
         out.addAll(lines);
         for (int i = 0; i < results.size(); i++) {
