@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code apfsim check}: explore schedules of a scenario until an invariant breaks, then shrink and report it. */
-@Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Explore many perturbed runs of a scenario looking for a broken invariant (docs/invariants.md).",
                 "On the first violation: shrink it, print the minimal trace and write a scenario that "
                         + "`apfsim run` replays exactly. Exit status 1 when a violation is found, 0 when none."},
@@ -43,7 +43,7 @@ final class CheckCommand implements Callable<Integer> {
             description = "Runs to explore (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = {"-j", "--jobs"}, paramLabel = "J",
+    @Option(names = {"-j", "--jobs"}, converter = CompareCommand.Jobs.class, paramLabel = "J",
             description = "Parallel runs (default: the number of cores).")
     Integer jobs;
 
@@ -52,7 +52,8 @@ final class CheckCommand implements Callable<Integer> {
     int shrinkBudget;
 
     @Option(names = "--out", paramLabel = "FILE",
-            description = "Where to write the minimal scenario (default: apfsim-check-SCENARIO-INVARIANT.yaml).")
+            description = "Where to write the minimal scenario (default: SCENARIO-INVARIANT.yaml in a new temporary "
+                    + "directory, named in the output).")
     Path out;
 
     @Option(names = "--trace-lines", paramLabel = "N", defaultValue = "80",
@@ -91,11 +92,20 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     private Path writeMinimal(Scenario base, Explorer.Finding f) {
-        Path path = out != null ? out
-                : Path.of("apfsim-check-" + base.name() + "-" + f.violation().invariant().key() + ".yaml");
+        Path path = out;
+        String file = base.name() + "-" + f.violation().invariant().key() + ".yaml";
+        try {
+            if (path == null) { // never into the current directory (often a source tree)
+                path = Files.createTempDirectory("apfsim-check-").resolve(file);
+            } else if (Files.isDirectory(path)) {
+                path = path.resolve(file);
+            }
+        } catch (IOException e) {
+            throw new Main.UserException("cannot create a temporary directory for the reproducer: " + e.getMessage());
+        }
         Scenario minimal = f.minimal().scenario();
         String header = "# Minimal reproducer written by `apfsim check " + scenario
-                + (options.variant != null ? " --variant " + options.variant : "") + "`\n# invariant: "
+                + (options.variant() != null ? " --variant " + options.variant() : "") + "`\n# invariant: "
                 + f.minimal().violation() + "\n# replay: ./apfsim run " + path + "\n";
         try {
             Files.writeString(path, header + ScenarioWriter.toYaml(minimal));
@@ -106,7 +116,7 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     private void human(PrintWriter o, Scenario base, Explorer.Report r, Path written) {
-        String label = base.name() + (options.variant != null ? " (variant " + options.variant + ")" : "");
+        String label = base.name() + (options.variant() != null ? " (variant " + options.variant() + ")" : "");
         Explorer.Finding f = r.finding();
         if (f == null) {
             o.printf("check %s: no violation in %,d runs (%.0f runs/s, %.1f s)%n", label, r.runsDone(),
@@ -149,7 +159,7 @@ final class CheckCommand implements Callable<Integer> {
     private Map<String, Object> jsonReport(Scenario base, Explorer.Report r, Path written) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("scenario", base.name());
-        m.put("variant", options.variant);
+        m.put("variant", options.variant());
         m.put("runs", r.runsDone());
         m.put("runs_per_second", r.runsPerSecond());
         m.put("wall_ns", r.wallNs());

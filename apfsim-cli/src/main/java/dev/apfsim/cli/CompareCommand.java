@@ -2,6 +2,7 @@ package dev.apfsim.cli;
 
 import dev.apfsim.metrics.TimeCategory;
 import dev.apfsim.scenario.Scenario;
+import dev.apfsim.scenario.Scenarios;
 import dev.apfsim.scenario.Units;
 import dev.apfsim.sim.ApfSwitch;
 import dev.apfsim.sim.ResultJson;
@@ -34,10 +35,11 @@ import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
 /** {@code apfsim compare}: the same scenario and seed under several settings, side by side. */
-@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "compare", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Run variants of one scenario (same seed) in parallel and print them side by side, with the "
                 + "change of each later variant against the first.",
-                "Variants: one per --apf value, one per --vary value, or the cross product of both."})
+                "Variants: the scenario's own (its variants: section, all of them or those named with --variant "
+                        + "a,b), one per --apf value, one per --vary value, or the cross product."})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -62,7 +64,7 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"base\", \"variants\", \"relative\"} as JSON (docs/json.md).")
     boolean json;
 
-    @Option(names = {"-j", "--jobs"}, paramLabel = "N",
+    @Option(names = {"-j", "--jobs"}, paramLabel = "N", converter = Jobs.class,
             description = "Runs at once (default: the number of CPUs, at most the number of variants).")
     Integer jobs;
 
@@ -90,9 +92,6 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (jobs != null && jobs < 1) {
-            throw new Main.UserException("--jobs must be at least 1, got " + jobs);
-        }
         List<Variant> variants = variants();
         List<RunResult> results;
         try (CompareOutputs o = CompareOutputs.open(report, variants.size(), Progress.wanted(json, false))) {
@@ -119,9 +118,16 @@ final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Cross product of the --apf values (outer) and the --vary values (inner), in the order given. */
+    /**
+     * The scenario's named variants (those of --variant, or all of them when nothing else varies), then the --apf
+     * values, then the --vary values: their cross product, in the order given.
+     */
     List<Variant> variants() {
-        return VariantMatrix.variants(scenario, options, apf, vary);
+        List<String> named = options.variants;
+        if (named.isEmpty() && apf.isEmpty() && vary.isEmpty()) {
+            named = List.copyOf(Scenarios.variants(scenario).keySet());
+        }
+        return VariantMatrix.variants(scenario, options, named, apf, vary);
     }
 
     List<RunResult> runAll(List<Variant> variants) throws Exception {
@@ -279,8 +285,12 @@ final class CompareCommand implements Callable<Integer> {
     static List<String> table(List<Variant> variants, List<RunResult> results) {
         RunResult first = results.getFirst();
         List<String> out = new ArrayList<>();
-        out.add("compare " + first.scenario() + "   seed " + first.seed() + "   " + variants.size() + " variants"
-                + "   simulated up to " + Fmt.ftraceSeconds(first.simulatedNs()) + " s");
+        out.add("compare " + first.scenario() + "   seed " + first.seed() + "   " + variants.size() + " variants");
+        // each column's own simulated time: a run may end early (a livelock, a stopped VM)
+        boolean sameTime = results.stream().allMatch(r -> r.simulatedNs() == first.simulatedNs());
+        if (sameTime) {
+            out.add("simulated " + Fmt.ftraceSeconds(first.simulatedNs()) + " s each");
+        }
         out.add("");
         List<String> cols = new ArrayList<>();
         cols.add("metric");
@@ -340,10 +350,17 @@ final class CompareCommand implements Callable<Integer> {
             // too wide with the full labels: number the variants and print a legend
             for (int i = 0; i < variants.size(); i++) {
                 t.rename(i == 0 ? 1 : 2 * i, "#" + (i + 1));
-                out.add("#" + (i + 1) + " = " + variants.get(i).label());
+                out.add("#" + (i + 1) + " = " + variants.get(i).label() + (sameTime ? ""
+                        : "   (simulated " + Fmt.ftraceSeconds(results.get(i).simulatedNs()) + " s)"));
             }
             out.add("");
             lines = t.lines();
+        } else if (!sameTime) {
+            List<String> each = new ArrayList<>();
+            for (int i = 0; i < results.size(); i++) {
+                each.add(variants.get(i).label() + " " + Fmt.ftraceSeconds(results.get(i).simulatedNs()) + " s");
+            }
+            out.add(out.size() - 1, "simulated: " + String.join(", ", each));
         }
         out.addAll(lines);
         for (int i = 0; i < results.size(); i++) {
@@ -385,6 +402,23 @@ final class CompareCommand implements Callable<Integer> {
             rel.put(variants.get(i).label(), m);
         }
         return rel;
+    }
+
+    /** {@code -j/--jobs}: at least one run at a time. */
+    static final class Jobs implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int n;
+            try {
+                n = Integer.parseInt(value.strip());
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("expected a number of parallel runs, got " + Units.quote(value));
+            }
+            if (n < 1) {
+                throw new TypeConversionException("expected at least 1 parallel run, got " + n);
+            }
+            return n;
+        }
     }
 
     static final class VaryConverter implements ITypeConverter<Vary> {

@@ -1,5 +1,6 @@
 package dev.apfsim.cli;
 
+import dev.apfsim.engine.Simulator;
 import dev.apfsim.report.HtmlReport;
 import dev.apfsim.report.ReportData;
 import dev.apfsim.scenario.Scenario;
@@ -11,25 +12,27 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * What {@code compare} writes besides its table: the HTML report of all variants ({@code --report}) and a progress
- * bar over the variants running in parallel (each counts the fraction of its simulated time done).
+ * bar over the variants running in parallel (each counts the share of its simulated time done, polled by wall time).
  */
 final class CompareOutputs implements AutoCloseable {
     private final Path report;
     private final ReportData[] data;
-    private final AtomicLongArray permille;
-    private final AtomicInteger done = new AtomicInteger();
+    private final AtomicReferenceArray<Simulator> running;
+    private final long[] durations;
+    private final boolean[] done;
     private final Progress progress;
 
     private CompareOutputs(Path report, int variants, boolean showProgress) {
         this.report = report;
         this.data = new ReportData[variants];
-        this.permille = new AtomicLongArray(variants);
-        this.progress = Progress.of("compare", 1000L * variants, "", showProgress);
+        this.running = new AtomicReferenceArray<>(variants);
+        this.durations = new long[variants];
+        this.done = new boolean[variants];
+        this.progress = Progress.of("compare", Progress.PER_RUN * variants, "%", showProgress);
     }
 
     static CompareOutputs open(Path report, int variants, boolean showProgress) {
@@ -50,26 +53,15 @@ final class CompareOutputs implements AutoCloseable {
         if (index >= data.length) {
             return m.run();
         }
-        long duration = s.durationNs();
         if (report != null) {
-            data[index] = ReportData.attachTo(m, sample -> tick(index, sample.timeNs(), duration));
-        } else {
-            m.setSampler(sample -> tick(index, sample.timeNs(), duration), ReportData.SLICES); // same run
+            data[index] = ReportData.attachTo(m);
         }
+        durations[index] = s.durationNs();
+        running.set(index, m.simulator()); // published after the duration: the poller reads both
+        progress.trackRuns(running, durations, done);
         RunResult r = m.run();
-        permille.set(index, 1000);
-        done.incrementAndGet();
-        tick(index, duration, duration);
+        done[index] = true;
         return r;
-    }
-
-    private void tick(int index, long now, long duration) {
-        permille.set(index, RunOutputs.permille(now, duration));
-        long sum = 0;
-        for (int i = 0; i < permille.length(); i++) {
-            sum += permille.get(i);
-        }
-        progress.update(sum, done.get() + "/" + permille.length() + " runs done");
     }
 
     /** Writes the report (when asked for) of the variants in order. */

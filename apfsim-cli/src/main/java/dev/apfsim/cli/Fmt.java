@@ -60,6 +60,22 @@ final class Fmt {
         return num + " " + units[u];
     }
 
+    /** Like {@link #duration} up to 1,000 s, then in min, h, d or years (365 d): "16.7 min", "100 y". */
+    static String span(long ns) {
+        double sec = ns / 1e9;
+        if (sec < 1_000) {
+            return duration(ns);
+        }
+        double[] sizes = {60, 3_600, 86_400, 365 * 86_400.0};
+        String[] names = {"min", "h", "d", "y"};
+        int u = 0;
+        while (u < sizes.length - 1 && sec / sizes[u + 1] >= 1) {
+            u++;
+        }
+        double v = sec / sizes[u];
+        return String.format(Locale.ROOT, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, names[u]);
+    }
+
     /** Seconds the way ftrace prints timestamps: 1234567890 ns -> "1.234567". */
     static String ftraceSeconds(long ns) {
         long micros = ns / 1_000;

@@ -27,9 +27,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code apfsim run}: one run, printed as a table or as JSON. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Run one scenario and print what happened.",
-                "The outcome (ok, guest_panic, vm_stopped, livelock_suspected) is part of the result: the exit "
+                "The outcome (ok, guest_panic, vm_stopped, livelock_suspected, no_progress, interrupted) is part of "
+                        + "the result: the exit "
                         + "status is 0 for all of them."})
 final class RunCommand implements Callable<Integer> {
     @Spec
@@ -79,11 +80,32 @@ final class RunCommand implements Callable<Integer> {
         }
         Machine machine = new Machine(s);
         RunResult r;
-        try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report,
-                Progress.wanted(json, quiet))) {
-            r = outputs.run();
+        TraceFiles.runStarted(machine.simulator());
+        try {
+            try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report,
+                    Progress.wanted(json, quiet))) {
+                r = outputs.run();
+            }
+            print(r);
+        } finally {
+            TraceFiles.runReported();
         }
+        return 0;
+    }
+
+    private void print(RunResult r) {
         PrintWriter out = spec.commandLine().getOut();
+        if ("interrupted".equals(r.outcome().kind())) {
+            // one line, whatever else was asked; --json still gets the result so far
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("apfsim: " + interruptedLine(r));
+            err.flush();
+            if (json) {
+                out.println(ResultJson.toJson(r));
+            }
+            out.flush();
+            return;
+        }
         if (json) {
             out.println(ResultJson.toJson(r));
         } else if (quiet) {
@@ -94,7 +116,26 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         out.flush();
-        return 0;
+    }
+
+    /** "interrupted at simulated t=1.234567 s, 12,345 events; partial trace kept in run.txt". */
+    String interruptedLine(RunResult r) {
+        StringBuilder b = new StringBuilder("interrupted at simulated t=").append(Fmt.ftraceSeconds(r.simulatedNs()))
+                .append(" s, ").append(Fmt.count(r.events())).append(" events");
+        List<String> kept = new ArrayList<>();
+        if (trace != null) {
+            kept.add("partial trace kept in " + trace);
+        }
+        if (events != null) {
+            kept.add("event log in " + events);
+        }
+        if (report != null) {
+            kept.add("report of the run so far in " + report);
+        }
+        if (!kept.isEmpty()) {
+            b.append("; ").append(String.join(", ", kept));
+        }
+        return b.toString();
     }
 
     static FtraceWriter openTrace(Path path) {
@@ -114,7 +155,7 @@ final class RunCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder("outcome: ").append(o.kind());
         if (!"ok".equals(o.kind())) {
             b.append("  ").append(o.message());
-            if (o.timeNs() != null) {
+            if (o.timeNs() != null && !o.message().contains(" at t=") && !o.message().contains(" at simulated t=")) {
                 b.append("  at ").append(Fmt.ftraceSeconds(o.timeNs())).append(" s");
                 if (o.vcpu() != null) {
                     b.append(" on vCPU ").append(o.vcpu());
@@ -154,7 +195,11 @@ final class RunCommand implements Callable<Integer> {
                     Fmt.percent(t.kernelNs(), r.simulatedNs()),
                     t.killedAtNs() == null ? "" : "killed at " + Fmt.ftraceSeconds(t.killedAtNs()));
         }
-        out.addAll(tasks.lines());
+        if (r.tasks().isEmpty()) {
+            out.add("nothing to run: the scenario has no tasks (workload.tasks); only the guest kernel booted");
+        } else {
+            out.addAll(tasks.lines());
+        }
 
         out.add("");
         Fmt.Table vcpus = new Fmt.Table(">vcpu", ">guest user", ">guest kernel", ">idle", ">synthetic halt",

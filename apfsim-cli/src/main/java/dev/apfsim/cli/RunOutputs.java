@@ -6,7 +6,6 @@ import dev.apfsim.report.PerfettoWriter;
 import dev.apfsim.report.ReportData;
 import dev.apfsim.sim.Machine;
 import dev.apfsim.sim.RunResult;
-import dev.apfsim.sim.Sample;
 import dev.apfsim.trace.TraceSink;
 
 import java.io.IOException;
@@ -18,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Consumer;
 
 /**
  * What {@code run} writes besides its table: the trace ({@code --trace}, ftrace text or Perfetto JSON), the event
@@ -65,18 +63,12 @@ final class RunOutputs implements AutoCloseable {
             close();
             throw e;
         }
-        long duration = machine.scenario().durationNs();
-        this.progress = Progress.of("run " + machine.scenario().name(), 1000, "", showProgress);
-        Consumer<Sample> onSample = showProgress ? s -> progress.update(permille(s.timeNs(), duration),
-                Fmt.duration(s.timeNs()) + " of " + Fmt.duration(duration) + " simulated") : null;
-        if (report != null) {
-            data = ReportData.attachTo(machine, onSample);
-        } else {
-            data = null;
-            if (onSample != null) {
-                machine.setSampler(onSample, ReportData.SLICES); // the machine's own slicing: same run
-            }
-        }
+        // the bar follows the simulator's published clock by wall time; sampling stays the report's own
+        this.progress = Progress.of("run " + machine.scenario().name(), Progress.PER_RUN, "%", showProgress);
+        progress.trackRuns(new java.util.concurrent.atomic.AtomicReferenceArray<>(
+                new dev.apfsim.engine.Simulator[]{machine.simulator()}),
+                new long[]{machine.scenario().durationNs()}, new boolean[1]);
+        data = report != null ? ReportData.attachTo(machine) : null;
     }
 
     /**
@@ -88,6 +80,9 @@ final class RunOutputs implements AutoCloseable {
         if (format != null && trace == null) {
             throw new Main.UserException("--trace-format needs --trace FILE");
         }
+        distinct("--trace", trace, "--events", events);
+        distinct("--trace", trace, "--report", report);
+        distinct("--events", events, "--report", report);
         if (report != null) {
             checkWritable("report", report);
         }
@@ -134,13 +129,12 @@ final class RunOutputs implements AutoCloseable {
     }
 
     private void add(TraceSink s) {
+        if (s instanceof dev.apfsim.trace.LineWriter w) {
+            w.orderBy(machine.simulator()::now); // text lines in simulated-time order (docs/events.md)
+        }
         sinks.add(s);
         TraceFiles.register(s);
         machine.attach(s);
-    }
-
-    static int permille(long now, long duration) {
-        return duration <= 0 ? 1000 : (int) Math.min(1000, now * 1000 / duration);
     }
 
     interface Opener<T> {
@@ -157,6 +151,14 @@ final class RunOutputs implements AutoCloseable {
             throw new Main.UserException("cannot create " + what + " " + path + ": permission denied");
         } catch (IOException e) {
             throw new Main.UserException("cannot create " + what + " " + path + ": " + message(e));
+        }
+    }
+
+    /** Two outputs in one file would overwrite each other: refused before anything is written. */
+    static void distinct(String optionA, Path a, String optionB, Path b) {
+        if (a != null && b != null && a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            throw new Main.UserException(optionA + " and " + optionB + " name the same file " + a
+                    + ": each output needs its own");
         }
     }
 

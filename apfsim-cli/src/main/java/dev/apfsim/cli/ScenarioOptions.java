@@ -20,16 +20,31 @@ final class ScenarioOptions {
             description = "Simulated time to run, e.g. 10s, 500ms, 50us; default: the scenario's.")
     Long durationNs;
 
-    @Option(names = "--variant", paramLabel = "NAME",
-            description = "Apply one of the scenario's named variants (its `variants:` section), e.g. old or fixed.")
-    String variant;
+    @Option(names = "--variant", paramLabel = "NAME", split = ",", splitSynopsisLabel = ",",
+            description = "Apply one of the scenario's named variants (its `variants:` section), e.g. old or fixed; "
+                    + "compare takes several (--variant old,fixed) and runs each as a column.")
+    List<String> variants = new ArrayList<>();
 
     @Option(names = "--set", paramLabel = "PATH=VALUE", converter = SetConverter.class,
             description = "Override one scenario field, e.g. --set host.swap.latency.median=50us. Repeatable.")
     List<String> sets = new ArrayList<>();
 
+    /** The one --variant given, or null; several are bad input except for compare. */
+    String variant() {
+        if (variants.size() > 1) {
+            throw new Main.UserException("--variant takes one name here, got " + String.join(",", variants)
+                    + " (apfsim compare SCENARIO --variant " + String.join(",", variants) + " runs them side by side)");
+        }
+        return variants.isEmpty() ? null : variants.getFirst();
+    }
+
     /** Resolves the scenario with the --set overrides plus {@code extraSets}, then applies --seed/--duration. */
     Scenario load(String nameOrPath, List<String> extraSets) {
+        return load(nameOrPath, variant(), extraSets);
+    }
+
+    /** {@link #load(String, List)} with variant {@code variant} (null: none) instead of the --variant given. */
+    Scenario load(String nameOrPath, String variant, List<String> extraSets) {
         List<String> overrides = new ArrayList<>(variantOverrides(nameOrPath, variant));
         overrides.addAll(sets);
         overrides.addAll(extraSets);

@@ -35,7 +35,7 @@ import java.util.concurrent.Future;
  * {@code apfsim sweep}: every combination of {@code --apf} and {@code --vary} values, each with several seeds,
  * one row per run in a CSV (or NDJSON) file for pandas, DuckDB, R or a spreadsheet.
  */
-@Command(name = "sweep", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "sweep", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Run a scenario over a grid of settings and seeds, in parallel, and write one row per run.",
                 "Rows are written in grid order as runs finish, so an interrupted sweep keeps every finished row."})
 final class SweepCommand implements Callable<Integer> {
@@ -64,7 +64,7 @@ final class SweepCommand implements Callable<Integer> {
             description = "Output file: .csv (one row per run, flat columns) or .ndjson (one RunResult per line).")
     Path out;
 
-    @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Runs at once (default: the number of CPUs).")
+    @Option(names = {"-j", "--jobs"}, converter = CompareCommand.Jobs.class, paramLabel = "N", description = "Runs at once (default: the number of CPUs).")
     Integer jobs;
 
     @Override
@@ -79,7 +79,7 @@ final class SweepCommand implements Callable<Integer> {
                 runs.add(new Run(runs.size(), v, v.scenario().withSeed(v.scenario().seed() + k)));
             }
         }
-        boolean csv = !out.getFileName().toString().endsWith(".ndjson");
+        boolean csv = outputFormat(out).equals("csv");
         List<String> groups = taskGroups(grid.getFirst().scenario());
         int n = Math.max(1, Math.min(jobs != null ? jobs : Runtime.getRuntime().availableProcessors(), runs.size()));
         long start = System.nanoTime();
@@ -131,6 +131,21 @@ final class SweepCommand implements Callable<Integer> {
                 grid.size(), seeds, (System.nanoTime() - start) / 1e9, out);
         o.flush();
         return 0;
+    }
+
+    /** The output formats, by file extension. */
+    static final List<String> FORMATS = List.of("csv", "ndjson");
+
+    /** The format {@code file}'s extension names; any other extension is bad input (nothing is written). */
+    static String outputFormat(Path file) {
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        for (String f : FORMATS) {
+            if (name.endsWith("." + f)) {
+                return f;
+            }
+        }
+        throw new Main.UserException("-o " + file + ": unknown output format (known: ."
+                + String.join(", .", FORMATS) + ")");
     }
 
     private record Run(int index, CompareCommand.Variant variant, Scenario scenario) {

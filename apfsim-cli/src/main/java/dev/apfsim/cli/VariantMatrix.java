@@ -9,37 +9,61 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
-/** The cross product of {@code --apf} modes and {@code --vary} values that compare and sweep run. */
+/**
+ * The cross product of the scenario's named variants, {@code --apf} modes and {@code --vary} values that compare and
+ * sweep run.
+ */
 final class VariantMatrix {
     private VariantMatrix() {
     }
 
-    /** --apf values outer, --vary values inner, in the order given; labels name only what varies. */
+    /** One value of one dimension: its part of the label and what it does (a variant, an --apf mode, a --set). */
+    private record Choice(String label, String variant, ApfSwitch apf, String set) {
+    }
+
+    /** --apf values outer, --vary values inner, with the --variant given (if any) applied to all. */
     static List<CompareCommand.Variant> variants(String scenario, ScenarioOptions options, List<ApfSwitch> apf,
                                                  List<CompareCommand.Vary> vary) {
-        // each dimension is a list of (label part, --apf value or --set override)
-        List<List<String[]>> dims = new ArrayList<>();
+        String v = options.variant();
+        return variants(scenario, options, v == null ? List.of() : List.of(v), apf, vary);
+    }
+
+    /**
+     * Named variants outermost, then --apf values, then --vary values, in the order given; labels name only what
+     * varies. {@code named} holds variant names of the scenario's {@code variants:} section (empty: none).
+     */
+    static List<CompareCommand.Variant> variants(String scenario, ScenarioOptions options, List<String> named,
+                                                 List<ApfSwitch> apf, List<CompareCommand.Vary> vary) {
+        List<List<Choice>> dims = new ArrayList<>();
+        if (!named.isEmpty()) {
+            List<Choice> d = new ArrayList<>();
+            for (String n : new LinkedHashSet<>(named)) {
+                ScenarioOptions.variantOverrides(scenario, n); // an unknown name fails now, naming the known ones
+                d.add(new Choice(n, n, null, null));
+            }
+            dims.add(d);
+        }
         if (!apf.isEmpty()) {
-            List<String[]> d = new ArrayList<>();
+            List<Choice> d = new ArrayList<>();
             for (ApfSwitch a : new LinkedHashSet<>(apf)) {
-                d.add(new String[]{"apf=" + a.word(), a.word()});
+                d.add(new Choice("apf=" + a.word(), null, a, null));
             }
             dims.add(d);
         }
         for (CompareCommand.Vary v : vary) {
-            List<String[]> d = new ArrayList<>();
+            List<Choice> d = new ArrayList<>();
             for (String value : new LinkedHashSet<>(v.values())) {
-                d.add(new String[]{v.path() + "=" + value, v.path() + "=" + value});
+                d.add(new Choice(v.path() + "=" + value, null, null, v.path() + "=" + value));
             }
             dims.add(d);
         }
-        List<List<String[]>> combos = new ArrayList<>();
+        List<List<Choice>> combos = new ArrayList<>();
         combos.add(List.of());
-        for (List<String[]> d : dims) {
-            List<List<String[]>> next = new ArrayList<>();
-            for (List<String[]> c : combos) {
-                for (String[] choice : d) {
-                    List<String[]> n = new ArrayList<>(c);
+        for (List<Choice> d : dims) {
+            List<List<Choice>> next = new ArrayList<>();
+            for (List<Choice> c : combos) {
+                for (Choice choice : d) {
+                    List<Choice> n = new ArrayList<>(c);
                     n.add(choice);
                     next.add(n);
                 }
@@ -48,29 +72,31 @@ final class VariantMatrix {
         }
         List<CompareCommand.Variant> out = new ArrayList<>();
         Set<String> labels = new HashSet<>();
-        for (List<String[]> combo : combos) {
+        for (List<Choice> combo : combos) {
             List<String> label = new ArrayList<>();
             List<String> sets = new ArrayList<>();
             ApfSwitch mode = null;
+            String variant = null;
             for (int i = 0; i < combo.size(); i++) {
-                String[] choice = combo.get(i);
-                boolean isApf = !apf.isEmpty() && i == 0;
+                Choice choice = combo.get(i);
                 // label only the dimensions that actually vary (unless nothing varies)
                 if (dims.get(i).size() > 1) {
-                    label.add(choice[0]);
+                    label.add(choice.label());
                 }
-                if (isApf) {
-                    mode = ApfSwitch.parse(choice[1]);
+                if (choice.variant() != null) {
+                    variant = choice.variant();
+                } else if (choice.apf() != null) {
+                    mode = choice.apf();
                 } else {
-                    sets.add(choice[1]);
+                    sets.add(choice.set());
                 }
             }
             if (label.isEmpty()) {
-                for (String[] choice : combo) {
-                    label.add(choice[0]);
+                for (Choice choice : combo) {
+                    label.add(choice.label());
                 }
             }
-            Scenario s = options.load(scenario, sets);
+            Scenario s = options.load(scenario, variant, sets);
             if (mode != null) {
                 s = mode.apply(s);
             }

@@ -46,12 +46,12 @@ class OtherCommandsTest {
         Cli.Result r = Cli.run("compare", yaml.toString(), "--apf", "on,sync", "--vary",
                 "host.remote.latency=1ms,4ms");
         assertEquals(0, r.status(), r.err());
-        // too wide for full labels in the header: numbered, with a legend
+        // too wide for full labels in the header: numbered, with a legend that gives each run's simulated time
         assertTrue(r.out().contains("""
-                #1 = apf=on host.remote.latency=1ms
-                #2 = apf=on host.remote.latency=4ms
-                #3 = apf=sync host.remote.latency=1ms
-                #4 = apf=sync host.remote.latency=4ms
+                #1 = apf=on host.remote.latency=1ms   (simulated 0.008148 s)
+                #2 = apf=on host.remote.latency=4ms   (simulated 0.020148 s)
+                #3 = apf=sync host.remote.latency=1ms   (simulated 0.008000 s)
+                #4 = apf=sync host.remote.latency=4ms   (simulated 0.020000 s)
                 """), r.out());
         String header = r.out().lines().filter(l -> l.startsWith("metric")).findFirst().orElseThrow();
         assertTrue(header.matches("metric +#1 +#2 +change +#3 +change +#4 +change"), header);

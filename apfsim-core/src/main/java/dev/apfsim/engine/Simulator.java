@@ -5,6 +5,13 @@ package dev.apfsim.engine;
  * an event popped here, in (time, sequence) order, so one seed names one execution.
  */
 public final class Simulator {
+    /**
+     * Most steps — events, and actions a component runs inline — at one simulated instant. A legitimate burst at
+     * one instant (a wake-all, a script of a million zero-time steps) stays far below; beyond it the run is a loop
+     * that takes no simulated time, and it stops with {@link #stalledAt()} set instead of hanging.
+     */
+    public static final long MAX_STEPS_PER_INSTANT = 10_000_000;
+
     private final EventQueue queue = new EventQueue();
     private final RandomStreams random;
     private ScheduleChooser chooser = ScheduleChooser.FIFO;
@@ -12,6 +19,16 @@ public final class Simulator {
     private long events;
     private boolean stopped;
     private long until = Long.MAX_VALUE;
+    private long instant = -1;
+    private long stepsAtInstant;
+    private long stalledAt = -1;
+    /** Set from another thread (Ctrl-C): the run stops at the next check, every {@link #CHECK_EVERY} events. */
+    private volatile boolean interruptRequested;
+    private boolean interrupted;
+    /** Clock and event count as of the last check, readable from another thread (progress display). */
+    private volatile long publishedNow;
+    private volatile long publishedEvents;
+    private static final int CHECK_EVERY = 4096;
 
     public Simulator(long seed) {
         this.random = new RandomStreams(seed);
@@ -56,6 +73,42 @@ public final class Simulator {
         at(now + delay, h, code, arg);
     }
 
+    /**
+     * The run makes no progress at {@code t}: a component looped {@link #MAX_STEPS_PER_INSTANT} times without
+     * simulated time advancing. Stops the run; {@link #stalledAt()} tells where.
+     */
+    public void noProgress(long t) {
+        if (stalledAt < 0) {
+            stalledAt = t;
+        }
+        stopped = true;
+    }
+
+    /** The instant the run got stuck at ({@link #noProgress}), or -1. */
+    public long stalledAt() {
+        return stalledAt;
+    }
+
+    /** Any thread: asks the run to stop soon (Ctrl-C); the model state stays consistent, it just ends early. */
+    public void requestInterrupt() {
+        interruptRequested = true;
+    }
+
+    /** True when the run stopped because of {@link #requestInterrupt()}. */
+    public boolean interrupted() {
+        return interrupted;
+    }
+
+    /** Simulated time as of a recent event, for another thread (progress); never read by the model. */
+    public long publishedNow() {
+        return publishedNow;
+    }
+
+    /** Events done as of a recent event, for another thread (progress). */
+    public long publishedEvents() {
+        return publishedEvents;
+    }
+
     /** Ends the run after the current event (a VM stop, a guest panic, a violation). */
     public void stop() {
         stopped = true;
@@ -68,15 +121,42 @@ public final class Simulator {
     /** Runs until {@code until} (exclusive), an explicit stop, or an empty queue. Returns true if time ran out. */
     public boolean run(long until) {
         this.until = until;
+        if (interruptRequested) {
+            interrupted = true;
+            stopped = true;
+        }
         while (!stopped && !queue.isEmpty()) {
             if (queue.peekTime() >= until) {
                 now = until;
+                publishedNow = now;
+                publishedEvents = events;
                 return true;
             }
             queue.pop(chooser);
             now = queue.poppedTime();
             events++;
+            if (now != instant) {
+                instant = now;
+                stepsAtInstant = 1;
+            } else if (++stepsAtInstant > MAX_STEPS_PER_INSTANT) {
+                noProgress(now);
+                break;
+            }
+            if ((events & (CHECK_EVERY - 1)) == 0) {
+                publishedNow = now;
+                publishedEvents = events;
+                if (interruptRequested) {
+                    interrupted = true;
+                    stopped = true;
+                }
+            }
             queue.poppedHandler().onEvent(queue.poppedCode(), queue.poppedArg());
+        }
+        publishedNow = now;
+        publishedEvents = events;
+        if (interruptRequested) {
+            interrupted = true;
+            stopped = true;
         }
         return false;
     }

@@ -17,11 +17,14 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
     public static RunCase run(Scenario s, boolean keepTrace) {
         Machine m = new Machine(s);
         m.monitor().setStopOnFirst(true);
-        List<String> lines = keepTrace ? new ArrayList<>() : List.of();
+        List<TraceEvent> events = keepTrace ? new ArrayList<>() : List.of();
         if (keepTrace) {
-            m.attach((TraceEvent e) -> lines.add(FtraceFormat.line(e)));
+            m.attach((TraceEvent e) -> events.add(e));
         }
         RunResult r = m.run();
+        // printed like the --trace file: by simulated time, then emission order (a stable sort)
+        List<String> lines = events.stream().sorted(java.util.Comparator.comparingLong(TraceEvent::time))
+                .map(FtraceFormat::line).toList();
         return new RunCase(s, m.monitor().first(), r, lines);
     }
 

@@ -14,6 +14,7 @@ import dev.apfsim.arch.s390.S390CpuState;
 import dev.apfsim.arch.s390.S390Exit;
 import dev.apfsim.arch.s390.S390GuestCode;
 import dev.apfsim.arch.x86.X86GuestCode;
+import dev.apfsim.engine.Simulator;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.TimeCategory;
 
@@ -128,7 +129,16 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
         if (!booted) {
             boot();
         }
+        long instant = t;
+        long steps = 0;
         while (true) {
+            if (t != instant) {
+                instant = t;
+                steps = 0;
+            } else if (++steps > Simulator.MAX_STEPS_PER_INSTANT) {
+                kernel.sim.noProgress(t); // a loop of zero-time actions: stop the run rather than hang
+                return new GuestExit.Continue(t);
+            }
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
             }
@@ -305,6 +315,9 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
             } else {
                 task.userNs += ns;
             }
+        } else if (ctx instanceof Frame f && f.kind != Frame.Kind.INTERRUPT && f.kind != Frame.Kind.BOOT
+                && scheduler.current() != null) {
+            scheduler.current().handlerNs += ns; // a #PF (or SDEI event, switch-in) runs on the task's behalf
         }
     }
 

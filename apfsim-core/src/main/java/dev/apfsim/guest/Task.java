@@ -29,6 +29,13 @@ public final class Task extends Context {
     long ops;
     long userNs;
     long kernelNs;
+    /**
+     * Kernel time of the handlers that run in this task's context: its page faults (and arm64 SDEI events) and the
+     * return path when it is switched in. Linux charges it to the task ({@code account_system_time}: p->stime);
+     * interrupt handlers are hardirq time (IRQ_TIME_ACCOUNTING), not the task's. Kept apart from {@link #kernelNs}
+     * because the CFS vruntime here is built on user + kernel compute only.
+     */
+    long handlerNs;
     long apfWaits;
     long killedAt = -1;
 
@@ -56,8 +63,9 @@ public final class Task extends Context {
         return userNs;
     }
 
+    /** Kernel-mode time charged to this task: compute in kernel mode plus {@link #handlerNs}. */
     public long kernelNs() {
-        return kernelNs;
+        return kernelNs + handlerNs;
     }
 
     public long apfWaits() {

@@ -3,7 +3,7 @@ package dev.apfsim.memory;
 import dev.apfsim.engine.RandomStreams;
 
 /**
- * A way backing memory fails for a range of guest frames (REFERENCE Appendix C, §6): every frame of
+ * A way backing memory fails for a range of guest frames (docs/real-host.md; {@code hva_to_pfn}, {@code async_pf_execute}): every frame of
  * [{@code firstGfn}, {@code firstGfn + count}) or a seeded {@code fraction} of them, from {@code fromNs} until
  * {@code untilNs} (exclusive; {@link Long#MAX_VALUE} = permanent).
  */

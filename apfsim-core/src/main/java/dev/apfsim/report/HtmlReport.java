@@ -95,7 +95,7 @@ public final class HtmlReport {
                 RunResult x = v.result();
                 p.append("<tr><td><span class=\"swatch\" style=\"background:").append(Svg.color(i)).append("\"></span>")
                         .text(v.label()).append("</td><td>").text(x.apf()).append("</td><td>")
-                        .append(badge(x.outcome().kind())).append("</td><td>")
+                        .append(badge(x.outcome().kind(), violationCount(v), true)).append("</td><td>")
                         .text(Long.toString(violationCount(v))).append("</td><td>")
                         .text(Svg.si(totalOpsPerSecond(x))).append("</td><td>").text(Svg.duration(x.simulatedNs()))
                         .append("</td><td><code>").text(x.fingerprint().substring(0, Math.min(12,
@@ -115,7 +115,7 @@ public final class HtmlReport {
             if (variants.size() > 1) {
                 p.append("<b>").text(v.label()).append("</b>: ");
             }
-            p.append(badge(r.outcome().kind())).append(' ');
+            p.append(badge(r.outcome().kind(), violationCount(v), false)).append(' ');
             if (!"ok".equals(r.outcome().kind())) {
                 p.text(r.outcome().message());
                 if (r.outcome().timeNs() != null) {
@@ -366,8 +366,11 @@ public final class HtmlReport {
             String name = (variants.size() > 1 ? v.label() : latencyLabel(latency)) + " (n=" + h.getTotalCount()
                     + ", p50 " + Svg.duration(h.getValueAtPercentile(50)) + ", p99 "
                     + Svg.duration(h.getValueAtPercentile(99)) + ")";
-            series.add(new Svg.Series(name, Svg.color(i), c[0], c[1], true, false));
+            // variants after the first get their own dash: identical CDFs (a compare that changes nothing here)
+            // would otherwise hide each other
+            series.add(new Svg.Series(name, Svg.color(i), c[0], c[1], true, variants.size() > 1 ? Svg.dash(i) : null));
         }
+        series = Svg.noteCoinciding(series, se -> se.name().replaceFirst(" \\(n=.*$", ""));
         Svg.Axis x = new Svg.Axis("latency (log scale)", Svg.Scale.LOG, null, null, Svg::duration);
         Svg.Axis y = new Svg.Axis("fraction of samples ≤ latency (%)", Svg.Scale.LINEAR, 0.0, 100.0,
                 v -> Svg.num(v) + "%");
@@ -412,33 +415,51 @@ public final class HtmlReport {
         return new double[][]{xs, ys};
     }
 
+    /**
+     * Event rates over time in two panels, each with its own y scale: the common events (async PFs set up, page
+     * ready) and the rare ones (repeated and synchronous faults), which a shared linear axis would flatten onto zero.
+     */
     private static void rates(Page p, List<Variant> variants) {
         p.h2("Async PF events over time");
         List<String> names = List.of("not_present (async PF set up)", "page ready", "repeated fault", "sync fault");
-        List<List<Svg.Series>> charts = new ArrayList<>();
-        double ymax = 0;
+        List<List<Svg.Series>> common = new ArrayList<>();
+        List<List<Svg.Series>> rare = new ArrayList<>();
+        double commonMax = 0;
+        double rareMax = 0;
         for (Variant v : variants) {
-            List<Svg.Series> s = new ArrayList<>();
+            List<Svg.Series> c = new ArrayList<>();
+            List<Svg.Series> r = new ArrayList<>();
             if (v.data() != null) {
                 ReportData d = v.data();
                 List<List<String>> keys = List.of(List.of("async_pf_started"), List.of("page_ready"),
                         List.of("repeated_faults"), d.countersStartingWith("sync_faults"));
                 long events = 0;
                 for (List<String> k : keys) {
-                    for (String c : k) {
-                        events += v.result().counter(c);
+                    for (String key : k) {
+                        events += v.result().counter(key);
                     }
                 }
                 int bins = bins(events, 30, d.sampleCount());
                 for (int k = 0; k < keys.size(); k++) {
                     ReportData.Intervals in = d.binned(d.rate(keys.get(k)), bins);
-                    s.add(step(names.get(k), Svg.color(k), in, v, k == 1));
-                    ymax = Math.max(ymax, in.max());
+                    Svg.Series se = step(names.get(k), Svg.color(k), in, v, k % 2 == 1 ? Svg.dash(1) : null);
+                    if (k < 2) {
+                        c.add(se);
+                        commonMax = Math.max(commonMax, in.max());
+                    } else {
+                        r.add(se);
+                        rareMax = Math.max(rareMax, in.max());
+                    }
                 }
             }
-            charts.add(s);
+            // not_present and page ready are usually equal: say so rather than let one line hide the other
+            common.add(Svg.noteCoinciding(c, se -> se.name().replaceFirst(" \\(.*$", "")));
+            rare.add(Svg.noteCoinciding(r, Svg.Series::name));
         }
-        smallMultiples(p, "rates", variants, charts, "events per simulated second", ymax, "APF event rates");
+        smallMultiples(p, "rates", variants, common, "events per simulated second", commonMax,
+                "Async PFs set up and page ready", false);
+        smallMultiples(p, "rates-rare", variants, rare, "events per simulated second", rareMax,
+                "Repeated and synchronous faults (own scale)", true);
     }
 
     private static void throughput(Page p, List<Variant> variants) {
@@ -456,14 +477,14 @@ public final class HtmlReport {
                     }
                     int bins = bins(v.result().opsOf(groups.get(g)), 50, d.sampleCount());
                     ReportData.Intervals in = d.binned(d.throughput(groups.get(g)), bins);
-                    s.add(step(groups.get(g), Svg.color(g), in, v, false));
+                    s.add(step(groups.get(g), Svg.color(g), in, v, null));
                     ymax = Math.max(ymax, in.max());
                 }
             }
             charts.add(s);
         }
         smallMultiples(p, "throughput", variants, charts, "operations per simulated second", ymax,
-                "Throughput per task group");
+                "Throughput per task group", true);
     }
 
     /** Enough intervals for detail, few enough that each holds about {@code perBin} events (Poisson noise). */
@@ -472,7 +493,7 @@ public final class HtmlReport {
     }
 
     /** Intervals as a staircase: each value held over its interval. */
-    private static Svg.Series step(String name, String color, ReportData.Intervals in, Variant v, boolean dashed) {
+    private static Svg.Series step(String name, String color, ReportData.Intervals in, Variant v, String dash) {
         int n = in.size();
         double f = 1 / timeDivisor(v) * 1e9;
         double[] x = new double[n + 1];
@@ -485,12 +506,12 @@ public final class HtmlReport {
             x[n] = in.endSeconds()[n - 1] * f;
             y[n] = in.values()[n - 1];
         }
-        return new Svg.Series(name, color, x, y, true, dashed);
+        return new Svg.Series(name, color, x, y, true, dash);
     }
 
     /** One full-width chart for a run; for compare, one chart per variant side by side with the same y scale. */
     private static void smallMultiples(Page p, String id, List<Variant> variants, List<List<Svg.Series>> charts,
-                                       String yLabel, double ymax, String title) {
+                                       String yLabel, double ymax, String title, boolean note) {
         boolean single = variants.size() == 1;
         Svg.Axis y = new Svg.Axis(yLabel, Svg.Scale.LINEAR, 0.0, ymax > 0 ? ymax : null, Svg::si);
         if (!single) {
@@ -506,6 +527,9 @@ public final class HtmlReport {
         }
         if (!single) {
             p.append("</div>\n");
+        }
+        if (!note) {
+            return;
         }
         p.append("<p class=\"note\">Each step is the rate over one interval of simulated time (counter increase "
                 + "divided by the interval); intervals are longer when there are few events, so the noise stays "
@@ -654,8 +678,12 @@ public final class HtmlReport {
         };
     }
 
-    private static String badge(String kind) {
-        return "<span class=\"badge " + ("ok".equals(kind) ? "ok" : "bad") + "\">" + Svg.esc(kind) + "</span>";
+    /** Green only for a run that ended normally without breaking an invariant. */
+    private static String badge(String kind, long violations, boolean withCount) {
+        boolean good = "ok".equals(kind) && violations == 0;
+        String count = withCount && violations > 0 && "ok".equals(kind)
+                ? " · " + violations + " violation" + (violations == 1 ? "" : "s") : "";
+        return "<span class=\"badge " + (good ? "ok" : "bad") + "\">" + Svg.esc(kind + count) + "</span>";
     }
 
     /** The document being built. */

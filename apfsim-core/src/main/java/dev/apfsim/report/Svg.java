@@ -35,11 +35,50 @@ final class Svg {
         }
     }
 
-    /** One line: x and y of equal length; {@code step} draws a staircase (a CDF). */
-    record Series(String name, String color, double[] x, double[] y, boolean step, boolean dashed) {
+    /**
+     * One line: x and y of equal length; {@code step} draws a staircase (a CDF); {@code dash} is an SVG
+     * {@code stroke-dasharray} (null: solid), so lines that coincide stay distinguishable.
+     */
+    record Series(String name, String color, double[] x, double[] y, boolean step, String dash) {
         Series(String name, String color, double[] x, double[] y) {
-            this(name, color, x, y, false, false);
+            this(name, color, x, y, false, null);
         }
+
+        /** Same points as {@code o}: drawn on top of each other. */
+        boolean samePoints(Series o) {
+            return java.util.Arrays.equals(x, o.x) && java.util.Arrays.equals(y, o.y);
+        }
+
+        Series named(String n) {
+            return new Series(n, color, x, y, step, dash);
+        }
+    }
+
+    /** Dash patterns for the i-th of several lines: solid, dashed, dotted, dash-dot, ... */
+    static String dash(int i) {
+        String[] d = {null, "7 4", "2 3", "9 3 2 3", "4 2"};
+        return d[Math.floorMod(i, d.length)];
+    }
+
+    /**
+     * Gives each series whose points equal an earlier one's a "(same as ...)" note and a dash of its own, so a line
+     * hidden under another one still shows in the legend and as a dashed stroke.
+     */
+    static List<Series> noteCoinciding(List<Series> series, java.util.function.Function<Series, String> shortName) {
+        List<Series> out = new ArrayList<>();
+        for (int i = 0; i < series.size(); i++) {
+            Series s = series.get(i);
+            boolean allZero = java.util.Arrays.stream(s.y()).allMatch(v -> v == 0);
+            for (int j = 0; j < i && !allZero; j++) { // lines on the axis need no note
+                if (s.samePoints(series.get(j))) {
+                    s = new Series(s.name() + " (same as " + shortName.apply(series.get(j)) + ")", s.color(), s.x(),
+                            s.y(), s.step(), s.dash() != null ? s.dash() : dash(i));
+                    break;
+                }
+            }
+            out.add(s);
+        }
+        return out;
     }
 
     private static final int FONT = 12;
@@ -53,7 +92,7 @@ final class Svg {
                             int height, String emptyNote) {
         List<String> names = series.stream().map(Series::name).toList();
         List<String> colors = series.stream().map(Series::color).toList();
-        Legend legend = legend(names, colors, width - LEFT - RIGHT);
+        Legend legend = legend(names, colors, series.stream().map(Series::dash).toList(), width - LEFT - RIGHT);
         int top = 36 + legend.height();
         int plotW = width - LEFT - RIGHT;
         int plotH = height - top - BOTTOM;
@@ -148,8 +187,8 @@ final class Svg {
         }
         s.append("<path class=\"mark\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke=\"")
                 .append(se.color()).append('"');
-        if (se.dashed()) {
-            s.append(" stroke-dasharray=\"6 3\"");
+        if (se.dash() != null) {
+            s.append(" stroke-dasharray=\"").append(se.dash()).append('"');
         }
         s.append(" d=\"").append(d).append("\"><title>").append(esc(se.name())).append("</title></path>");
     }
@@ -170,7 +209,7 @@ final class Svg {
         }
         int left = Math.min(Math.max(80, labelW + 16), width / 3);
         int plotW = width - left - RIGHT;
-        Legend legend = legend(categories, colors, width - left - RIGHT);
+        Legend legend = legend(categories, colors, null, width - left - RIGHT);
         int top = 36 + legend.height();
         int rowH = 22;
         int gap = 8;
@@ -257,12 +296,24 @@ final class Svg {
         return 0.299 * r + 0.587 * g + 0.114 * b < 140;
     }
 
-    /** Legend entries laid out in rows of the available width. */
-    private record Legend(List<String> names, List<String> colors, List<double[]> positions, int height) {
+    /**
+     * Legend entries laid out in rows of the available width: a colour swatch, or for lines ({@code dashes} not
+     * null) a short stroke in the line's dash pattern.
+     */
+    private record Legend(List<String> names, List<String> colors, List<String> dashes, List<double[]> positions,
+                          int height) {
         void draw(StringBuilder s, int x0, int y0) {
             s.append("<g class=\"legend\">");
             for (int i = 0; i < names.size(); i++) {
                 double[] p = positions.get(i);
+                if (dashes != null) {
+                    s.append(String.format(Locale.ROOT,
+                            "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"%s/>",
+                            x0 + p[0], x0 + p[0] + 12, y0 + p[1] - 4, y0 + p[1] - 4, colors.get(i),
+                            dashes.get(i) == null ? "" : " stroke-dasharray=\"" + shortDash(dashes.get(i)) + "\""));
+                    text(s, x0 + p[0] + 16, y0 + p[1], "start", names.get(i), null);
+                    continue;
+                }
                 s.append(String.format(Locale.ROOT,
                         "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>", x0 + p[0],
                         y0 + p[1] - 10, colors.get(i)));
@@ -272,7 +323,16 @@ final class Svg {
         }
     }
 
-    private static Legend legend(List<String> names, List<String> colors, int width) {
+    /** A dash pattern scaled to the 12-pixel legend stroke. */
+    private static String shortDash(String dash) {
+        StringBuilder b = new StringBuilder();
+        for (String part : dash.split(" ")) {
+            b.append(b.isEmpty() ? "" : " ").append(Math.max(1, Integer.parseInt(part) / 2));
+        }
+        return b.toString();
+    }
+
+    private static Legend legend(List<String> names, List<String> colors, List<String> dashes, int width) {
         List<double[]> pos = new ArrayList<>();
         double x = 0;
         double y = 0;
@@ -285,7 +345,7 @@ final class Svg {
             pos.add(new double[]{x, y});
             x += w;
         }
-        return new Legend(names, colors, pos, names.isEmpty() ? 0 : (int) y + 18);
+        return new Legend(names, colors, dashes, pos, names.isEmpty() ? 0 : (int) y + 18);
     }
 
     /** Data bounds over all series, or the axis' fixed bounds; null when there is nothing to draw. */

@@ -22,7 +22,8 @@ final class GuestRanges {
     record Range(long start, long size) {
     }
 
-    /** An address below {@code vm.memory}. */
+    /** An address below {@code vm.memory}. Addresses and sizes are unsigned 64-bit: {@code 0xffffffffffffffff} is
+     * far past the end of memory, never -1. */
     long address(Node n, String path) {
         long a = r.address(n, path);
         insideMemory(n, path, a);
@@ -54,19 +55,28 @@ final class GuestRanges {
                         + r.scalar(zn, "", "").strip());
             }
             r.pageMultiple(zn, m.path("size"), size);
-            if (size > memory - start) {
+            if (Long.compareUnsigned(size, memory - start) > 0) {
                 throw r.error(zn, m.path("size"), "the " + what + " " + Units.formatHex(start) + ".."
-                        + Units.formatHex(start + size) + " extends past the end of guest memory (vm.memory = "
+                        + Units.formatHexEnd(start, size) + " extends past the end of guest memory (vm.memory = "
                         + Units.formatSize(memory) + " = " + Units.formatHex(memory) + ")");
             }
-        } else if (size > memory - start) {
+        } else if (Long.compareUnsigned(size, memory - start) > 0) {
             throw r.error(m.node(), m.path("size"), "the " + what + " extends past the end of guest memory");
         }
         return new Range(start, size);
     }
 
+    /** An address at most {@code vm.memory} (the start of an empty range may be the end of memory). */
+    long addressUpToEnd(Node n, String path) {
+        long a = r.address(n, path);
+        if (Long.compareUnsigned(a, memory) > 0) {
+            insideMemory(n, path, a);
+        }
+        return a;
+    }
+
     private void insideMemory(Node n, String path, long a) {
-        if (a >= memory) {
+        if (Long.compareUnsigned(a, memory) >= 0) {
             throw r.error(n, path, "expected an address inside guest memory (below vm.memory = "
                     + Units.formatSize(memory) + " = " + Units.formatHex(memory) + "), got "
                     + r.scalar(n, "", "").strip());

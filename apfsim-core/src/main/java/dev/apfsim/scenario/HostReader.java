@@ -44,7 +44,7 @@ final class HostReader {
             "pc-range", Arm64Injection.PC_RANGE, "unguarded", Arm64Injection.UNGUARDED,
             "sdei", Arm64Injection.SDEI);
 
-    /** {@code apf.id} is a 20-bit counter (token = id << 12 | vcpu_id, §1.6). */
+    /** {@code apf.id} is a 20-bit counter (token = id << 12 | vcpu_id, {@code alloc_apf_token}). */
     private static final int APF_ID_MAX = 0xfffff;
 
     private final NodeReader r;

@@ -21,6 +21,8 @@ import java.util.Map;
  */
 final class NodeReader {
     static final long PAGE = 4096;
+    /** No field name of the schema is near this long; a longer key is not worth a suggestion or a full echo. */
+    static final int MAX_KEY = 100;
 
     /** Reported for nodes without a mark (created by an override that added a field). */
     private final String source;
@@ -48,7 +50,11 @@ final class NodeReader {
             if (!(k instanceof ScalarNode ks) || Yaml.isNull(k)) {
                 throw error(k, path, "expected a field name, got " + Yaml.describe(k));
             }
-            String key = ks.getValue();
+            String key = ks.getValue().strip(); // like values: " vcpus" is vcpus
+            if (key.length() > MAX_KEY) {
+                throw error(k, path, "expected a field name, got a " + String.format("%,d", key.length())
+                        + "-character string " + Units.quote(key));
+            }
             String keyPath = path.isEmpty() ? key : path + "." + key;
             NodeTuple earlier = entries.get(key);
             if (earlier != null) {

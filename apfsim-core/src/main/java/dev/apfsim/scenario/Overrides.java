@@ -58,7 +58,7 @@ final class Overrides {
                 int at = -1;
                 List<NodeTuple> tuples = map.getValue();
                 for (int t = 0; t < tuples.size(); t++) {
-                    if (tuples.get(t).getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+                    if (tuples.get(t).getKeyNode() instanceof ScalarNode k && k.getValue().strip().equals(key)) {
                         found = tuples.get(t);
                         at = t;
                     }

@@ -53,8 +53,8 @@ public final class ScenarioException extends RuntimeException {
             b.append("field ").append(field).append(": ");
         }
         b.append(detail);
-        // one line, whatever the parts contain
-        return b.toString().replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
+        // one line whatever the parts contain, invisible characters spelled out
+        return Units.visible(b.toString().replace("\r\n", " ").replace('\n', ' ').replace('\r', ' '));
     }
 
     /** File name, {@code --set PATH=VALUE}, or scenario name. */

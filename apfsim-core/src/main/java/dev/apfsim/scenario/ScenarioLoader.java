@@ -70,6 +70,12 @@ public final class ScenarioLoader {
     public static Scenario loadFile(Path file, List<String> overrides) {
         String text;
         try {
+            long bytes = java.nio.file.Files.size(file);
+            if (bytes > 4L * Yaml.MAX_CODE_POINTS) { // refused before reading it into memory
+                throw new ScenarioException(file.toString(), "the file has " + String.format("%,d", bytes)
+                        + " bytes, more than a scenario may have (" + String.format("%,d", Yaml.MAX_CODE_POINTS)
+                        + " characters)");
+            }
             text = java.nio.file.Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ScenarioException(file.toString(), "no such file");
@@ -78,13 +84,23 @@ public final class ScenarioLoader {
         } catch (IOException e) {
             throw new ScenarioException(file.toString(), "cannot read file: " + e);
         }
-        return load(file.toString(), text, overrides);
+        return load(file.toString(), defaultName(file.toString()), text, overrides, true);
     }
 
     /** Loads with an explicit default name (built-in scenarios use a source label that is not a file name). */
     static Scenario load(String source, String defaultName, String yamlText, List<String> overrides) {
+        return load(source, defaultName, yamlText, overrides, false);
+    }
+
+    /** @param refuseEmpty a file with no fields at all is an error (a user's file; tests build on the defaults) */
+    private static Scenario load(String source, String defaultName, String yamlText, List<String> overrides,
+                                 boolean refuseEmpty) {
         List<String> sets = overrides == null ? List.of() : overrides;
         MappingNode root = rootMapping(source, yamlText);
+        if (refuseEmpty && root.getValue().isEmpty()) {
+            throw new ScenarioException(source, "the file is empty (no fields, only blank lines or comments): "
+                    + "nothing to run; start from a built-in: apfsim scenarios --show example-minimal > my.yaml");
+        }
         for (String o : sets) {
             Overrides.apply(root, o);
         }

@@ -14,6 +14,10 @@ import dev.apfsim.workload.TaskSpec;
 import org.snakeyaml.engine.v2.api.Dump;
 import org.snakeyaml.engine.v2.api.DumpSettings;
 import org.snakeyaml.engine.v2.common.FlowStyle;
+import org.snakeyaml.engine.v2.common.ScalarStyle;
+import org.snakeyaml.engine.v2.nodes.Tag;
+import org.snakeyaml.engine.v2.schema.CoreSchema;
+import org.snakeyaml.engine.v2.representer.StandardRepresenter;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,15 +26,38 @@ import java.util.Map;
 
 /**
  * Writes any {@link Scenario} as YAML that {@link ScenarioLoader} reads back to an equal scenario: every field
- * explicit, durations in nanoseconds, sizes in bytes. Used for the minimal reproducers of {@code apfsim check}.
+ * explicit, durations in nanoseconds, sizes with the largest exact unit, addresses and MSR values in hex (as
+ * kernel people read them). Used for the minimal reproducers of {@code apfsim check}.
  */
 public final class ScenarioWriter {
     private ScenarioWriter() {
     }
 
     public static String toYaml(Scenario s) {
-        DumpSettings settings = DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setWidth(120).build();
-        return new Dump(settings).dumpToString(tree(s));
+        DumpSettings settings = DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setWidth(120)
+                .setSchema(new CoreSchema()).build(); // the loader's schema: 0x300000 is a plain integer
+        return new Dump(settings, new HexRepresenter(settings)).dumpToString(tree(s));
+    }
+
+    /** An address or MSR value, written as a plain {@code 0x...} integer. */
+    private record Hex(long value) {
+    }
+
+    private static final class HexRepresenter extends StandardRepresenter {
+        HexRepresenter(DumpSettings settings) {
+            super(settings);
+            representers.put(Hex.class, o -> representScalar(Tag.INT, Units.formatHex(((Hex) o).value()),
+                    ScalarStyle.PLAIN));
+        }
+    }
+
+    private static Hex hex(long v) {
+        return new Hex(v);
+    }
+
+    /** Sizes as {@code 64MiB}, exact (bytes when no unit divides them). */
+    private static String size(long bytes) {
+        return Units.formatSize(bytes);
     }
 
     static Map<String, Object> tree(Scenario s) {
@@ -41,18 +68,18 @@ public final class ScenarioWriter {
         root.put("duration", ns(s.durationNs()));
         root.put("livelock_retries", s.livelockRetries());
         root.put("liveness_bound", ns(s.livenessBoundNs()));
-        root.put("vm", map("vcpus", s.vcpus(), "memory", s.memoryBytes()));
+        root.put("vm", map("vcpus", s.vcpus(), "memory", size(s.memoryBytes())));
         root.put("host", host(s));
         Map<String, Object> memory = new LinkedHashMap<>();
         List<Object> regions = new ArrayList<>();
         for (MemoryRegion r : s.regions()) {
-            regions.add(map("start", r.start(), "size", r.size(), "state", r.state().name().toLowerCase()));
+            regions.add(map("start", hex(r.start()), "size", size(r.size()), "state", r.state().name().toLowerCase()));
         }
         memory.put("regions", regions);
         List<Object> failures = new ArrayList<>();
         for (FailureRule f : s.failures()) {
-            failures.add(map("kind", f.kind().name().toLowerCase().replace('_', '-'), "start", f.firstGfn() << 12,
-                    "size", f.count() << 12, "fraction", f.fraction(), "from", ns(f.fromNs()),
+            failures.add(map("kind", f.kind().name().toLowerCase().replace('_', '-'), "start", hex(f.firstGfn() << 12),
+                    "size", size(f.count() << 12), "fraction", f.fraction(), "from", ns(f.fromNs()),
                     "until", f.untilNs() == Long.MAX_VALUE ? "forever" : ns(f.untilNs())));
         }
         memory.put("failures", failures);
@@ -73,7 +100,7 @@ public final class ScenarioWriter {
         X86Policy p = k.policy();
         Map<String, Object> h = new LinkedHashMap<>();
         h.put("arch", k.arch().key());
-        h.put("memory_limit", s.hostLimitBytes());
+        h.put("memory_limit", size(s.hostLimitBytes()));
         h.put("async_pf", k.asyncPf());
         h.put("lapic_in_kernel", k.lapicInKernel());
         h.put("enforce_pv_cpuid", k.enforcePvCpuid());
@@ -109,8 +136,8 @@ public final class ScenarioWriter {
             case NEVER -> "never";
             case CUSTOM -> "custom";
         });
-        m.put("en_bits", g.enBits());
-        m.put("apf_vector", g.apfVector());
+        m.put("en_bits", hex(g.enBits()));
+        m.put("apf_vector", hex(g.apfVector()));
         m.put("pf_handler", g.pfHandler() == GuestConfig.PfHandler.WAIT ? "wait" : "return");
         m.put("timeslice", ns(g.timesliceNs()));
         m.put("tick", ns(g.tickNs()));
@@ -135,7 +162,7 @@ public final class ScenarioWriter {
                 m.put("count", st.count());
                 m.put("compute", latency(st.compute()));
                 m.put("touches_per_op", st.touchesPerOp());
-                m.put("working_set", map("start", st.wsStart(), "size", st.wsBytes()));
+                m.put("working_set", map("start", hex(st.wsStart()), "size", st.wsBytes() == 0 ? (Object) 0L : size(st.wsBytes())));
                 m.put("pattern", switch (st.pattern()) {
                     case Pattern.Uniform u -> "uniform";
                     case Pattern.Sequential q -> "sequential";
@@ -161,7 +188,7 @@ public final class ScenarioWriter {
 
     static Object step(Action a) {
         return switch (a) {
-            case Action.Touch t -> t.write() ? map("write", t.gva()) : map("touch", t.gva());
+            case Action.Touch t -> t.write() ? map("write", hex(t.gva())) : map("touch", hex(t.gva()));
             case Action.Compute c -> map("compute", ns(c.ns()));
             case Action.Sleep s -> map("sleep", ns(s.ns()));
             case Action.Cli c -> "cli";
@@ -169,13 +196,13 @@ public final class ScenarioWriter {
             case Action.Hlt h -> "halt";
             case Action.Init i -> "init";
             case Action.KernelMode k -> map("kernel", k.kernel());
-            case Action.WrMsr w -> map("wrmsr", map("msr", (long) w.msr(), "value", w.value()));
-            case Action.RdMsr r -> map("rdmsr", (long) r.msr());
+            case Action.WrMsr w -> map("wrmsr", map("msr", hex(w.msr() & 0xffff_ffffL), "value", hex(w.value())));
+            case Action.RdMsr r -> map("rdmsr", hex(r.msr() & 0xffff_ffffL));
             case Action.SetPaging p -> map("paging", p.on());
             case Action.SetLapicEnabled l -> map("lapic", l.on());
-            case Action.SetCr3 c -> map("cr3", c.cr3());
+            case Action.SetCr3 c -> map("cr3", hex(c.cr3()));
             case Action.SetGuestMode g -> map("l2", g.l2());
-            case Action.RegularFault f -> map("regular_pf", f.address());
+            case Action.RegularFault f -> map("regular_pf", hex(f.address()));
             case Action.Hvc h -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.Diag d -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.OpDone o -> throw new IllegalArgumentException("not a script step: " + a);

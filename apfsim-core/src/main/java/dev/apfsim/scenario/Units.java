@@ -50,6 +50,7 @@ public final class Units {
     /** Parses a duration to nanoseconds (never negative). */
     public static long parseDuration(String text) {
         String s = text == null ? "" : text.strip();
+        tooLong(s, text, DURATION_HINT);
         Matcher m = NUMBER_UNIT.matcher(s);
         if (!m.matches() || !validDigits(m.group(2))) {
             throw new IllegalArgumentException("expected " + DURATION_HINT + ", got " + quote(text) + DURATION_UNITS);
@@ -85,6 +86,7 @@ public final class Units {
     /** Parses a size to bytes (never negative). Hex integers ({@code 0x100000}) are bytes. */
     public static long parseSize(String text) {
         String s = text == null ? "" : text.strip();
+        tooLong(s, text, SIZE_HINT);
         Matcher h = HEX.matcher(s);
         if (h.matches()) {
             if (h.group(1).equals("-")) {
@@ -128,6 +130,7 @@ public final class Units {
      */
     public static long parseInteger(String text) {
         String s = text == null ? "" : text.strip();
+        tooLong(s, text, "an integer that fits in 64 bits");
         Matcher h = HEX.matcher(s);
         if (h.matches()) {
             long v = hex(h.group(2), text, "an integer (decimal or 0x hex)");
@@ -185,8 +188,59 @@ public final class Units {
         return "0x" + Long.toHexString(v);
     }
 
+    /** The end {@code start + size} of a range in hex, exact even past 2^64 ({@code 0x10000000000000000}). */
+    public static String formatHexEnd(long start, long size) {
+        BigInteger end = new BigInteger(Long.toUnsignedString(start)).add(new BigInteger(Long.toUnsignedString(size)));
+        return "0x" + end.toString(16);
+    }
+
+    /**
+     * {@code s} with the characters a terminal would not show written as <code>&#92;uXXXX</code>: control and format
+     * characters (zero-width spaces, bidi marks, BOM), spaces other than U+0020, private-use and unassigned code
+     * points. Error messages pass through it, so they show what is really in the file.
+     */
+    public static String visible(String s) {
+        if (s == null) {
+            return null;
+        }
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            if (invisible(cp)) {
+                if (b == null) {
+                    b = new StringBuilder(s.length() + 16).append(s, 0, i);
+                }
+                b.append(cp > 0xffff ? String.format("\\U%08X", cp) : String.format("\\u%04X", cp));
+            } else if (b != null) {
+                b.appendCodePoint(cp);
+            }
+            i += Character.charCount(cp);
+        }
+        return b == null ? s : b.toString();
+    }
+
+    private static boolean invisible(int cp) {
+        if (cp == ' ') {
+            return false;
+        }
+        return switch (Character.getType(cp)) {
+            case Character.CONTROL, Character.FORMAT, Character.SPACE_SEPARATOR, Character.LINE_SEPARATOR,
+                 Character.PARAGRAPH_SEPARATOR, Character.PRIVATE_USE, Character.SURROGATE,
+                 Character.UNASSIGNED -> true;
+            default -> false;
+        };
+    }
+
     private static String plain(BigDecimal d) {
         return d.stripTrailingZeros().toPlainString();
+    }
+
+    /** No quantity needs more than 80 characters; a longer one is refused before a regex or BigDecimal sees it. */
+    private static void tooLong(String s, String text, String hint) {
+        if (s.length() > 80) {
+            throw new IllegalArgumentException("expected " + hint + ", got " + quote(text) + " ("
+                    + String.format("%,d", s.length()) + " characters)");
+        }
     }
 
     private static boolean validDigits(String digits) {

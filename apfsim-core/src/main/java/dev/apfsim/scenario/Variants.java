@@ -29,7 +29,7 @@ final class Variants {
         Map<String, List<Entry>> out = new LinkedHashMap<>();
         Node section = null;
         for (NodeTuple t : root.getValue()) {
-            if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("variants")) {
+            if (t.getKeyNode() instanceof ScalarNode k && k.getValue().strip().equals("variants")) {
                 section = t.getValueNode();
             }
         }

@@ -93,7 +93,7 @@ final class WorkloadReader {
             }
             // a CPU-bound task may keep an empty working set, which no page range can express
             GuestRanges.Range range = touches == 0 && ws.get("size") != null && isZero(ws.get("size"))
-                    ? new GuestRanges.Range(ws.has("start") ? r.address(ws.get("start"), ws.path("start")) : 0, 0)
+                    ? new GuestRanges.Range(ws.has("start") ? ranges.addressUpToEnd(ws.get("start"), ws.path("start")) : 0, 0)
                     : ranges.range(ws, "working set", true);
             wsStart = range.start();
             wsBytes = range.size();
@@ -103,6 +103,12 @@ final class WorkloadReader {
         double kernel = r.fraction(t, "kernel_fraction", 0);
         double irqOff = r.fraction(t, "irq_off_fraction", 0);
         long maxOps = t.has("max_ops") ? r.integer(t.get("max_ops"), t.path("max_ops"), 0, Long.MAX_VALUE) : 0;
+        if (maxOps == 0 && compute instanceof LatencyDistribution.Constant c && c.ns() == 0) {
+            // nothing else in an operation takes time once its pages are mapped: it would loop at one instant
+            throw r.error(t.get("compute"), t.path("compute"), "a compute burst of 0 makes no progress: the task "
+                    + "would run operations forever at one simulated instant (touches of mapped pages take no "
+                    + "time); give compute at least 1ns, or set max_ops");
+        }
         return new TaskSpec.Statistical(name, cpu, count, compute, touches, wsStart, wsBytes, pattern, write,
                 kernel, irqOff, maxOps);
     }

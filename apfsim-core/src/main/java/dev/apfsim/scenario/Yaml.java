@@ -2,6 +2,8 @@ package dev.apfsim.scenario;
 
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.api.lowlevel.Parse;
+import org.snakeyaml.engine.v2.events.Event;
 import org.snakeyaml.engine.v2.common.ScalarStyle;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
@@ -17,6 +19,14 @@ import java.util.Optional;
 
 /** snakeyaml-engine node helpers shared by the loader and the override code. */
 final class Yaml {
+    /**
+     * Most characters (code points) in one scenario document: snakeyaml-engine's code-point limit, so a huge file is
+     * refused before it is parsed (scenario files are a few KiB).
+     */
+    static final int MAX_CODE_POINTS = 1 << 20;
+    /** Deepest nesting of mappings and lists; scenarios need about 8. Deeper would overflow the composer's stack. */
+    static final int MAX_NESTING = 100;
+
     /** Prefix of the source label of nodes parsed from a {@code --set} value. */
     static final String OVERRIDE_PREFIX = "--set ";
 
@@ -34,14 +44,47 @@ final class Yaml {
                 .setSchema(new CoreSchema())
                 .setUseMarks(true)
                 .setMaxAliasesForCollections(100)
+                .setCodePointLimit(MAX_CODE_POINTS)
                 .build();
+        if (text.length() > MAX_CODE_POINTS) {
+            throw new ScenarioException(label, "the document has " + String.format("%,d", text.length())
+                    + " characters, more than the limit of " + String.format("%,d", MAX_CODE_POINTS));
+        }
         try {
+            checkNesting(label, settings, text);
             Optional<Node> node = new Compose(settings).composeString(text);
             return node.orElse(null);
         } catch (MarkedYamlEngineException e) {
             throw syntaxError(label, e);
         } catch (YamlEngineException e) {
             throw new ScenarioException(label, "YAML error: " + oneLine(e.getMessage()));
+        }
+    }
+
+    /**
+     * Refuses documents nested deeper than {@link #MAX_NESTING} before composing them: the parser's event stream is
+     * flat (no recursion), the composer would recurse once per level.
+     */
+    private static void checkNesting(String label, LoadSettings settings, String text) {
+        int depth = 0;
+        for (Event e : new Parse(settings).parseString(text)) {
+            switch (e.getEventId()) {
+                case MappingStart, SequenceStart -> {
+                    if (++depth > MAX_NESTING) {
+                        String msg = "YAML nesting deeper than " + MAX_NESTING + " levels (mappings and lists "
+                                + "inside each other); a scenario needs fewer than 10";
+                        Optional<Mark> m = e.getStartMark();
+                        if (m.isPresent() && !isOverride(label)) {
+                            throw new ScenarioException(label, m.get().getLine() + 1, m.get().getColumn() + 1, null,
+                                    msg, null);
+                        }
+                        throw new ScenarioException(label, msg);
+                    }
+                }
+                case MappingEnd, SequenceEnd -> depth--;
+                default -> {
+                }
+            }
         }
     }
 
@@ -111,6 +154,9 @@ final class Yaml {
 
     /** {@code did you mean "x"? } for a near miss among {@code options}, else empty. */
     static String suggest(String wrong, Collection<String> options) {
+        if (wrong.length() > NodeReader.MAX_KEY) {
+            return ""; // the edit distance of a huge string costs its length squared for nothing
+        }
         String w = wrong.toLowerCase();
         String best = null;
         int bestD = Integer.MAX_VALUE;

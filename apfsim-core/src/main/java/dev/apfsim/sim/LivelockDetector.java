@@ -6,7 +6,7 @@ import java.util.HashMap;
 
 /**
  * Counts async faults per gfn until the page is mapped. A gfn that keeps faulting asynchronously without
- * ever being mapped is the endless retry loop (REFERENCE §6, Appendix C).
+ * ever being mapped is the endless retry loop (seed 004; seen on a real host, docs/real-host.md).
  */
 public final class LivelockDetector implements FaultListener {
     private record Streak(long firstTime, long firstToken, long count) {

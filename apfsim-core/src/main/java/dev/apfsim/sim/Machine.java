@@ -354,6 +354,11 @@ public final class Machine implements VmObserver, GuestObserver {
             }
         }
         long now = sim.now();
+        if (outcome == null && sim.stalledAt() >= 0) {
+            outcome = new Outcome.NoProgress(sim.stalledAt(), sim.eventCount());
+        } else if (outcome == null && sim.interrupted()) {
+            outcome = new Outcome.Interrupted(now, sim.eventCount());
+        }
         for (KvmVcpu v : vcpus) {
             v.finish(now);
         }

@@ -34,4 +34,21 @@ public sealed interface Outcome {
             return "livelock_suspected";
         }
     }
+
+    /**
+     * The run stopped making progress: {@link dev.apfsim.engine.Simulator#MAX_STEPS_PER_INSTANT} steps at one
+     * simulated instant (a loop that takes no simulated time, e.g. every host and guest cost set to 0).
+     */
+    record NoProgress(long timeNs, long events) implements Outcome {
+        public String kind() {
+            return "no_progress";
+        }
+    }
+
+    /** The user interrupted the run (Ctrl-C, SIGTERM): the figures are those of the run so far. */
+    record Interrupted(long timeNs, long events) implements Outcome {
+        public String kind() {
+            return "interrupted";
+        }
+    }
 }

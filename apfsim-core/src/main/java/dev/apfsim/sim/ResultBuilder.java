@@ -91,6 +91,11 @@ final class ResultBuilder {
                 cycles, rate, cycles * perCycle, metrics.failedWorkerNs);
     }
 
+    /** Seconds as ftrace prints them: 1.234567. */
+    private static String seconds(long ns) {
+        return String.format(java.util.Locale.ROOT, "%d.%06d", ns / 1_000_000_000L, ns % 1_000_000_000L / 1_000);
+    }
+
     static RunResult.OutcomeView view(Outcome o) {
         return switch (o) {
             case Outcome.Ok ok -> new RunResult.OutcomeView("ok", "ok", null, null, null, null, null, null, null, null);
@@ -104,6 +109,14 @@ final class ResultBuilder {
                             l.gfn(), l.retries(), l.cyclesPerSecond(), l.firstToken(), l.lastToken()),
                     l.timeNs(), l.vcpu(), l.gfn(), null, l.retries(), l.cyclesPerSecond(), l.firstToken(),
                     l.lastToken());
+            case Outcome.NoProgress n -> new RunResult.OutcomeView(n.kind(), String.format(
+                    "no progress at t=%s s: %,d steps at one simulated instant without time advancing "
+                            + "(a loop that takes no simulated time)", seconds(n.timeNs()),
+                    dev.apfsim.engine.Simulator.MAX_STEPS_PER_INSTANT), n.timeNs(), null, null, null, null, null,
+                    null, null);
+            case Outcome.Interrupted i -> new RunResult.OutcomeView(i.kind(), String.format(
+                    "interrupted at simulated t=%s s, %,d events", seconds(i.timeNs()), i.events()), i.timeNs(),
+                    null, null, null, null, null, null, null);
         };
     }
 }

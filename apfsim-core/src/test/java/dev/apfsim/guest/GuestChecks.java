@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Guest-side behaviours of REFERENCE §10 checked on the guest kernel alone ({@link GuestHarness}): events a
+ * Guest-side conformance behaviours checked on the guest kernel alone ({@link GuestHarness}): events a
  * conforming 6.12 host never produces by itself, so no host scenario can show them. Called from
  * {@code ReferenceBehaviourTest}.
  */
@@ -23,7 +23,7 @@ public final class GuestChecks {
 
     static final long X = 0x300000;
 
-    /** §10.31: flags = 0 at #PF entry → normal page-fault handling (no async wait); flags = 1 → async wait. */
+    /** Behaviour 31: flags = 0 at #PF entry → normal page-fault handling (no async wait); flags = 1 → async wait. */
     public static void regularPfPassesThrough() {
         GuestHarness h = new GuestHarness(1, GuestHarness.linuxNoTick());
         Task t = h.task("t", 0, new Action.Touch(X, false));
@@ -55,7 +55,7 @@ public final class GuestChecks {
         assertEquals(0, h.ram.read32(h.cpu(0).areaGpa() + ApfMsr.OFFSET_FLAGS), "flags read and zeroed");
     }
 
-    /** §10.32: page-ready for T before the #PF with T → dummy node; the later #PF returns without sleeping. */
+    /** Behaviour 32: page-ready for T before the #PF with T → dummy node; the later #PF returns without sleeping. */
     public static void wakeBeforeFault() {
         GuestHarness h = new GuestHarness(1, GuestHarness.linuxNoTick());
         Task t = h.task("t", 0, new Action.Touch(X, false));
@@ -82,7 +82,7 @@ public final class GuestChecks {
         assertEquals(0, h.kernel.sleepers().size(), "the dummy was consumed");
     }
 
-    /** §10.35: async #PF (flags = 1) into an IF=0 region or into kernel mode → the two panics (IF first). */
+    /** Behaviour 35: async #PF (flags = 1) into an IF=0 region or into kernel mode → the two panics (IF first). */
     public static void panicOnAsyncPfWithInterruptsOff() {
         record Case(String message, Action... steps) {
         }

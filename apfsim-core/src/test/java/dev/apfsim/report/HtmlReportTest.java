@@ -133,7 +133,7 @@ class HtmlReportTest {
         assertSelfContained(html);
         Map<String, Element> charts = charts(html);
         assertEquals(List.of("time-split", "cdf-fault-to-ready", "cdf-task-wait", "cdf-sync-fault", "rates-0",
-                "throughput-0"), List.copyOf(charts.keySet()));
+                "rates-rare-0", "throughput-0"), List.copyOf(charts.keySet()));
         for (Map.Entry<String, Element> e : charts.entrySet()) {
             Element svg = e.getValue();
             assertFalse(text(svg, "chart-title").isBlank(), e.getKey() + " title");
@@ -157,7 +157,8 @@ class HtmlReportTest {
         assertSelfContained(html);
         Map<String, Element> charts = charts(html);
         assertTrue(charts.keySet().containsAll(List.of("time-split", "cdf-fault-to-ready", "cdf-task-wait",
-                "rates-0", "rates-1", "throughput-0", "throughput-1")), charts.keySet().toString());
+                "rates-0", "rates-1", "rates-rare-0", "rates-rare-1", "throughput-0", "throughput-1")),
+                charts.keySet().toString());
         assertTrue(html.contains("Differences against apf=on"));
         // the sync variant has no async PF, so its throughput differs and fault → ready has no samples
         Matcher m = Pattern.compile("<tr><td>throughput, all tasks \\(ops/s\\)</td><td>[^<]+</td><td>[^<]+</td>"

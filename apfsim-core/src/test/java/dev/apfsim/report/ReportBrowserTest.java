@@ -47,7 +47,7 @@ class ReportBrowserTest {
                 });
                 var title = svg.querySelector('.chart-title');
                 charts.push({id: svg.id, width: r.width, height: r.height, marks: marks.length, visible: visible,
-                  legend: svg.querySelectorAll('.legend rect').length, axisLabels: svg.querySelectorAll('.axis-label').length,
+                  legend: svg.querySelectorAll('.legend rect, .legend line').length, axisLabels: svg.querySelectorAll('.axis-label').length,
                   title: title ? title.textContent : ''});
               });
               var pre = document.createElement('pre');
@@ -83,7 +83,7 @@ class ReportBrowserTest {
         Fixture.Run run = Fixture.run(Fixture.scenario(), null, null);
         String html = HtmlReport.render(List.of(new HtmlReport.Variant("run", run.result(), run.data())));
         check(html, "report-screenshot.png", List.of("time-split", "cdf-fault-to-ready", "cdf-task-wait",
-                "cdf-sync-fault", "rates-0", "throughput-0"));
+                "cdf-sync-fault", "rates-0", "rates-rare-0", "throughput-0"));
     }
 
     @Test
@@ -94,7 +94,8 @@ class ReportBrowserTest {
         String html = HtmlReport.render(List.of(new HtmlReport.Variant("10gbe", a.result(), a.data()),
                 new HtmlReport.Variant("fast link", b.result(), b.data())));
         check(html, "report-compare-screenshot.png", List.of("time-split", "cdf-fault-to-ready", "cdf-task-wait",
-                "cdf-sync-fault", "rates-0", "rates-1", "throughput-0", "throughput-1"));
+                "cdf-sync-fault", "rates-0", "rates-1", "rates-rare-0", "rates-rare-1", "throughput-0",
+                "throughput-1"));
     }
 
     private void check(String html, String screenshot, List<String> expected) throws Exception {

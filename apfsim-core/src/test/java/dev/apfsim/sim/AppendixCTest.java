@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * REFERENCE Appendix C: what a small VMM saw on a real host (6.18, one vCPU, guest memory behind userfaultfd
+ * docs/real-host.md: what a small VMM saw on a real host (6.18, one vCPU, guest memory behind userfaultfd
  * answering after 50 ms), as scripted scenarios with their expected event sequences. Events are compared as
  * the kernel prints them ({@link FtraceFormat}), without the timestamp prefix.
  */
@@ -139,7 +139,7 @@ class AppendixCTest {
             // kernel mode (CPL0)
             SimRun kern = SimRun.of(uffd().guest(g).task("t", 0, kernel(true), touch(X), kernel(false)).build());
             if (sendAlways) {
-                // delivered as #PF; a Linux guest cannot take it in kernel mode and panics (REFERENCE §10.35)
+                // delivered as #PF; a Linux guest cannot take it in kernel mode and panics (conformance behaviour 35)
                 assertEquals(List.of(WAKE_ALL_READY, IRQ,
                         "kvm_try_async_get_page: gva = 0x300000, gfn = 0x300",
                         "kvm_async_pf_not_present: token 0x1000 gva 0x300000", PF), seq(kern), kern.dump());

@@ -54,7 +54,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * REFERENCE.md §10, one test per behaviour ("given X, real KVM does Y"), each on a scenario built in code. The
+ * The conformance behaviours, one test per behaviour ("given X, real KVM does Y"), each on a scenario built in code. The
  * defaults are the section's: 6.12 host with an in-kernel LAPIC, no PV-CPUID enforcement, a Linux guest that
  * wrote INT = 0xf3 then EN = gpa | 0x9 (| 0x4, VMEXIT being offered). Unit-level parts that need package access
  * (gfn hash, token wrap, MSR table) are in {@code dev.apfsim.kvm.x86.X86UnitTest}; guest-only behaviours the host

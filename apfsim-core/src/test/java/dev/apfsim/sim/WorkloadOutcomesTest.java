@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Whole-run outcomes that the former experiment printouts showed: what async PF buys a CPU-bound task next to
- * a memory-bound one (the 2010 forum / Gavin Shan's arm64 measurement, REFERENCE §7.2), and what each seed-004
- * error policy does with permanently failing backing memory (REFERENCE §6, §9.5, Appendix C).
+ * a memory-bound one (the 2010 forum / Gavin Shan's arm64 measurement in seed thread 002), and what each seed-004
+ * error policy does with permanently failing backing memory (seed 004, June 2020; docs/real-host.md).
  */
 class WorkloadOutcomesTest {
     static Scenario forum(boolean withCpuBound) {
@@ -57,7 +57,7 @@ class WorkloadOutcomesTest {
         assertEquals(0, both.get(ApfSwitch.SYNC).counter("async_pf_started"));
         assertEquals(0, both.get(ApfSwitch.OFF).counter("not_present_injected"));
         assertTrue(both.get(ApfSwitch.ON).counter("not_present_injected") > 100);
-        // with only the memory-bound task there is nothing to run meanwhile: no gain (40.3 s vs 40.8 s in §7.2)
+        // with only the memory-bound task there is nothing to run meanwhile: no gain (40.3 s vs 40.8 s in the arm64 RFC's figures)
         long memOn = memOnly.get(ApfSwitch.ON).opsOf("mem");
         long memSync = memOnly.get(ApfSwitch.SYNC).opsOf("mem");
         assertTrue(Math.abs(memOn - memSync) < 0.05 * memSync, memOn + " vs " + memSync);

@@ -2,7 +2,7 @@ package dev.apfsim.kvm.arm64;
 
 /**
  * How the arm64 host tells the guest about async page faults, and what keeps it from doing so at a bad moment
- * ({@code host.policy.arm64_injection}; REFERENCE §7.2, seed thread 002).
+ * ({@code host.policy.arm64_injection}; seed thread 002, "kvm/arm64: Support async page fault").
  */
 public enum Arm64Injection {
     /**

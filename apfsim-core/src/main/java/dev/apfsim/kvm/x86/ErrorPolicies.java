@@ -7,7 +7,7 @@ import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
 
 /**
- * The fixes argued in seed 004 ("kvm,x86: Force sync fault if previous attempts failed", REFERENCE §9.5), none
+ * The fixes argued in seed 004 ("kvm,x86: Force sync fault if previous attempts failed", June 2020), none
  * of them merged. Each makes a failed worker GUP visible instead of retrying forever.
  */
 public final class ErrorPolicies {

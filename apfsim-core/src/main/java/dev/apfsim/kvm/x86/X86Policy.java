@@ -3,15 +3,15 @@ package dev.apfsim.kvm.x86;
 /**
  * Design variants argued in the seed threads, one field each; {@link #linux612()} is Linux 6.12-stable.
  *
- * @param pageReadyDelivery  how page-ready reaches the guest (seed 001, REFERENCE §2.9)
- * @param cr0PgToggle        what a CR0.PG change does to outstanding items (seed 003, REFERENCE §5.3)
+ * @param pageReadyDelivery  how page-ready reaches the guest (seed 001, May 2020; {@code kvm_arch_async_page_present})
+ * @param cr0PgToggle        what a CR0.PG change does to outstanding items (seed 003, November 2010; {@code kvm_post_set_cr0})
  * @param deliverWhenPagingOff inject async #PF while CR0.PG=0 (true before ~5.18)
  * @param prefault           which MMU context a completed item may be prefaulted in (seed 003, c4806acdcec0)
  * @param lapicDisabledFix   don't dequeue page-ready while the LAPIC is software-disabled (2f15d027c05f)
  * @param tokenWrapFix       skip token 0 when the id counter wraps (6f3c1fc53d86)
  * @param errorPolicy        what the host does when the worker's GUP fails (seed 004)
  * @param nestedAsyncPf      how an async #PF taken while L2 runs reaches L1 (seed 000)
- * @param nestedPendingSave  how a pending nested async #PF is saved for migration (seed 000, REFERENCE §5.2)
+ * @param nestedPendingSave  how a pending nested async #PF is saved for migration (seed 000, June 2017)
  */
 public record X86Policy(PageReadyDelivery pageReadyDelivery, Cr0PgToggle cr0PgToggle, boolean deliverWhenPagingOff,
                         PrefaultContext prefault, boolean lapicDisabledFix, boolean tokenWrapFix,
@@ -44,7 +44,7 @@ public record X86Policy(PageReadyDelivery pageReadyDelivery, Cr0PgToggle cr0PgTo
 
     public enum PrefaultContext { SAME_CONTEXT, ANY_CONTEXT }
 
-    /** Seed 004: {@code ignore} is 6.12; the others are the fixes argued on the list (REFERENCE §9.5). */
+    /** Seed 004: {@code ignore} is 6.12; the others are the fixes argued on the list (June 2020). */
     public enum ErrorPolicy { IGNORE, ERROR_GFN, ERROR_GFN_HASH, EFAULT_REQUEST, INJECT_ERROR }
 
     public static X86Policy linux612() {

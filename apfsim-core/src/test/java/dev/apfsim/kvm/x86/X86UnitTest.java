@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Unit-level parts of REFERENCE §1.6, §1.7, §2.1 and §10 (2-5, 8, 18) that need the x86 classes directly: the
+ * Unit-level rules (the token format of {@code alloc_apf_token}, the gfn hash, the APF MSRs of
+ * {@code kvm_pv_enable_async_pf}, conformance behaviours 2-5, 8, 18) that need the x86 classes directly: the
  * gfn hash (linear probing, backward-shift delete), token allocation with its wrap, the MSR validation order,
  * and the per-vCPU limit counting wake-all and completed items.
  */
@@ -55,7 +56,7 @@ class X86UnitTest {
         return out;
     }
 
-    // ---- gfn hash (§1.7) -----------------------------------------------------------------------------------
+    // ---- gfn hash (kvm_add_async_pf_gfn) -----------------------------------------------------------------------------------
 
     @Test
     void hashIsTopSixBitsOfGoldenRatioProduct() {
@@ -177,7 +178,7 @@ class X86UnitTest {
         }
     }
 
-    // ---- tokens (§1.6, §10.8) ------------------------------------------------------------------------------
+    // ---- tokens (alloc_apf_token, behaviour 8) ------------------------------------------------------------------------------
 
     static Machine machine(int vcpus) {
         return new Machine(new Scenario("unit", "", 1, 1_000_000_000L, vcpus, 64L << 20, 64L << 20,
@@ -200,7 +201,7 @@ class X86UnitTest {
         assertEquals(2, m.x86Vcpus().get(2).apf.id);
     }
 
-    // ---- MSRs (§2.1, §10.2-5) ------------------------------------------------------------------------------
+    // ---- MSRs (kvm_pv_enable_async_pf, behaviours 2-5) ------------------------------------------------------------------------------
 
     static ApfMsrHandler handler(Machine m) {
         X86Vcpu v = m.x86Vcpus().get(0);
@@ -290,7 +291,7 @@ class X86UnitTest {
         }
     }
 
-    // ---- the per-vCPU limit counts wake-alls and completed items (§10.18) -----------------------------------
+    // ---- the per-vCPU limit counts wake-alls and completed items (behaviour 18) -----------------------------------
 
     @Test
     void limitCountsWakeAllAndCompletedButUnconsumedItems() {
