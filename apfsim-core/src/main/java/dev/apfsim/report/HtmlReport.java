@@ -654,12 +654,12 @@ public final class HtmlReport {
         };
     }
 
-    private static String badge(String kind) {
+    static String badge(String kind) {
         return "<span class=\"badge " + ("ok".equals(kind) ? "ok" : "bad") + "\">" + Svg.esc(kind) + "</span>";
     }
 
-    /** The document being built. */
-    private static final class Page {
+    /** The document being built (the sweep report builds one too). */
+    static final class Page {
         private final StringBuilder sb = new StringBuilder(1 << 16);
 
         Page append(String html) {
@@ -707,7 +707,7 @@ public final class HtmlReport {
         }
     }
 
-    private static final String CSS = """
+    static final String CSS = """
             body{margin:0;background:#f6f6f4;color:#222;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,\
             "Helvetica Neue",Arial,sans-serif}
             main{max-width:1200px;margin:0 auto;padding:12px 20px 40px}
