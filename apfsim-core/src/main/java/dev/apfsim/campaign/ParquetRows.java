@@ -105,7 +105,7 @@ final class ParquetRows {
     }
 
     /** The table of a Parquet file and each of its rows, in file order. */
-    static Table scan(Path path, Consumer<Row> sink) throws IOException {
+    static Table scan(Path path, Consumer<Table> header, Consumer<Row> sink) throws IOException {
         try (ParquetFileReader f = ParquetFileReader.open(InputFile.of(path)); RowReader r = f.rowReader()) {
             List<String> names = new ArrayList<>();
             for (ColumnSchema c : f.getFileSchema().getColumns()) {
@@ -128,6 +128,7 @@ final class ParquetRows {
                             + ", expected " + expected + " (not a file apfsim wrote)");
                 }
             }
+            header.accept(t);
             while (r.hasNext()) {
                 r.next();
                 List<Object> v = new ArrayList<>(t.size());

@@ -110,22 +110,17 @@ public final class RowFile implements AutoCloseable {
 
     /** Keeps the rows of {@code text}; returns the length of its complete lines, or -1 to start it over. */
     private long keepRows(Path text, RowFormat f) {
-        RowFiles.Scan scan = RowFiles.scan(text, f, this::keep);
+        RowFiles.Scan scan = RowFiles.scan(text, f, t -> checkColumns(text, t), this::keep);
         droppedTornLine = scan.torn();
-        if (scan.table() == null) { // not even a whole header line
-            return -1;
-        }
-        checkColumns(text, scan.table());
-        return scan.whole();
+        return scan.table() == null ? -1 : scan.whole(); // -1: not even a whole header line
     }
 
     private void copyParquetToJournal() throws IOException {
         List<Row> rows = new ArrayList<>();
-        RowFiles.Scan scan = RowFiles.scan(path, RowFormat.PARQUET, r -> {
+        RowFiles.scan(path, RowFormat.PARQUET, t -> checkColumns(path, t), r -> {
             keep(r);
             rows.add(r);
         });
-        checkColumns(path, scan.table());
         StringBuilder sb = new StringBuilder(TextRows.csvHeader(table));
         for (Row r : rows) {
             sb.append(TextRows.csv(r));

@@ -35,12 +35,17 @@ public final class RowFiles {
 
     /** Reads {@code path} in {@code format}, handing each row to {@code sink}. */
     public static Scan scan(Path path, RowFormat format, Consumer<Row> sink) {
+        return scan(path, format, t -> { }, sink);
+    }
+
+    /** The same, handing the file's table to {@code header} before any row (to refuse a foreign file early). */
+    public static Scan scan(Path path, RowFormat format, Consumer<Table> header, Consumer<Row> sink) {
         try {
             return switch (format) {
-                case CSV, NDJSON -> scanText(path, format, sink);
+                case CSV, NDJSON -> scanText(path, format, header, sink);
                 case PARQUET -> {
                     long[] n = {0};
-                    Table t = ParquetRows.scan(path, r -> {
+                    Table t = ParquetRows.scan(path, header, r -> {
                         n[0]++;
                         sink.accept(r);
                     });
@@ -59,7 +64,8 @@ public final class RowFiles {
         return rows;
     }
 
-    private static Scan scanText(Path path, RowFormat format, Consumer<Row> sink) throws IOException {
+    private static Scan scanText(Path path, RowFormat format, Consumer<Table> onHeader, Consumer<Row> sink)
+            throws IOException {
         long size;
         long whole;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -81,6 +87,7 @@ public final class RowFiles {
                     List<String> fields = csvFields(line, where);
                     if (table == null) {
                         table = header(fields, where);
+                        onHeader.accept(table);
                         continue;
                     }
                     if (fields.size() != table.size()) {
@@ -110,6 +117,7 @@ public final class RowFiles {
                     }
                     if (table == null) {
                         table = header(TextRows.ndjsonNames(n), where);
+                        onHeader.accept(table);
                     }
                     Row row;
                     try {
