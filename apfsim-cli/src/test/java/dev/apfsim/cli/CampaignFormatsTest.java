@@ -68,10 +68,16 @@ class CampaignFormatsTest {
                 + parquet + "')) where column_name in ('run', 'label', 'ops_per_second.cpu-bound')");
         assertEquals(List.of(List.of("column_name", "column_type"), List.of("run", "BIGINT"),
                 List.of("label", "VARCHAR"), List.of("ops_per_second.cpu-bound", "DOUBLE")), types);
-        // the README's query
-        List<List<String>> q = query("select apf, \"host.swap.latency\", count(*) as runs from '" + parquet
+        // the README's query, and the first of docs/campaigns.md
+        List<List<String>> q = query("select apf, \"host.swap.latency\", avg(\"ops_per_second.cpu-bound\") from '"
+                + parquet + "' group by all order by all");
+        assertEquals(List.of("off", "hdd"), q.get(1).subList(0, 2));
+        List<List<String>> docs = query("select apf, \"host.swap.latency\", count(*) as runs, "
+                + "avg(\"ops_per_second.cpu-bound\") as cpu_ops_per_s, median(\"fault_to_ready.p99_ns\") / 1e6 as "
+                + "fault_to_ready_p99_ms, count(*) filter (where outcome <> 'ok') as not_ok from '" + parquet
                 + "' group by all order by all");
-        assertEquals(List.of("off", "hdd", "3"), q.get(1));
+        assertEquals(List.of("off", "hdd", "3"), docs.get(1).subList(0, 3));
+        assertEquals("0", docs.get(1).get(5));
 
         // a finished Parquet sweep resumes from the file itself; the same command changes nothing
         byte[] before = Files.readAllBytes(parquet);
