@@ -37,6 +37,11 @@ final class CampaignProgress implements CampaignListener, AutoCloseable {
         return new CampaignProgress(task, !quiet, Progress.stderrIsTerminal(), System.err);
     }
 
+    /** Progress of {@code task} to {@code err}, drawn as on a terminal or printed as in a log. */
+    static CampaignProgress to(String task, boolean terminal, PrintStream err) {
+        return new CampaignProgress(task, true, terminal, err);
+    }
+
     @Override
     public synchronized void progress(long done, long total, long violations) {
         if (!enabled) {

@@ -55,28 +55,44 @@ public final class RowFile implements AutoCloseable {
         this.journal = format == RowFormat.PARQUET ? path.resolveSibling(path.getFileName() + ".partial.csv") : null;
         Path text = journal != null ? journal : path;
         try {
-            long keep = -1; // bytes of the text file to keep; -1: start it over
-            if (!force && journal != null && !nonEmpty(journal) && Files.isRegularFile(path)) {
-                copyParquetToJournal();
-                fromParquet = true;
-                keep = Files.size(journal);
-            } else if (!force && nonEmpty(text)) {
-                keep = keepRows(text, journal != null ? RowFormat.CSV : format);
-            }
             boolean regular = !Files.exists(text) || Files.isRegularFile(text);
+            boolean resumeJournal = journal != null && nonEmpty(journal);
+            // lock before reading: rows another writer appends between our reading and our truncating would be lost
             channel = regular
                     ? FileChannel.open(text, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
                     : FileChannel.open(text, StandardOpenOption.WRITE); // a device such as /dev/null
             lock = regular ? lock(channel, text) : null;
-            if (regular) {
-                channel.truncate(Math.max(0, keep));
-                channel.position(Math.max(0, keep));
-            }
-            if (keep < 0 && (format == RowFormat.CSV || journal != null)) {
-                write(TextRows.csvHeader(table));
+            try {
+                resume(text, regular, force, resumeJournal);
+            } catch (IOException | RuntimeException e) {
+                channel.close(); // a refused file is released (and left as it was)
+                if (journal != null && Files.isRegularFile(journal) && Files.size(journal) == 0) {
+                    Files.delete(journal);
+                }
+                throw e;
             }
         } catch (IOException e) {
             throw new RowIoException("cannot open " + text + ": " + RowFiles.message(e), e);
+        }
+    }
+
+    /** Keeps what the file holds (unless {@code force}) and positions it for appending. */
+    private void resume(Path text, boolean regular, boolean force, boolean resumeJournal) throws IOException {
+        long keep = -1; // bytes of the text file to keep; -1: start it over
+        if (!force && journal != null && !resumeJournal && Files.isRegularFile(path)) {
+            channel.truncate(0);
+            copyParquetToJournal();
+            fromParquet = true;
+            keep = channel.size();
+        } else if (!force && regular && nonEmpty(text)) {
+            keep = keepRows(text, journal != null ? RowFormat.CSV : format);
+        }
+        if (regular) {
+            channel.truncate(Math.max(0, keep));
+            channel.position(Math.max(0, keep));
+        }
+        if (keep < 0 && (format == RowFormat.CSV || journal != null)) {
+            write(TextRows.csvHeader(table));
         }
     }
 
@@ -102,6 +118,7 @@ public final class RowFile implements AutoCloseable {
             l = null;
         }
         if (l == null) {
+            ch.close();
             throw new CampaignException(p + " is being written by another apfsim campaign; give each shard its own "
                     + "file and merge them (apfsim merge)");
         }
@@ -125,7 +142,7 @@ public final class RowFile implements AutoCloseable {
         for (Row r : rows) {
             sb.append(TextRows.csv(r));
         }
-        Files.writeString(journal, sb, StandardCharsets.UTF_8);
+        write(sb.toString());
     }
 
     private void checkColumns(Path p, Table found) {
