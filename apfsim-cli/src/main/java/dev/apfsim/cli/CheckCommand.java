@@ -2,6 +2,9 @@ package dev.apfsim.cli;
 
 import dev.apfsim.explore.Explorer;
 import dev.apfsim.explore.RunCase;
+import dev.apfsim.campaign.CampaignEngine;
+import dev.apfsim.campaign.LocalEngine;
+import dev.apfsim.campaign.Shard;
 import dev.apfsim.check.Violation;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.scenario.ScenarioWriter;
@@ -63,6 +66,30 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
+    @Option(names = "--rows", paramLabel = "FILE",
+            description = {"Run every index as a campaign row kept in FILE (.csv, .ndjson or .parquet), then shrink "
+                    + "the violation with the lowest index. Resumable: the same command again keeps the rows there.",
+                    "Shardable with --shard; merge the shards' files with 'apfsim merge' (docs/campaigns.md)."})
+    String rows;
+
+    @Option(names = "--shard", paramLabel = "K/N", converter = CampaignRuns.ShardConverter.class,
+            description = "With --rows: run only the indices that are K modulo N (0 <= K < N).")
+    Shard shard;
+
+    @Option(names = "--force", description = "With --rows: start FILE over when it holds rows of another check.")
+    boolean force;
+
+    private final CampaignEngine engine;
+
+    CheckCommand() {
+        this(new LocalEngine());
+    }
+
+    /** A check whose --rows campaign {@code engine} computes (apfsim-spark passes its own). */
+    CheckCommand(CampaignEngine engine) {
+        this.engine = engine;
+    }
+
     @Override
     public Integer call() throws Exception {
         if (runs < 1) {
@@ -71,11 +98,21 @@ final class CheckCommand implements Callable<Integer> {
         Scenario base = options.load(scenario, List.of());
         long seed = options.seed != null ? options.seed : base.seed();
         int threads = jobs != null ? Math.max(1, jobs) : Runtime.getRuntime().availableProcessors();
+        if (rows == null && (shard != null || force)) {
+            throw new Main.UserException((shard != null ? "--shard" : "--force") + " needs --rows FILE: a shard's "
+                    + "runs are kept as rows, to be merged with the other shards'");
+        }
         Explorer.Report report;
-        try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
-            report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
-                    done -> bar.update(done, String.format("%.0f runs/s, no violation yet",
-                            done / Math.max(1e-9, bar.elapsedSeconds()))));
+        if (rows != null) {
+            report = CampaignRuns.check(engine, base, seed, runs, rows, new CampaignEngine.Options(
+                    shard != null ? shard : Shard.ALL, force, threads, null), shrinkBudget, json,
+                    spec.commandLine().getErr());
+        } else {
+            try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
+                report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
+                        done -> bar.update(done, String.format("%.0f runs/s, no violation yet",
+                                done / Math.max(1e-9, bar.elapsedSeconds()))));
+            }
         }
         PrintWriter o = spec.commandLine().getOut();
         Path written = null;

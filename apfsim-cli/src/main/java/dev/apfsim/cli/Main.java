@@ -17,7 +17,7 @@ import java.io.UncheckedIOException;
 @Command(name = "apfsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Deterministic simulator of KVM asynchronous page faults.",
         subcommands = {RunCommand.class, CompareCommand.class, CheckCommand.class, SweepCommand.class,
-                ScenariosCommand.class,
+                MergeCommand.class, ScenariosCommand.class,
                 CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         exitCodeListHeading = "%nExit status:%n",
@@ -27,7 +27,7 @@ import java.io.UncheckedIOException;
                 "1:check found an invariant violation",
                 "2:bad input: unknown option or scenario, bad option value, invalid scenario file",
                 "70:internal error (a bug in apfsim; the stack trace is printed)",
-                "74:I/O error while writing the trace file"})
+                "74:I/O error while writing an output file (a trace, a campaign's rows; e.g. disk full)"})
 public final class Main implements Runnable {
     /** Exit status for bad input (picocli's usage error status). */
     public static final int EXIT_USAGE = CommandLine.ExitCode.USAGE;
@@ -64,7 +64,7 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         // no subcommand: show the overview
-        throw new ParameterException(spec.commandLine(), "missing command (run, compare, check, sweep or scenarios)");
+        throw new ParameterException(spec.commandLine(), "missing command (run, compare, check, sweep, merge or scenarios)");
     }
 
     /** Bad input found while executing (not parsing): message printed as is, exit 2. */
@@ -120,7 +120,7 @@ public final class Main implements Runnable {
         }
     }
 
-    /** The trace file could not be written (disk full, ...): exit 74 without a stack trace. */
+    /** An output file (trace, campaign rows) could not be written (disk full, ...): exit 74 without a stack trace. */
     static final class TraceIoException extends RuntimeException {
         TraceIoException(UncheckedIOException cause) {
             super(cause.getMessage(), cause);

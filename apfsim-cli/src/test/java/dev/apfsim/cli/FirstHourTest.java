@@ -278,9 +278,9 @@ class FirstHourTest {
     @Test
     void unknownSweepOutputFormatIsRefused() {
         Path f = Cli.write(dir, "tiny.yaml", Cli.TINY);
-        Path out = dir.resolve("x.parquet");
+        Path out = dir.resolve("x.xlsx");
         assertRefused(Cli.run("sweep", f.toString(), "-o", out.toString()), "apfsim: -o " + out
-                + ": unknown output format (known: .csv, .ndjson)");
+                + ": unknown output format (known: .csv, .ndjson, .parquet)");
         assertFalse(Files.exists(out));
     }
 

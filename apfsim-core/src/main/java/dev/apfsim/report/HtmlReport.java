@@ -679,15 +679,15 @@ public final class HtmlReport {
     }
 
     /** Green only for a run that ended normally without breaking an invariant. */
-    private static String badge(String kind, long violations, boolean withCount) {
+    static String badge(String kind, long violations, boolean withCount) {
         boolean good = "ok".equals(kind) && violations == 0;
         String count = withCount && violations > 0 && "ok".equals(kind)
                 ? " · " + violations + " violation" + (violations == 1 ? "" : "s") : "";
         return "<span class=\"badge " + (good ? "ok" : "bad") + "\">" + Svg.esc(kind + count) + "</span>";
     }
 
-    /** The document being built. */
-    private static final class Page {
+    /** The document being built (the sweep report builds one too). */
+    static final class Page {
         private final StringBuilder sb = new StringBuilder(1 << 16);
 
         Page append(String html) {
@@ -735,7 +735,7 @@ public final class HtmlReport {
         }
     }
 
-    private static final String CSS = """
+    static final String CSS = """
             body{margin:0;background:#f6f6f4;color:#222;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,\
             "Helvetica Neue",Arial,sans-serif}
             main{max-width:1200px;margin:0 auto;padding:12px 20px 40px}

@@ -6,8 +6,8 @@ import java.util.Locale;
 import java.util.function.DoubleFunction;
 
 /**
- * Inline SVG charts, drawn in Java so the report needs no script and no network: line charts (linear or log x
- * axis) and stacked horizontal bars. Every chart is an {@code <svg class="chart">} with a title, labelled axes
+ * Inline SVG charts, drawn in Java so the report needs no script and no network: line charts (linear, log or
+ * categorical x axis, optionally with shaded min–max bands) and stacked horizontal bars. Every chart is an {@code <svg class="chart">} with a title, labelled axes
  * and a legend; every data mark carries {@code class="mark"} and a {@code <title>} (the browser's tooltip).
  */
 final class Svg {
@@ -22,7 +22,8 @@ final class Svg {
         return PALETTE.get(Math.floorMod(i, PALETTE.size()));
     }
 
-    enum Scale { LINEAR, LOG }
+    /** How an axis maps values; CATEGORY puts the values 0, 1, 2, ... one tick each (the format names them). */
+    enum Scale { LINEAR, LOG, CATEGORY }
 
     /** An axis: its label (with unit), scale, optional fixed bounds and how tick values print. */
     record Axis(String label, Scale scale, Double min, Double max, DoubleFunction<String> format) {
@@ -81,6 +82,10 @@ final class Svg {
         return out;
     }
 
+    /** A shaded area between {@code lo} and {@code hi} over {@code x} (the spread behind a line of means). */
+    record Band(String name, String color, double[] x, double[] lo, double[] hi) {
+    }
+
     private static final int FONT = 12;
     private static final int LEFT = 72;
     private static final int RIGHT = 30;
@@ -90,6 +95,12 @@ final class Svg {
 
     static String lineChart(String id, String title, Axis xAxis, Axis yAxis, List<Series> series, int width,
                             int height, String emptyNote) {
+        return lineChart(id, title, xAxis, yAxis, series, List.of(), width, height, emptyNote);
+    }
+
+    /** A line chart with {@code bands} shaded under the lines (they count for the y range, not the legend). */
+    static String lineChart(String id, String title, Axis xAxis, Axis yAxis, List<Series> series, List<Band> bands,
+                            int width, int height, String emptyNote) {
         List<String> names = series.stream().map(Series::name).toList();
         List<String> colors = series.stream().map(Series::color).toList();
         Legend legend = legend(names, colors, series.stream().map(Series::dash).toList(), width - LEFT - RIGHT);
@@ -97,8 +108,13 @@ final class Svg {
         int plotW = width - LEFT - RIGHT;
         int plotH = height - top - BOTTOM;
 
-        double[] xr = range(series, true, xAxis);
-        double[] yr = range(series, false, yAxis);
+        List<Series> extent = new ArrayList<>(series);
+        for (Band b : bands) {
+            extent.add(new Series(b.name(), b.color(), b.x(), b.lo()));
+            extent.add(new Series(b.name(), b.color(), b.x(), b.hi()));
+        }
+        double[] xr = range(extent, true, xAxis);
+        double[] yr = range(extent, false, yAxis);
         boolean empty = xr == null || yr == null;
         if (empty) { // the frame of an empty chart: the axes' own bounds where they have them
             xr = new double[]{xAxis.min() != null ? xAxis.min() : xAxis.scale() == Scale.LOG ? 1e3 : 0,
@@ -141,6 +157,9 @@ final class Svg {
                     "<defs><clipPath id=\"%s-clip\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/></clipPath></defs>",
                     id, LEFT - 2, top - 2, plotW + 4, plotH + 4));
             s.append("<g class=\"series\" clip-path=\"url(#").append(id).append("-clip)\">");
+            for (Band b : bands) {
+                band(s, b, mx, my);
+            }
             for (Series se : series) {
                 path(s, se, mx, my);
             }
@@ -191,6 +210,30 @@ final class Svg {
             s.append(" stroke-dasharray=\"").append(se.dash()).append('"');
         }
         s.append(" d=\"").append(d).append("\"><title>").append(esc(se.name())).append("</title></path>");
+    }
+
+    /** The band as one closed path: along hi left to right, back along lo; nothing for fewer than two points. */
+    private static void band(StringBuilder s, Band b, Mapper mx, Mapper my) {
+        List<double[]> pts = new ArrayList<>();
+        for (int i = 0; i < b.x().length; i++) {
+            if (Double.isFinite(b.x()[i]) && Double.isFinite(b.lo()[i]) && Double.isFinite(b.hi()[i])) {
+                pts.add(new double[]{mx.map(b.x()[i]), my.map(b.lo()[i]), my.map(b.hi()[i])});
+            }
+        }
+        if (pts.size() < 2) {
+            return;
+        }
+        StringBuilder d = new StringBuilder();
+        for (int i = 0; i < pts.size(); i++) {
+            d.append(String.format(Locale.ROOT, "%s%.1f %.1f", i == 0 ? "M" : "L", pts.get(i)[0], pts.get(i)[2]));
+        }
+        for (int i = pts.size() - 1; i >= 0; i--) {
+            d.append(String.format(Locale.ROOT, "L%.1f %.1f", pts.get(i)[0], pts.get(i)[1]));
+        }
+        s.append("<path class=\"mark band\" fill=\"").append(b.color())
+                .append("\" fill-opacity=\"0.16\" stroke=\"").append(b.color())
+                .append("\" stroke-opacity=\"0.35\" stroke-width=\"1\" d=\"").append(d).append("Z\"><title>")
+                .append(esc(b.name())).append("</title></path>");
     }
 
     // ---- stacked bars ------------------------------------------------------------------------------------------
@@ -376,7 +419,7 @@ final class Svg {
         if (axis.max() != null) {
             hi = Math.max(axis.max(), axis.min() != null && axis.max() <= axis.min() ? axis.min() + 1 : axis.max());
         }
-        if (hi <= lo) {
+        if (hi <= lo && axis.scale() != Scale.CATEGORY) {
             if (axis.scale() == Scale.LOG) {
                 lo /= 2;
                 hi *= 2;
@@ -395,6 +438,15 @@ final class Svg {
 
     /** Nice tick values covering [lo, hi]: 1-2-5 steps, or decades (with 2 and 5 when there are few). */
     static Ticks ticks(double lo, double hi, Scale scale, int target) {
+        if (scale == Scale.CATEGORY) { // one tick per category, half a step of margin on each side
+            int first = (int) Math.round(lo);
+            int last = (int) Math.round(hi);
+            double[] v = new double[last - first + 1];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = first + i;
+            }
+            return new Ticks(first - 0.5, last + 0.5, v);
+        }
         if (scale == Scale.LOG) {
             lo /= 1.25; // a margin so the first and last points do not sit on the frame
             hi *= 1.25;

@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Renders the report in headless Chromium (Debian's {@code chromium}; .ci/run installs it when it can) and checks
  * what a reader would see: every chart laid out with a real size, its lines and bars drawn with a non-zero
  * extent, nothing wider than the window; screenshots go to {@code target/}. Skipped where there is no Chromium.
+ * The sweep report's browser test ({@link SweepReportBrowserTest}) runs the same checks.
  */
 class ReportBrowserTest {
     static final Path TARGET = Path.of(System.getProperty("basedir", "."), "target");
@@ -98,7 +99,7 @@ class ReportBrowserTest {
                 "throughput-1"));
     }
 
-    private void check(String html, String screenshot, List<String> expected) throws Exception {
+    void check(String html, String screenshot, List<String> expected) throws Exception {
         Path report = tmp.resolve("report.html");
         Files.writeString(report, html);
         Path probe = tmp.resolve("probe.html");
@@ -148,7 +149,7 @@ class ReportBrowserTest {
         assertTrue(chartBlue > 500, "chart colour drawn: " + chartBlue + " px");
     }
 
-    private static String chromium(Path profile, String... args) throws IOException, InterruptedException {
+    static String chromium(Path profile, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile));
