@@ -305,6 +305,21 @@ public final class Asm {
         return group1(0, true, r, imm);
     }
 
+    /** {@code add qword [m], simm}. */
+    public Asm addImm64(Mem m, int imm) {
+        rex(true, 0, m.base());
+        if (fitsImm8(imm)) {
+            b(0x83);
+            modrm(0, m);
+            b(imm);
+        } else {
+            b(0x81);
+            modrm(0, m);
+            imm32(imm);
+        }
+        return this;
+    }
+
     public Asm subImm64(Reg r, int imm) {
         return group1(5, true, r, imm);
     }

@@ -55,6 +55,12 @@ class AsmTest {
         enc("48 83 c4 08", a -> a.addImm64(RSP, 8));                            // add rsp, 8
         enc("48 81 c4 00 01 00 00", a -> a.addImm64(RSP, 0x100));               // add rsp, 0x100
         enc("48 83 ec 28", a -> a.subImm64(RSP, 40));                           // sub rsp, 40
+        enc("48 83 04 24 02", a -> a.addImm64(Mem.at(RSP), 2));                 // add qword [rsp], 2
+        enc("41 bf 01 00 00 00", a -> a.movImm(R15, 1));                        // mov r15d, 1
+        enc("45 31 ff", a -> a.xor32(R15, R15));                                // xor r15d, r15d
+        enc("41 83 ff 01", a -> a.cmpImm32(R15, 1));                            // cmp r15d, 1
+        enc("48 8b 44 24 28", a -> a.load64(RAX, Mem.at(RSP, 40)));             // mov rax, [rsp+40]
+        enc("8b 44 24 20", a -> a.load32(RAX, Mem.at(RSP, 32)));                // mov eax, [rsp+32]
         enc("0d 00 0c 00 00", a -> a.orImm32(RAX, 0xc00));                      // or eax, 0xc00
         enc("83 e0 0f", a -> a.andImm32(RAX, 0xf));                             // and eax, 0xf
         enc("83 f8 01", a -> a.cmpImm32(RAX, 1));                               // cmp eax, 1
