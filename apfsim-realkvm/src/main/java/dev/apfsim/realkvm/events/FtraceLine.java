@@ -12,7 +12,7 @@ public record FtraceLine(String comm, int pid, int cpu, long timeNs, String name
     // comm may contain spaces and dashes ("CPU 0/KVM", "kworker/0:1-events"); the pid is the last "-digits"
     // before the [cpu] column.
     private static final Pattern LINE = Pattern.compile(
-            "^\\s*(.*?)-(\\d+)\\s+(?:\\(\\s*[-\\d]+\\)\\s+)?\\[(\\d+)\\]\\s+(?:[A-Za-z.]{4,5}\\s+)?(\\d+)\\.(\\d+):\\s+"
+            "^\\s*(.*?)-(\\d+)\\s+(?:\\(\\s*[-\\d]+\\)\\s+)?\\[(\\d+)\\]\\s+(?:[A-Za-z0-9.]{4,5}\\s+)?(\\d+)\\.(\\d+):\\s+"
                     + "([A-Za-z0-9_]+):\\s?(.*)$");
 
     /** The parsed line, or null for headers, comments and lines of another shape. */

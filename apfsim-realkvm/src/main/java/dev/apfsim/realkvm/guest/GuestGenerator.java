@@ -28,7 +28,8 @@ import static dev.apfsim.realkvm.x86.Reg.*;
  * <p>What the backend needs: on kvm_pvm, CPL0 guest code runs in KVM's instruction emulator, where every
  * memory access faults synchronously in the vCPU thread, unless the guest registers a virtual-IF cell with
  * the {@code PVM_HC_SET_VIF_GPA} hypercall and keeps {@code if_} in step with every {@code cli}/{@code sti}.
- * The generator does both when the backend needs it; on VMX/SVM it emits plain {@code cli}/{@code sti}.
+ * The generator does both when the backend needs it and the guest touches memory at CPL0 (see
+ * {@link Options#forGuest}); on VMX/SVM it emits plain {@code cli}/{@code sti}.
  * A CPL3 {@code out} raises #GP on kvm_pvm even with IOPL=3, so CPL3 reports go through the #UD gate
  * ({@code r15}=1, port in edx, value in eax, {@code ud2}) on every backend.
  */
@@ -53,8 +54,16 @@ public final class GuestGenerator {
      * @param reportVif report the virtual-IF cell at handler entry (a diagnostic of the software backend)
      */
     public record Options(boolean virtualIf, boolean reportSteps, boolean reportVif) {
-        public static Options forBackend(Backend b) {
-            return new Options(b.needsVirtualIf(), true, false);
+        /**
+         * The virtual-IF cell only where it is needed: on a backend that needs it, for a guest that touches
+         * memory at CPL0 (emulated CPL0 accesses never start an async PF). A guest that touches only at CPL3
+         * runs its kernel emulated: on kvm_pvm a registered cell also changes the error code of an async #PF
+         * injected at CPL3 (0x4 instead of KVM's 0), which an emulated kernel does not see.
+         */
+        public static Options forGuest(TestGuest g, Backend b) {
+            boolean kernelTouch = g.programs().stream().flatMap(List::stream)
+                    .anyMatch(s -> s instanceof Touch t && t.cpl() == Cpl.CPL0);
+            return new Options(b.needsVirtualIf() && kernelTouch, true, false);
         }
     }
 
@@ -68,7 +77,7 @@ public final class GuestGenerator {
     }
 
     public static GuestImage generate(TestGuest guest, Backend backend) {
-        return generate(guest, backend, Options.forBackend(backend));
+        return generate(guest, backend, Options.forGuest(guest, backend));
     }
 
     public static GuestImage generate(TestGuest guest, Backend backend, Options options) {
