@@ -104,6 +104,11 @@ public final class Experiments {
                 guest("never-answered", NotPresentReaction.SPIN, new Backing.Never(),
                         List.of(new EnableApf(EN | AS_INT), new Sti(), new Touch(REMOTE, false, Cpl.CPL3),
                                 new End())), 300));
+        l.add(new Experiment("never-answered-irq-off",
+                "a synchronous fault nobody answers: the watchdog's signal still ends KVM_RUN at the time limit",
+                guest("never-answered-irq-off", NotPresentReaction.SPIN, new Backing.Never(),
+                        List.of(new EnableApf(EN | AS_INT | SEND_ALWAYS), new Cli(), new Touch(REMOTE, false, Cpl.CPL0),
+                                new End())), 300));
         List<Step> v0 = List.of(new EnableApf(EN | AS_INT), new Sti(), new Touch(REMOTE, false, Cpl.CPL3), new End());
         List<Step> v1 = List.of(new EnableApf(EN | AS_INT), new Sti(), new Touch(REMOTE + 0x8000, false, Cpl.CPL3),
                 new End());

@@ -230,4 +230,13 @@ class AppendixCTest {
         assertTrue(r.rec().end().detail().contains("pf_spin"), "the guest spins in its #PF handler: " + r.rec().end());
         assertTrue(ms < 5000, "the watchdog ends the run: " + ms + " ms");
     }
+
+    @Test
+    void aSynchronousFaultNobodyAnswersIsInterruptedByTheWatchdog() throws IOException {
+        Run r = run("never-answered-irq-off", 300);
+        assertEquals(RunEnd.Kind.STILL_RUNNING, r.rec().end().kind(), r.rec().end().toString());
+        assertTrue(r.rec().faults().stream().allMatch(FaultRecord::synchronous), r.rec().faults().toString());
+        long ms = (r.rec().endNs() - r.rec().startNs()) / 1_000_000;
+        assertTrue(ms < 1000, "the signal ends the vCPU's sleep in the fault at once: " + ms + " ms");
+    }
 }
