@@ -109,6 +109,14 @@ public final class Experiments {
                 guest("never-answered-irq-off", NotPresentReaction.SPIN, new Backing.Never(),
                         List.of(new EnableApf(EN | AS_INT | SEND_ALWAYS), new Cli(), new Touch(REMOTE, false, Cpl.CPL0),
                                 new End())), 300));
+        List<Step> many = new ArrayList<>(List.of(new EnableApf(EN | AS_INT), new Sti()));
+        for (int i = 0; i < 12; i++) {
+            many.add(new Touch(REMOTE + 0x1000L * i, false, Cpl.CPL3));
+        }
+        many.add(new End());
+        l.add(new Experiments.Experiment("timing-user-faults",
+                "twelve CPL3 faults served after 1 ms each: the timing figures of this host",
+                guest("timing-user-faults", NotPresentReaction.SPIN, new Backing.Copy(MS), many), 3000));
         List<Step> v0 = List.of(new EnableApf(EN | AS_INT), new Sti(), new Touch(REMOTE, false, Cpl.CPL3), new End());
         List<Step> v1 = List.of(new EnableApf(EN | AS_INT), new Sti(), new Touch(REMOTE + 0x8000, false, Cpl.CPL3),
                 new End());

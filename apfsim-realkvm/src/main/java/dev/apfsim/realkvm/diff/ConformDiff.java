@@ -51,7 +51,10 @@ public final class ConformDiff {
             if (first != null) {
                 continue;
             }
-            int n = bothRunning ? Math.min(ea.size(), eb.size()) : Math.max(ea.size(), eb.size());
+            // both still running: each is a prefix of an endless run, compared as far as both are complete (a
+            // run stopped inside a loop cycle is compared up to the last whole cycle)
+            int n = bothRunning ? Math.min(cyA == null ? ea.size() : cyA.end(), cyB == null ? eb.size() : cyB.end())
+                    : Math.max(ea.size(), eb.size());
             for (int i = 0; i < n && first == null; i++) {
                 String ka = i < ea.size() ? ea.get(i).key() : null;
                 String kb = i < eb.size() ? eb.get(i).key() : null;

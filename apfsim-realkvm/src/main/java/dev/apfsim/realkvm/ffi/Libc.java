@@ -74,6 +74,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
     private static final MethodHandle UMOUNT2 = bind("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETPID = bind("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle SIGACTION = bind("sigaction",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle GETEUID = bind("geteuid", FunctionDescriptor.of(JAVA_INT));
 
     private static int errno(MemorySegment state) {
@@ -267,6 +269,29 @@ public final class Libc {
             int r = (int) PTHREAD_SIGMASK.invokeExact(STATE.get(), how, set, old);
             if (r != 0) {
                 throw new NativeException("pthread_sigmask", r);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** glibc's {@code struct sigaction}: handler, sa_mask (a 128-byte sigset), sa_flags, sa_restorer. */
+    private static final long SIGACTION_BYTES = 152, SIGACTION_HANDLER = 0;
+
+    /**
+     * Gives {@code signal} a handler that does nothing, so that a delivery can never take the default action
+     * (terminating the process). The handler is libc's {@code getpid}: async-signal-safe, no side effect, and
+     * native, so no Java code runs in signal context. SIG_IGN would not do: an ignored signal is dropped
+     * when sent and would not interrupt KVM_RUN.
+     */
+    public static synchronized void installNoopHandler(int signal) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment act = a.allocate(SIGACTION_BYTES, 8);
+            act.set(ADDRESS, SIGACTION_HANDLER, LIBC.find("getpid").orElseThrow());
+            MemorySegment st = STATE.get();
+            int r = (int) SIGACTION.invokeExact(st, signal, act, MemorySegment.NULL);
+            if (r < 0) {
+                throw new NativeException("sigaction " + signal, errno(st));
             }
         } catch (Throwable t) {
             throw rethrow(t);

@@ -23,8 +23,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 /**
  * The thread of one vCPU, named {@code CPU n/KVM} as QEMU names its vCPU threads (the kernel's comm, so trace
  * lines say which vCPU they are). The watchdog's signal is blocked in this thread except inside KVM_RUN
- * (KVM_SET_SIGNAL_MASK), so it ends a KVM_RUN with EINTR and is then taken with sigtimedwait: no handler and
- * no process-wide signal disposition is needed.
+ * (KVM_SET_SIGNAL_MASK), so it ends a KVM_RUN with EINTR and is then taken with sigtimedwait. As QEMU does
+ * for its SIG_IPI, the signal also gets a do-nothing handler: on kvm_pvm a kick that lands while the guest
+ * runs was once delivered under KVM_RUN's mask, and the default action killed the JVM.
  */
 final class VcpuRunner implements Runnable {
     /** SIGRTMIN+6 in glibc's numbering; the JVM uses no real-time signal. */
@@ -52,7 +53,17 @@ final class VcpuRunner implements Runnable {
     }
 
     void start() {
+        installHandlerOnce();
         thread.start();
+    }
+
+    private static boolean handlerInstalled;
+
+    private static synchronized void installHandlerOnce() {
+        if (!handlerInstalled) {
+            Libc.installNoopHandler(KICK_SIGNAL);
+            handlerInstalled = true;
+        }
     }
 
     int tid() {
@@ -88,10 +99,10 @@ final class VcpuRunner implements Runnable {
     @Override
     public void run() {
         try (Arena a = Arena.ofConfined()) {
-            tid = Libc.gettid();
             MemorySegment kick = Libc.sigset(a, KICK_SIGNAL);
             MemorySegment old = a.allocate(Libc.SIGSET_BYTES, 8);
             Libc.pthreadSigmask(Libc.SIG_BLOCK, kick, old);
+            tid = Libc.gettid(); // only now may kick() signal this thread
             vcpu.setSignalMask(old.get(JAVA_LONG, 0) & ~(1L << (KICK_SIGNAL - 1)));
             ready.countDown();
             if (!go.await(30, TimeUnit.SECONDS)) {

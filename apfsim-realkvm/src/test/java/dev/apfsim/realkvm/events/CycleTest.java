@@ -23,6 +23,15 @@ class CycleTest {
     }
 
     @Test
+    void aRunStoppedInsideACycleStillShowsItsLoop() {
+        List<ApfEvent> ev = Canonical.order(Recorded.real("sigbus-cut-mid-cycle", RunEnd.Kind.STILL_RUNNING).events());
+        assertEquals("kvm_async_pf_completed gva 0x200000", ev.getLast().key(), "no #PF after the last not-present");
+        Cycle c = Cycle.detect(ev);
+        assertNotNull(c);
+        assertEquals(7, c.period());
+    }
+
+    @Test
     void finiteRunsHaveNoLoop() {
         assertNull(Cycle.detect(Canonical.order(Recorded.real("appc-user-fault", RunEnd.Kind.FINISHED).events())));
         assertNull(Cycle.detect(List.of()));
