@@ -40,6 +40,16 @@ public final class Experiments {
                 List.of(new RemoteRegion("remote", REMOTE, 16, backing)), List.of(program));
     }
 
+    static TestGuest withApic(TestGuest g, ApicMode apic) {
+        return new TestGuest(g.name(), apic, g.cpuid(), g.apfArea(), g.intVector(), g.onNotPresent(), g.pageReady(),
+                g.regions(), g.programs());
+    }
+
+    static TestGuest withCpuid(TestGuest g, PvCpuid cpuid) {
+        return new TestGuest(g.name(), g.apic(), cpuid, g.apfArea(), g.intVector(), g.onNotPresent(), g.pageReady(),
+                g.regions(), g.programs());
+    }
+
     public static Map<String, Experiment> all() {
         Map<String, Experiment> m = new LinkedHashMap<>();
         List<Experiment> l = new ArrayList<>();
@@ -109,6 +119,17 @@ public final class Experiments {
                 guest("never-answered-irq-off", NotPresentReaction.SPIN, new Backing.Never(),
                         List.of(new EnableApf(EN | AS_INT | SEND_ALWAYS), new Cli(), new Touch(REMOTE, false, Cpl.CPL0),
                                 new End())), 300));
+        l.add(new Experiment("xapic-kernel-send-always",
+                "the SEND_ALWAYS kernel-mode fault with an xAPIC guest (MMIO EOI) instead of x2APIC",
+                withApic(guest("xapic-kernel-send-always", NotPresentReaction.SPIN, copy,
+                        List.of(new EnableApf(EN | AS_INT | SEND_ALWAYS), new Sti(),
+                                new Touch(REMOTE, false, Cpl.CPL0), new End())), ApicMode.XAPIC), 2000));
+        l.add(new Experiment("enforce-cpuid-no-int",
+                "with KVM_CAP_ENFORCE_PV_FEATURE_CPUID and no ASYNC_PF_INT in CPUID, writing MSR_KVM_ASYNC_PF_INT"
+                        + " raises #GP",
+                withCpuid(guest("enforce-cpuid-no-int", NotPresentReaction.SPIN, copy,
+                        List.of(new EnableApf(EN | AS_INT), new Sti(), new Touch(REMOTE, false, Cpl.CPL3),
+                                new End())), new PvCpuid(true, false, false, true)), 2000));
         List<Step> many = new ArrayList<>(List.of(new EnableApf(EN | AS_INT), new Sti()));
         for (int i = 0; i < 12; i++) {
             many.add(new Touch(REMOTE + 0x1000L * i, false, Cpl.CPL3));

@@ -1,6 +1,7 @@
 package dev.apfsim.realkvm;
 
 import dev.apfsim.realkvm.events.ApfEvent;
+import dev.apfsim.realkvm.events.ApfTrace;
 import dev.apfsim.realkvm.events.Normaliser;
 import dev.apfsim.realkvm.guest.TestGuest;
 import dev.apfsim.realkvm.kvm.Backend;
@@ -15,7 +16,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 
-/** The entry points of the real-KVM side of {@code apfsim conform}. */
+/**
+ * The entry points of the real-KVM side of {@code apfsim conform}:
+ * <pre>
+ *   Probe p = RealKvm.probe();                       // Unusable(reason): exit 3 with the reason
+ *   Recording rec = RealKvm.record(guest, ((Probe.Usable) p).backend(), limitMs);
+ *   ApfTrace real = RealKvm.trace(rec);
+ *   ApfTrace model = ApfTrace.fromFtrace("model", modelLines, Normaliser.Options.model(guest.intVector()), end);
+ *   DiffReport d = ConformDiff.compare(name, real, model);   // d.summaryLine(), d.render(), d.toJson()
+ *   rec.writeTrace(keepDir.resolve("real.trace"));           // --keep
+ * </pre>
+ */
 public final class RealKvm {
     private RealKvm() {
     }
@@ -28,6 +39,11 @@ public final class RealKvm {
     /** Runs {@code guest} on the host's KVM for at most {@code timeLimitMs} of wall time. */
     public static Recording record(TestGuest guest, Backend backend, long timeLimitMs) throws IOException {
         return Vmm.run(guest, backend, RunOptions.ofMillis(timeLimitMs));
+    }
+
+    /** The real side of a comparison: the recording's events and how the run ended. */
+    public static ApfTrace trace(Recording r) {
+        return new ApfTrace("real", events(r), r.end());
     }
 
     /** The recording's trace as the normalised APF event sequence, each event on its vCPU. */

@@ -239,4 +239,21 @@ class AppendixCTest {
         long ms = (r.rec().endNs() - r.rec().startNs()) / 1_000_000;
         assertTrue(ms < 1000, "the signal ends the vCPU's sleep in the fault at once: " + ms + " ms");
     }
+
+    @Test
+    void anXapicGuestTakesTheSameKernelModeFault() throws IOException {
+        Run r = run("xapic-kernel-send-always");
+        assertEquals(RunEnd.Kind.FINISHED, r.rec().end().kind(), r.rec().end().toString());
+        int np = r.indexOf("kvm_async_pf_not_present token 0x1000 gva 0x200000");
+        assertEquals("kvm_inj_exception #PF (0x0)", r.keys().get(np + 1), r.keys().toString());
+        assertEquals(2, r.guest(ReportKind.READY_EOI).size(), "the MMIO EOI ran for the wake-all and the page");
+    }
+
+    @Test
+    void enforcedCpuidRefusesTheIntMsrOfAFeatureNotAdvertised() throws IOException {
+        Run r = run("enforce-cpuid-no-int");
+        assertEquals(RunEnd.Kind.GUEST_EXCEPTION, r.rec().end().kind(), r.rec().end().toString());
+        assertEquals(List.of("kvm_msr write MSR_KVM_ASYNC_PF_INT = 0xec (#GP)"), r.keys());
+        assertEquals(13, r.guest(ReportKind.EXC_VECTOR).getFirst().value());
+    }
 }

@@ -40,7 +40,8 @@ public final class GuestGenerator {
 
     static final int MSR_IA32_APICBASE = 0x1b;
     static final int X2APIC_EOI = 0x80b, X2APIC_SVR = 0x80f;
-    static final long XAPIC_EOI = XAPIC_BASE + 0xb0, XAPIC_SVR = XAPIC_BASE + 0xf0;
+    /** xAPIC register offsets; the page sits above 2 GiB, so it is reached through a base register. */
+    static final int XAPIC_EOI = 0xb0, XAPIC_SVR = 0xf0;
     static final int TOUCH_WRITE_VALUE = 0x5a5a5a5a;
 
     /** Exceptions that push an error code. */
@@ -282,7 +283,7 @@ public final class GuestGenerator {
             if (g.apic() == ApicMode.X2APIC) {
                 a.movImm(RCX, X2APIC_EOI).xor32(RAX, RAX).xor32(RDX, RDX).wrmsr();
             } else {
-                a.storeImm32(Mem.abs(XAPIC_EOI), 0);
+                a.movImm(RCX, XAPIC_BASE).storeImm32(Mem.at(RCX, XAPIC_EOI), 0);
             }
         }
 
@@ -303,7 +304,7 @@ public final class GuestGenerator {
                 a.movImm(RCX, MSR_IA32_APICBASE).rdmsr().orImm32(RAX, 0xc00).wrmsr(); // EN | EXTD
                 wrmsr(X2APIC_SVR, 0x1ff);
             } else {
-                a.storeImm32(Mem.abs(XAPIC_SVR), 0x1ff);
+                a.movImm(RCX, XAPIC_BASE).storeImm32(Mem.at(RCX, XAPIC_SVR), 0x1ff);
             }
             if (opt.virtualIf()) {
                 a.storeImm8(vif, 0);

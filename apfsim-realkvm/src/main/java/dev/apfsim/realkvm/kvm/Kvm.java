@@ -22,7 +22,11 @@ public final class Kvm implements AutoCloseable {
     }
 
     public static Kvm open() {
-        return new Kvm(Libc.open(DEVICE, Libc.O_RDWR | Libc.O_CLOEXEC));
+        return open(DEVICE);
+    }
+
+    public static Kvm open(String device) {
+        return new Kvm(Libc.open(device, Libc.O_RDWR | Libc.O_CLOEXEC));
     }
 
     public int apiVersion() {

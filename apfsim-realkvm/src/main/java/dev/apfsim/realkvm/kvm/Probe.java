@@ -44,14 +44,15 @@ public sealed interface Probe {
         return probe(Path.of("/"));
     }
 
-    /** {@code root} is where /proc and /sys are looked up (a test passes a fake tree; devices are real). */
+    /** {@code root} is where /dev, /proc and /sys are looked up (a test passes a fake tree). */
     static Probe probe(Path root) {
-        if (!Files.exists(Path.of(Kvm.DEVICE))) {
-            return new Unusable("no " + Kvm.DEVICE + " (KVM is not available on this host)");
+        Path device = root.resolve(Kvm.DEVICE.substring(1));
+        if (!Files.exists(device)) {
+            return new Unusable("no " + device + " (KVM is not available on this host)");
         }
         Map<String, Integer> caps = new TreeMap<>();
         int api;
-        try (Kvm kvm = Kvm.open()) {
+        try (Kvm kvm = Kvm.open(device.toString())) {
             api = kvm.apiVersion();
             if (api != KVM_API_VERSION) {
                 return new Unusable("KVM API version " + api + ", expected " + KVM_API_VERSION);
@@ -69,9 +70,9 @@ public sealed interface Probe {
             }
         } catch (NativeException e) {
             if (e.errno() == Errno.EACCES || e.errno() == Errno.EPERM) {
-                return new Unusable("no permission to open " + Kvm.DEVICE + ": run as root or join the kvm group");
+                return new Unusable("no permission to open " + device + ": run as root or join the kvm group");
             }
-            return new Unusable("cannot use " + Kvm.DEVICE + ": " + e.getMessage());
+            return new Unusable("cannot use " + device + ": " + e.getMessage());
         }
         long uffd = Libc.syscall(Libc.SYS_USERFAULTFD, Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0, 0);
         if (uffd < 0) {

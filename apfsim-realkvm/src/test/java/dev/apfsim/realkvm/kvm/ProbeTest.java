@@ -53,6 +53,20 @@ class ProbeTest {
     }
 
     @Test
+    void withoutTheDeviceTheReasonSaysSo() {
+        Probe p = Probe.probe(root);
+        assertEquals(new Probe.Unusable("no " + root.resolve("dev/kvm") + " (KVM is not available on this host)"), p);
+    }
+
+    @Test
+    void aDeviceThatIsNotKvmIsUnusableWithTheFailingCall() throws IOException {
+        Files.createDirectories(root.resolve("dev"));
+        Files.writeString(root.resolve("dev/kvm"), "");
+        Probe p = Probe.probe(root);
+        assertTrue(p instanceof Probe.Unusable u && u.reason().contains("KVM_GET_API_VERSION: ENOTTY"), p.toString());
+    }
+
+    @Test
     void thisHostProbesWithoutThrowing() {
         Probe p = Probe.probe();
         assertNotNull(p.toString());
