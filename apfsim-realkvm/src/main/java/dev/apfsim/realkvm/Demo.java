@@ -32,15 +32,28 @@ public final class Demo {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--raw" -> raw = true;
-                case "--ms" -> ms = Long.parseLong(args[++i]);
-                case "--save" -> save = java.nio.file.Path.of(args[++i]);
-                default -> name = args[i];
+                case "--ms" -> {
+                    ms = i + 1 < args.length && args[i + 1].matches("\\d+") ? Long.parseLong(args[++i]) : -2;
+                    if (ms <= 0) {
+                        usage(all, "--ms wants a positive number of milliseconds");
+                    }
+                }
+                case "--save" -> {
+                    if (i + 1 >= args.length || !java.nio.file.Files.isDirectory(java.nio.file.Path.of(args[i + 1]))) {
+                        usage(all, "--save wants an existing directory");
+                    }
+                    save = java.nio.file.Path.of(args[++i]);
+                }
+                default -> {
+                    if (args[i].startsWith("-") || name != null) {
+                        usage(all, "unexpected argument " + args[i]);
+                    }
+                    name = args[i];
+                }
             }
         }
         if (name == null || !all.containsKey(name)) {
-            System.err.println("usage: Demo [--raw] [--ms N] EXPERIMENT");
-            all.values().forEach(e -> System.err.printf("  %-26s %s%n", e.name(), e.shows()));
-            System.exit(2);
+            usage(all, name == null ? "which experiment?" : "no experiment " + name);
         }
         Probe p = Probe.probe();
         System.out.println("host: " + p);
@@ -50,7 +63,14 @@ public final class Demo {
         }
         Experiments.Experiment e = all.get(name);
         System.out.println("experiment " + e.name() + ": " + e.shows());
-        Recording r = RealKvm.record(e.guest(), u.backend(), ms > 0 ? ms : e.timeLimitMs());
+        Recording r;
+        try {
+            r = RealKvm.record(e.guest(), u.backend(), ms > 0 ? ms : e.timeLimitMs());
+        } catch (IOException | RuntimeException x) {
+            System.err.println("Demo: the run failed: " + x.getMessage());
+            System.exit(1);
+            return;
+        }
         if (raw) {
             r.trace().forEach(System.out::println);
         }
@@ -66,6 +86,13 @@ public final class Demo {
             r.writeTrace(f);
             System.out.println("trace written to " + f);
         }
+    }
+
+    private static void usage(java.util.Map<String, Experiments.Experiment> all, String problem) {
+        System.err.println("Demo: " + problem);
+        System.err.println("usage: Demo [--raw] [--ms N] [--save DIR] EXPERIMENT");
+        all.values().forEach(e -> System.err.printf("  %-26s %s%n", e.name(), e.shows()));
+        System.exit(2);
     }
 
     /** The three logs merged on one time axis. */
