@@ -3,6 +3,7 @@ package dev.apfsim.realkvm;
 import dev.apfsim.realkvm.events.ApfEvent;
 import dev.apfsim.realkvm.guest.GuestEvent;
 import dev.apfsim.realkvm.kvm.Probe;
+import dev.apfsim.realkvm.uffd.Backing;
 import dev.apfsim.realkvm.uffd.FaultRecord;
 import dev.apfsim.realkvm.uffd.ServiceRecord;
 import dev.apfsim.realkvm.vmm.Recording;
@@ -63,6 +64,8 @@ public final class Demo {
         }
         Experiments.Experiment e = all.get(name);
         System.out.println("experiment " + e.name() + ": " + e.shows());
+        e.guest().regions().forEach(g -> System.out.printf("region %s at gpa %#x, %d pages: %s%n", g.name(), g.gpa(),
+                g.pages(), Backing.describe(g.backing())));
         Recording r;
         try {
             r = RealKvm.record(e.guest(), u.backend(), ms > 0 ? ms : e.timeLimitMs());

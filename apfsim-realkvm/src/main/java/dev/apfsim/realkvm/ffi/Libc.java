@@ -24,13 +24,12 @@ public final class Libc {
     }
 
     // <fcntl.h>, <sys/mman.h>, <poll.h>, <signal.h>, <sys/mount.h> on x86-64 Linux
-    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
-    public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
+    public static final int O_RDONLY = 0, O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+    public static final int PROT_READ = 1, PROT_WRITE = 2;
     public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
             MAP_POPULATE = 0x8000;
     public static final short POLLIN = 1;
-    public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1;
-    public static final int MNT_DETACH = 2;
+    public static final int SIG_BLOCK = 0;
 
     // <asm/unistd_64.h>
     public static final long SYS_GETTID = 186, SYS_TGKILL = 234, SYS_USERFAULTFD = 323;

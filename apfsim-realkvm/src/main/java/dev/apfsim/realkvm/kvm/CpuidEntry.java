@@ -2,10 +2,6 @@ package dev.apfsim.realkvm.kvm;
 
 /** One {@code struct kvm_cpuid_entry2}. */
 public record CpuidEntry(int function, int index, int flags, int eax, int ebx, int ecx, int edx) {
-    public CpuidEntry withEax(int v) {
-        return new CpuidEntry(function, index, flags, v, ebx, ecx, edx);
-    }
-
     public CpuidEntry withEbx(int v) {
         return new CpuidEntry(function, index, flags, eax, v, ecx, edx);
     }

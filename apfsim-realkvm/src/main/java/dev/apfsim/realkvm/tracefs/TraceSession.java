@@ -33,7 +33,6 @@ public final class TraceSession implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     private final Path dir;
-    private final List<String> enabled = new ArrayList<>();
     private final List<String> missing = new ArrayList<>();
     private final List<String> lines = new ArrayList<>();
     private Thread reader;
@@ -60,7 +59,6 @@ public final class TraceSession implements AutoCloseable {
             for (String e : events) {
                 if (present.contains(e)) {
                     write(dir.resolve("events/kvm").resolve(e).resolve("enable"), "1");
-                    s.enabled.add(e);
                 } else {
                     s.missing.add(e);
                 }
@@ -82,16 +80,8 @@ public final class TraceSession implements AutoCloseable {
         }
     }
 
-    public List<String> enabled() {
-        return List.copyOf(enabled);
-    }
-
     public List<String> missing() {
         return List.copyOf(missing);
-    }
-
-    public Path directory() {
-        return dir;
     }
 
     /** Turns tracing on and starts draining {@code trace_pipe}. */

@@ -55,6 +55,7 @@ public final class Vmm {
         UffdServer uffd = new UffdServer();
         Kvm kvm = null;
         Vm vm = null;
+        CountDownLatch go = new CountDownLatch(1);
         try {
             kvm = Kvm.open();
             vm = kvm.createVm();
@@ -80,8 +81,13 @@ public final class Vmm {
                 regionHvas.put(r.name(), new long[] {m.address(), m.address() + size});
             }
             List<CpuidEntry> supported = kvm.supportedCpuid();
+            List<String> missing = List.of();
+            if (opts.trace()) {
+                trace = TraceSession.open(TraceSession.EVENTS);
+                missing = trace.missing();
+                trace.start();
+            }
             CountDownLatch ready = new CountDownLatch(guest.vcpus());
-            CountDownLatch go = new CountDownLatch(1);
             for (int v = 0; v < guest.vcpus(); v++) {
                 Vcpu cpu = vm.createVcpu(v);
                 cpu.setCpuid(CpuidBuilder.build(supported, guest.cpuid(), v));
@@ -111,12 +117,6 @@ public final class Vmm {
             }
             uffd.setVcpuThreads(tids);
             uffd.start();
-            List<String> missing = List.of();
-            if (opts.trace()) {
-                trace = TraceSession.open(TraceSession.EVENTS);
-                missing = trace.missing();
-                trace.start();
-            }
             long start = System.nanoTime();
             go.countDown();
             waitForEnd(runners, uffd, start + opts.timeLimitNs());
@@ -139,6 +139,7 @@ public final class Vmm {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         } finally {
+            go.countDown(); // a runner still waiting to start sees the stop at once
             for (VcpuRunner r : runners) {
                 r.kick();
             }
