@@ -121,6 +121,7 @@ public final class Vmm {
             go.countDown();
             waitForEnd(runners, uffd, start + opts.timeLimitNs());
             long endNs = System.nanoTime();
+            uffd.close(); // joins the server thread: its log is complete
             List<String> lines = trace == null ? List.of() : ours(trace.stop(), tids.keySet(), regionHvas.values());
             List<VcpuEnd> ends = new ArrayList<>();
             for (VcpuRunner r : runners) {
