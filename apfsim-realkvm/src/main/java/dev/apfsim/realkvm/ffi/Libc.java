@@ -23,13 +23,14 @@ public final class Libc {
     private Libc() {
     }
 
-    // <fcntl.h>, <sys/mman.h>, <poll.h>, <signal.h>, <sys/mount.h> on x86-64 Linux
+    // <fcntl.h>, <sys/mman.h>, <poll.h>, <signal.h>, <sys/file.h> on x86-64 Linux
     public static final int O_RDONLY = 0, O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public static final int PROT_READ = 1, PROT_WRITE = 2;
     public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
             MAP_POPULATE = 0x8000;
     public static final short POLLIN = 1;
     public static final int SIG_BLOCK = 0;
+    public static final int O_DIRECTORY = 0x10000, LOCK_EX = 2;
 
     // <asm/unistd_64.h>
     public static final long SYS_GETTID = 186, SYS_TGKILL = 234, SYS_USERFAULTFD = 323;
@@ -73,6 +74,7 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
     private static final MethodHandle UMOUNT2 = bind("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETPID = bind("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle FLOCK = bind("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SIGACTION = bind("sigaction",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle GETEUID = bind("geteuid", FunctionDescriptor.of(JAVA_INT));
@@ -304,6 +306,19 @@ public final class Libc {
             MemorySegment st = STATE.get();
             int r = (int) SIGTIMEDWAIT.invokeExact(st, set, MemorySegment.NULL, ts);
             return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code flock(2)}, waiting for the lock; throws on failure. */
+    public static void flock(int fd, int op) {
+        try {
+            MemorySegment st = STATE.get();
+            int r = (int) FLOCK.invokeExact(st, fd, op);
+            if (r < 0) {
+                throw new NativeException("flock", errno(st));
+            }
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -46,12 +46,9 @@ public final class TraceSession implements AutoCloseable {
 
     /** Creates the instance with {@code events} (those this kernel lacks are listed by {@link #missing()}). */
     public static TraceSession open(List<String> events) throws IOException {
-        Path mount = TraceFs.acquire();
-        Path dir = mount.resolve("instances").resolve("apfsim-" + Libc.getpid() + "-" + COUNTER.incrementAndGet());
+        Path dir = TraceFs.createInstance("apfsim-" + Libc.getpid() + "-" + COUNTER.incrementAndGet());
         TraceSession s = new TraceSession(dir);
         try {
-            Files.createDirectory(dir);
-            TraceFs.instanceCreated(dir);
             write(dir.resolve("tracing_on"), "0");
             write(dir.resolve("trace_clock"), "mono");
             write(dir.resolve("buffer_size_kb"), "4096");
@@ -172,9 +169,7 @@ public final class TraceSession implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        removeInstanceDir(dir);
-        TraceFs.instanceRemoved(dir);
-        TraceFs.release();
+        TraceFs.removeInstance(dir);
     }
 
     /** rmdir of an instance frees its buffers; events need not be disabled first. */
