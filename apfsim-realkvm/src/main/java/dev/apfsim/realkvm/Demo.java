@@ -9,8 +9,11 @@ import dev.apfsim.realkvm.uffd.ServiceRecord;
 import dev.apfsim.realkvm.vmm.Recording;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Runs one built-in experiment on this host's KVM and prints what happened: the APF event sequence, the
@@ -29,7 +32,7 @@ public final class Demo {
         String name = null;
         boolean raw = false;
         long ms = -1;
-        java.nio.file.Path save = null;
+        Path save = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--raw" -> raw = true;
@@ -40,10 +43,10 @@ public final class Demo {
                     }
                 }
                 case "--save" -> {
-                    if (i + 1 >= args.length || !java.nio.file.Files.isDirectory(java.nio.file.Path.of(args[i + 1]))) {
+                    if (i + 1 >= args.length || !Files.isDirectory(Path.of(args[i + 1]))) {
                         usage(all, "--save wants an existing directory");
                     }
-                    save = java.nio.file.Path.of(args[++i]);
+                    save = Path.of(args[++i]);
                 }
                 default -> {
                     if (args[i].startsWith("-") || name != null) {
@@ -85,13 +88,13 @@ public final class Demo {
         }
         System.out.println("end: " + r.end());
         if (save != null) {
-            java.nio.file.Path f = save.resolve(e.name() + ".trace");
+            Path f = save.resolve(e.name() + ".trace");
             r.writeTrace(f);
             System.out.println("trace written to " + f);
         }
     }
 
-    private static void usage(java.util.Map<String, Experiments.Experiment> all, String problem) {
+    private static void usage(Map<String, Experiments.Experiment> all, String problem) {
         System.err.println("Demo: " + problem);
         System.err.println("usage: Demo [--raw] [--ms N] [--save DIR] EXPERIMENT");
         all.values().forEach(e -> System.err.printf("  %-26s %s%n", e.name(), e.shows()));

@@ -1,5 +1,7 @@
 package dev.apfsim.realkvm.events;
 
+import java.util.Locale;
+
 /**
  * How a run ended, in the terms both sides can state: the guest finished its programs, {@code KVM_RUN}
  * failed with EFAULT (or another errno), the run was still going at its time limit, or something else a
@@ -14,7 +16,7 @@ public record RunEnd(Kind kind, String detail) {
     }
 
     public String label() {
-        return kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+        return kind.name().toLowerCase(Locale.ROOT).replace('_', ' ');
     }
 
     @Override

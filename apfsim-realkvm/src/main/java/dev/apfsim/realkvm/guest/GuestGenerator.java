@@ -12,6 +12,7 @@ import dev.apfsim.realkvm.x86.Reg;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -178,7 +179,7 @@ public final class GuestGenerator {
         final Asm a = new Asm();
         final Label entry = new Label("entry");
         final Map<Integer, Label> gates = new TreeMap<>();
-        final Map<Label, String> labels = new java.util.LinkedHashMap<>();
+        final Map<Label, String> labels = new LinkedHashMap<>();
         final Mem area;
         final Mem token;
         final Mem waiting;

@@ -19,6 +19,7 @@ import dev.apfsim.realkvm.uffd.UffdServer;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -204,7 +205,7 @@ public final class Vmm {
     }
 
     /** Lines from our vCPU threads, and completions (in a kworker) of faults on our regions. */
-    static List<String> ours(List<String> lines, Set<Integer> tids, java.util.Collection<long[]> hvas) {
+    static List<String> ours(List<String> lines, Set<Integer> tids, Collection<long[]> hvas) {
         List<String> out = new ArrayList<>();
         for (String s : lines) {
             FtraceLine l = FtraceLine.parse(s);
