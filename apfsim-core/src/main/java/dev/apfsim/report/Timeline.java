@@ -118,6 +118,7 @@ final class Timeline {
     private final Map<FlowKey, Long> flows = new HashMap<>();
     private long nextFlow = 1;
     private long lastCounterTs;
+    private final java.util.Set<Integer> announced = new java.util.HashSet<>();
     private CounterTrack workCounter;
     private CounterTrack deviceCounter;
 
@@ -311,6 +312,7 @@ final class Timeline {
         }
         for (CounterTrack c : new CounterTrack[]{workCounter, deviceCounter}) {
             if (c != null && c.set) {
+                announce(c.pid);
                 out.counter(c, from, c.value);
             }
         }
@@ -491,14 +493,19 @@ final class Timeline {
             }
         }
         int i = slots.size();
-        if (i == 0) {
-            out.process(pid, pid == HOST_PID ? "KVM host workers" : "backing device", pid == HOST_PID ? 1 : 2);
-        }
+        announce(pid);
         Track tr = new Track(pid, tidBase + i, nextId++, true);
         out.thread(tr, name + i, i);
         slots.add(tr);
         busy.add(true);
         return i;
+    }
+
+    /** Names the host-workers or device process before its first track or counter value. */
+    private void announce(int pid) throws IOException {
+        if (announced.add(pid)) {
+            out.process(pid, pid == HOST_PID ? "KVM host workers" : "backing device", pid == HOST_PID ? 1 : 2);
+        }
     }
 
     private void slotFree(List<Track> slots, List<Boolean> busy, int i, long t) throws IOException {
@@ -646,6 +653,7 @@ final class Timeline {
         c.value = value;
         c.set = true;
         if (entered && !closed) {
+            announce(c.pid);
             out.counter(c, t, value);
         }
     }

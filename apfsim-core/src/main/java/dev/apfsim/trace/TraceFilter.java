@@ -13,8 +13,9 @@ import java.util.regex.Pattern;
  * results and its fingerprint never see it.
  *
  * <p>An event belongs to the task it names (a guest event about task 3, a context switch from or to it) or else to
- * the task current on its CPU when it happens; a page-ready, the completion of a work item and a device read
- * belong to the task (and vCPU) whose fault started them, so a task's whole async PF round trip is kept. VM-wide
+ * the task current on its CPU when it happens; a page-ready (with its interrupt and the guest's ACK), the
+ * completion of a work item and a device read belong to the task (and vCPU) whose fault started them, so a task's
+ * whole async PF round trip is kept. VM-wide
  * events (vCPU -1: violations, panics) are always kept inside the window.
  *
  * <p>Stateful: {@link #keep} must see every event of the run, in order (it follows context switches and
@@ -102,9 +103,15 @@ public final class TraceFilter {
     private final HashMap<Key, Long> byToken = new HashMap<>();
     private final HashMap<Key, Long> byGva = new HashMap<>();
     private final HashMap<Long, Long> byGfn = new HashMap<>();
-    /** The last page-ready per vCPU, for the guest wake that follows it (a dummy wake names no task). */
+    /**
+     * The last page-ready per vCPU and whose it is, for what follows it until the guest's ACK: its interrupt, the
+     * guest's wake (a dummy wake names no task) and the ACK itself.
+     */
     private long[] readyToken = new long[0];
     private long[] readyOwner = new long[0];
+    private boolean[] readyPending = new boolean[0];
+    /** {@code MSR_KVM_ASYNC_PF_ACK}. */
+    private static final int MSR_ACK = 0x4b564d07;
 
     private record Key(int vcpu, long value) {
     }
@@ -230,6 +237,7 @@ public final class TraceFilter {
             current = java.util.Arrays.copyOf(current, n);
             readyToken = java.util.Arrays.copyOf(readyToken, n);
             readyOwner = java.util.Arrays.copyOf(readyOwner, n);
+            readyPending = java.util.Arrays.copyOf(readyPending, n);
             for (int i = old; i < n; i++) {
                 current[i] = NONE;
                 readyToken[i] = -1;
@@ -264,10 +272,15 @@ public final class TraceFilter {
             }
             case GuestApfWait w -> named(here, w.task());
             case GuestApfWake w -> {
-                long r = w.task() >= 0 ? named(here, w.task())
-                        : readyToken[v] == w.token() ? readyOwner[v] : here;
-                readyToken[v] = -1;
-                yield r;
+                yield w.task() >= 0 ? named(here, w.task()) : readyToken[v] == w.token() ? readyOwner[v] : here;
+            }
+            case ApicAcceptIrq a -> readyPending[v] ? readyOwner[v] : here;
+            case Msr m -> {
+                if (m.write() && m.msr() == MSR_ACK && readyPending[v]) {
+                    readyPending[v] = false;
+                    yield readyOwner[v];
+                }
+                yield here;
             }
             case GuestWakeup w -> named(here, w.task());
             case GuestTaskExit x -> named(here, x.task());
@@ -297,6 +310,7 @@ public final class TraceFilter {
                 long owner = o == null ? here : o;
                 readyToken[v] = r.token();
                 readyOwner[v] = owner;
+                readyPending[v] = true;
                 yield owner;
             }
             case Completed c -> {
