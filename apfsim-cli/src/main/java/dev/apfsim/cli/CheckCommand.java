@@ -70,6 +70,7 @@ final class CheckCommand implements Callable<Integer> {
         Scenario base = options.load(scenario, List.of());
         long seed = options.seed != null ? options.seed : base.seed();
         int threads = jobs != null ? Math.max(1, jobs) : Runtime.getRuntime().availableProcessors();
+        HeapCheck.require(base, Math.min(threads, runs));
         Explorer.Report report;
         try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
             report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),

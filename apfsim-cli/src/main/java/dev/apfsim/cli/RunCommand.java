@@ -82,6 +82,7 @@ final class RunCommand implements Callable<Integer> {
         if (apf != null) {
             s = apf.apply(s);
         }
+        HeapCheck.require(s, 1);
         Machine machine = new Machine(s);
         RunResult r;
         try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report, traceOptions,

@@ -82,6 +82,7 @@ final class SweepCommand implements Callable<Integer> {
         boolean csv = !out.getFileName().toString().endsWith(".ndjson");
         List<String> groups = taskGroups(grid.getFirst().scenario());
         int n = Math.max(1, Math.min(jobs != null ? jobs : Runtime.getRuntime().availableProcessors(), runs.size()));
+        HeapCheck.require(runs.stream().map(Run::scenario).toList(), n);
         long start = System.nanoTime();
         Writer w;
         try {
