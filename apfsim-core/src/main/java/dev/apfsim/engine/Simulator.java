@@ -12,6 +12,12 @@ public final class Simulator {
     private long events;
     private boolean stopped;
     private long until = Long.MAX_VALUE;
+    private Probe probe;
+
+    /** Sees every event just before it runs (benchmarks count events per handler); no effect on the run. */
+    public interface Probe {
+        void event(EventHandler handler, int code);
+    }
 
     public Simulator(long seed) {
         this.random = new RandomStreams(seed);
@@ -27,6 +33,11 @@ public final class Simulator {
 
     public long eventCount() {
         return events;
+    }
+
+    /** Installs {@code p} (null: none, the default, which costs one test per event). */
+    public void setProbe(Probe p) {
+        this.probe = p;
     }
 
     public void setChooser(ScheduleChooser chooser) {
@@ -76,6 +87,9 @@ public final class Simulator {
             queue.pop(chooser);
             now = queue.poppedTime();
             events++;
+            if (probe != null) {
+                probe.event(queue.poppedHandler(), queue.poppedCode());
+            }
             queue.poppedHandler().onEvent(queue.poppedCode(), queue.poppedArg());
         }
         return false;
