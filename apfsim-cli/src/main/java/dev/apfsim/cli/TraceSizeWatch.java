@@ -57,7 +57,9 @@ final class TraceSizeWatch {
             long estimate = (long) (w.sink().bytesWritten() * ((double) span / done));
             if (estimate > UI_LIMIT) {
                 warned.add(w);
-                err.println(message(w.path(), estimate, w.protobuf()));
+                // on a terminal, over the progress bar's line (the bar redraws itself below)
+                boolean overBar = err == System.err && Progress.stderrIsTerminal();
+                err.println((overBar ? "\r\033[K" : "") + message(w.path(), estimate, w.protobuf()));
                 err.flush();
             }
         }
