@@ -91,7 +91,7 @@ public final class BenchMain {
         checkThroughput(cores);
         traceCost(ssd.withDuration(Long.getLong("traceDurationNs", 1_000_000_000L)));
         print();
-        breakdown(ssd.withDuration(duration / 4));
+        breakdown(ssd);
     }
 
     /** {@code apfsim check} on seed-001-page-ready (fixed: no violation, so every run is explored). */

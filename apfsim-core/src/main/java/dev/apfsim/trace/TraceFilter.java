@@ -169,6 +169,9 @@ public final class TraceFilter {
         if (all) {
             return true;
         }
+        if (vcpuKept == null && !byTask) {
+            return inWindow(e.time()); // a window alone: nothing to attribute
+        }
         long owner = attribute(e);
         if (!inWindow(e.time())) {
             return false;

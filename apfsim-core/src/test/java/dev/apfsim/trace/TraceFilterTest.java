@@ -78,6 +78,7 @@ class TraceFilterTest {
     @Test
     void theWindowIsHalfOpen() {
         assertEquals(List.of(6, 7, 8, 9, 10), kept(TraceFilter.Selection.ALL.withWindow(400, 900)));
+        assertEquals(List.of(11, 12), kept(TraceFilter.Selection.ALL.withWindow(900, 1_100)), "device reads too");
         assertEquals(List.of(11, 12), kept(TraceFilter.Selection.ALL.withWindow(900, 1_100).withTasks(List.of("oltp-0"))));
     }
 
