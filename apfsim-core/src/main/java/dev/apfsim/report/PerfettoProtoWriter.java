@@ -1,6 +1,5 @@
 package dev.apfsim.report;
 
-import com.google.protobuf.CodedOutputStream;
 import dev.apfsim.sim.Machine;
 import dev.apfsim.trace.StreamingSink;
 import dev.apfsim.trace.TraceEvent;
@@ -25,7 +24,7 @@ public final class PerfettoProtoWriter extends StreamingSink {
     /** Writes what {@code filter} keeps to {@code out}; {@code name} only names it in error messages. */
     public PerfettoProtoWriter(Object name, OutputStream out, PerfettoWriter.Meta meta, TraceFilter filter) {
         super("trace file", name, out);
-        this.encoder = new ProtoTimeline(CodedOutputStream.newInstance(bytes(), 1 << 16));
+        this.encoder = new ProtoTimeline(bytes());
         this.timeline = new Timeline(meta, filter, encoder);
     }
 

@@ -5,6 +5,7 @@ import com.google.protobuf.WireFormat;
 import dev.apfsim.trace.TraceEvent;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.util.HashMap;
 import java.util.List;
 
@@ -74,7 +75,10 @@ final class ProtoTimeline implements TimelineEncoder {
     /** Process tracks get uuids above every thread and counter track's. */
     private static final long PROCESS_UUID_BASE = 1L << 30;
 
-    private final CodedOutputStream out;
+    /** Packets are encoded into {@link #buffer} (protobuf's array encoder is the fast one), then handed on whole. */
+    private final OutputStream sink;
+    private byte[] buffer = new byte[1 << 16];
+    private CodedOutputStream out = CodedOutputStream.newInstance(buffer);
     private final Interner names = new Interner(I_NAMES);
     private final Interner categories = new Interner(I_CATEGORIES);
     private final Interner argNames = new Interner(I_ANNOTATION_NAMES);
@@ -100,8 +104,8 @@ final class ProtoTimeline implements TimelineEncoder {
     private String[] argString = new String[8];
     private long[] argStringIid = new long[8];
 
-    ProtoTimeline(CodedOutputStream out) {
-        this.out = out;
+    ProtoTimeline(OutputStream sink) {
+        this.sink = sink;
     }
 
     /** Strings of one kind and their iids (from 1). */
@@ -204,7 +208,8 @@ final class ProtoTimeline implements TimelineEncoder {
             throws IOException {
         args = 0;
         if (a != null) {
-            for (Timeline.Arg x : a) {
+            for (int i = 0; i < a.size(); i++) {
+                Timeline.Arg x = a.get(i);
                 arg(x.key(), x.hex() ? POINTER : INT, x.value(), null);
             }
         }
@@ -223,7 +228,9 @@ final class ProtoTimeline implements TimelineEncoder {
         args = 0;
         if (e != null) {
             arg("vcpu", INT, e.vcpu(), null);
-            for (EventFields.Field f : EventFields.of(e.getClass())) {
+            List<EventFields.Field> fields = EventFields.of(e.getClass());
+            for (int i = 0; i < fields.size(); i++) {
+                EventFields.Field f = fields.get(i);
                 Object v = f.get(e);
                 switch (v) {
                     case Boolean b -> arg(f.name(), BOOL, b ? 1 : 0, null);
@@ -259,12 +266,16 @@ final class ProtoTimeline implements TimelineEncoder {
 
     @Override
     public void finish(String title) throws IOException {
-        out.flush();
+        flush();
     }
 
-    /** Hands buffered packets to the stream (each packet is whole in the buffer, so a cut file ends in one). */
+    /** Hands the packets encoded so far to the stream (whole packets only, so a cut file ends in one). */
     void flush() throws IOException {
-        out.flush();
+        int used = out.getTotalBytesWritten();
+        if (used > 0) {
+            sink.write(buffer, 0, used);
+            out = CodedOutputStream.newInstance(buffer);
+        }
     }
 
     // ---- track events ------------------------------------------------------------------------------------
@@ -433,6 +444,14 @@ final class ProtoTimeline implements TimelineEncoder {
     }
 
     private void beginPacket(int size) throws IOException {
+        int whole = nested(PACKET, size);
+        if (out.spaceLeft() < whole) {
+            flush();
+            if (buffer.length < whole) { // a packet with a long string in it
+                buffer = new byte[2 * whole];
+                out = CodedOutputStream.newInstance(buffer);
+            }
+        }
         beginNested(PACKET, size);
     }
 

@@ -106,8 +106,9 @@ final class Timeline {
     private final Track global = new Track(VM_PID, VM_PID, 0, true);
     /** vCPUs whose model emits guest/host states: no guessing their running time. */
     private final List<Boolean> precise = new ArrayList<>();
-    private final Map<Integer, Integer> runningOn = new HashMap<>();
-    private final Map<Integer, Integer> sleepCpu = new HashMap<>();
+    /** The task running on each CPU, and the CPU each task sleeps on a token on (-1: none). */
+    private int[] runningOn = new int[0];
+    private int[] sleepCpu = new int[0];
     private final List<Track> workers = new ArrayList<>();
     private final List<Boolean> workerBusy = new ArrayList<>();
     /** Outstanding work items and their worker slot (-1: left out by the filter). */
@@ -118,7 +119,8 @@ final class Timeline {
     private final Map<FlowKey, Long> flows = new HashMap<>();
     private long nextFlow = 1;
     private long lastCounterTs;
-    private final java.util.Set<Integer> announced = new java.util.HashSet<>();
+    private boolean hostAnnounced;
+    private boolean deviceAnnounced;
     private CounterTrack workCounter;
     private CounterTrack deviceCounter;
 
@@ -227,7 +229,7 @@ final class Timeline {
                 if (w.dummyConsumed()) {
                     instant(task(w.task()), t, "guest_apf_wait (dummy consumed)", e, keep, 0, 0);
                 } else {
-                    sleepCpu.put(w.task(), v);
+                    sleepCpu = set(sleepCpu, w.task(), v);
                     setState(task(w.task()), "asleep on token " + Json.hex(w.token()),
                             List.of(new Arg("token", w.token(), true)), "task", t);
                 }
@@ -239,7 +241,7 @@ final class Timeline {
                     if (tr.state != null && tr.state.startsWith("asleep")) {
                         setState(tr, "runnable", null, "task", t);
                     }
-                    sleepCpu.remove(w.task());
+                    sleepCpu = set(sleepCpu, w.task(), -1);
                 } else {
                     instant(vcpu(v), t, "guest_apf_wake (dummy node)", e, keep, 0, 0);
                 }
@@ -247,14 +249,13 @@ final class Timeline {
             case GuestApfWakeAll w -> {
                 wake(v, t, e);
                 instant(vcpu(v), t, "guest_apf_wake_all", e, keep, 0, 0);
-                for (Iterator<Map.Entry<Integer, Integer>> it = sleepCpu.entrySet().iterator(); it.hasNext(); ) {
-                    Map.Entry<Integer, Integer> s = it.next();
-                    if (s.getValue() == v) {
-                        Track tr = task(s.getKey());
+                for (int task = 0; task < sleepCpu.length; task++) {
+                    if (sleepCpu[task] == v) {
+                        Track tr = task(task);
                         if (tr.state != null && tr.state.startsWith("asleep")) {
                             setState(tr, "runnable", null, "task", t);
                         }
-                        it.remove();
+                        sleepCpu[task] = -1;
                     }
                 }
             }
@@ -263,8 +264,10 @@ final class Timeline {
                 Track tr = task(k.task());
                 instant(tr, t, "guest_task_killed", e, keep, 0, 0);
                 setState(tr, "killed (" + k.signal() + ")", null, "task", t);
-                runningOn.remove(v, k.task());
-                sleepCpu.remove(k.task());
+                if (v >= 0 && get(runningOn, v) == k.task()) {
+                    runningOn[v] = -1;
+                }
+                sleepCpu = set(sleepCpu, k.task(), -1);
             }
             case GuestPageFault p -> {
                 wake(v, t, e);
@@ -408,21 +411,41 @@ final class Timeline {
             if (p.state == null || !(p.state.startsWith("asleep") || p.state.startsWith("killed"))) {
                 setState(p, next >= 0 ? "runnable" : "sleeping", null, "task", t);
             }
-            runningOn.remove(cpu, prev);
+            if (get(runningOn, cpu) == prev) {
+                runningOn[cpu] = -1;
+            }
         } else {
-            Integer r = runningOn.get(cpu);
-            if (r != null && r != next) {
+            int r = get(runningOn, cpu);
+            if (r >= 0 && r != next) {
                 Track p = task(r);
                 if ("running".equals(p.state)) {
                     setState(p, "runnable", null, "task", t); // preempted at the end of an interrupt
                 }
-                runningOn.remove(cpu);
+                runningOn[cpu] = -1;
             }
         }
         if (next >= 0) {
             setState(task(next), "running", null, "task", t);
-            runningOn.put(cpu, next);
+            runningOn = set(runningOn, cpu, next);
         }
+    }
+
+    private static int get(int[] a, int i) {
+        return i >= 0 && i < a.length ? a[i] : -1;
+    }
+
+    /** {@code a[i] = v}, growing {@code a} (new entries -1) as needed. */
+    private static int[] set(int[] a, int i, int v) {
+        if (i < 0) {
+            return a;
+        }
+        if (i >= a.length) {
+            int old = a.length;
+            a = java.util.Arrays.copyOf(a, Math.max(i + 1, 2 * old));
+            java.util.Arrays.fill(a, old, a.length, -1);
+        }
+        a[i] = v;
+        return a;
     }
 
     // ---- host workers and the backing device ---------------------------------------------------------------
@@ -503,7 +526,13 @@ final class Timeline {
 
     /** Names the host-workers or device process before its first track or counter value. */
     private void announce(int pid) throws IOException {
-        if (announced.add(pid)) {
+        boolean host = pid == HOST_PID;
+        if (host ? !hostAnnounced : !deviceAnnounced) {
+            if (host) {
+                hostAnnounced = true;
+            } else {
+                deviceAnnounced = true;
+            }
             out.process(pid, pid == HOST_PID ? "KVM host workers" : "backing device", pid == HOST_PID ? 1 : 2);
         }
     }

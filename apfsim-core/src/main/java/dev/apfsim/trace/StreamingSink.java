@@ -123,9 +123,20 @@ public abstract class StreamingSink implements TraceSink {
     }
 
     protected final void write(CharSequence s) throws IOException {
-        text.append(s);
-        written += s.length();
+        int n = s.length();
+        if (s instanceof StringBuilder sb) { // every writer formats into one: copy it out without a String
+            if (chars.length < n) {
+                chars = new char[Math.max(n, 2 * chars.length)];
+            }
+            sb.getChars(0, n, chars, 0);
+            text.write(chars, 0, n);
+        } else {
+            text.append(s);
+        }
+        written += n;
     }
+
+    private char[] chars = new char[512];
 
     /** The byte stream of a sink made with an {@link OutputStream}; whatever is written to it is counted. */
     protected final OutputStream bytes() {
