@@ -9,11 +9,13 @@ import java.lang.management.ManagementFactory;
 import java.util.function.Function;
 
 /**
- * One timed model run: wall time (of {@code run()} and closing its outputs), simulated time, engine events,
- * completed async PF cycles and the bytes this thread allocated meanwhile
- * ({@code com.sun.management.ThreadMXBean#getThreadAllocatedBytes}).
+ * One timed model run: the CPU time of the thread that ran it and the wall time (of {@code run()} and closing its
+ * outputs), simulated time, engine events, completed async PF cycles and the bytes the thread allocated meanwhile
+ * ({@code com.sun.management.ThreadMXBean}). A run is single-threaded, so its thread's CPU time is what one core
+ * spends on it, whatever else the machine is doing; the collector's own threads are not in it.
  */
-record Measured(long wallNs, long simulatedNs, long events, long asyncPfs, long allocatedBytes, RunResult result) {
+record Measured(long cpuNs, long wallNs, long simulatedNs, long events, long asyncPfs, long allocatedBytes,
+                RunResult result) {
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
@@ -26,14 +28,16 @@ record Measured(long wallNs, long simulatedNs, long events, long asyncPfs, long 
         }
         long thread = Thread.currentThread().threadId();
         long a0 = THREADS.getThreadAllocatedBytes(thread);
+        long c0 = THREADS.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         RunResult r = m.run();
         if (sink != null) {
             sink.close();
         }
         long wall = System.nanoTime() - t0;
+        long cpu = THREADS.getCurrentThreadCpuTime() - c0;
         long allocated = THREADS.getThreadAllocatedBytes(thread) - a0;
-        return new Measured(wall, r.simulatedNs(), r.events(), asyncPfCycles(r), allocated, r);
+        return new Measured(cpu, wall, r.simulatedNs(), r.events(), asyncPfCycles(r), allocated, r);
     }
 
     /**
@@ -44,12 +48,23 @@ record Measured(long wallNs, long simulatedNs, long events, long asyncPfs, long 
         return r.counter("page_ready") - r.counter("wake_alls");
     }
 
-    double eventsPerSecond() {
-        return events / (wallNs / 1e9);
+    /** This thread's CPU time now (for the bare loop, which is not a model run). */
+    static long threadCpuNs() {
+        return THREADS.getCurrentThreadCpuTime();
     }
 
-    /** Simulated seconds per wall second: how many times faster than real time. */
+    /** Engine events per second of CPU time. */
+    double eventsPerSecond() {
+        return events / (cpuNs / 1e9);
+    }
+
+    /** Simulated seconds per second of one core: how many times faster than real time. */
     double realTimeFactor() {
+        return simulatedNs / (double) cpuNs;
+    }
+
+    /** The same against wall time (equal to {@link #realTimeFactor()} on an idle machine). */
+    double wallRealTimeFactor() {
         return simulatedNs / (double) wallNs;
     }
 
@@ -63,6 +78,6 @@ record Measured(long wallNs, long simulatedNs, long events, long asyncPfs, long 
 
     /** The faster of two measurements of the same thing. */
     static Measured best(Measured a, Measured b) {
-        return a == null || b.wallNs < a.wallNs ? b : a;
+        return a == null || b.cpuNs < a.cpuNs ? b : a;
     }
 }
