@@ -161,16 +161,37 @@ final class JsonTimeline implements TimelineEncoder {
     /** The event's own fields as a JSON object, addresses and tokens in hex. */
     static StringBuilder args(StringBuilder a, TraceEvent e) {
         a.append("{\"vcpu\":").append(e.vcpu());
-        for (EventFields.Field f : EventFields.of(e.getClass())) {
-            a.append(',');
-            Json.string(a, f.name()).append(':');
-            Object v = f.get(e);
-            if (HEX.contains(f.name()) && v instanceof Number n) {
-                a.append("\"0x").append(Long.toHexString(n.longValue())).append('"');
-            } else if (v instanceof String s) {
-                Json.string(a, s);
-            } else {
-                a.append(v);
+        List<EventFields.Field> fields = EventFields.of(e.getClass());
+        for (int i = 0; i < fields.size(); i++) {
+            EventFields.Field f = fields.get(i);
+            a.append(f.jsonKey());
+            switch (f.kind()) {
+                case INTEGER -> {
+                    if (HEX.contains(f.name())) {
+                        a.append("\"0x");
+                        dev.apfsim.trace.FtraceFormat.appendHexDigits(a, f.getLong(e));
+                        a.append('"');
+                    } else {
+                        a.append(f.getLong(e));
+                    }
+                }
+                case BOOLEAN -> a.append(f.getBoolean(e));
+                case STRING -> {
+                    String str = f.getString(e);
+                    if (str == null) {
+                        a.append("null");
+                    } else {
+                        Json.string(a, str);
+                    }
+                }
+                case OTHER -> {
+                    Object v = f.get(e);
+                    if (v instanceof String s) {
+                        Json.string(a, s);
+                    } else {
+                        a.append(v);
+                    }
+                }
             }
         }
         return a.append('}');

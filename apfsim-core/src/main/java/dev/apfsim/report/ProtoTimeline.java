@@ -231,13 +231,18 @@ final class ProtoTimeline implements TimelineEncoder {
             List<EventFields.Field> fields = EventFields.of(e.getClass());
             for (int i = 0; i < fields.size(); i++) {
                 EventFields.Field f = fields.get(i);
-                Object v = f.get(e);
-                switch (v) {
-                    case Boolean b -> arg(f.name(), BOOL, b ? 1 : 0, null);
-                    case Number n when HEX.contains(f.name()) -> arg(f.name(), POINTER, n.longValue(), null);
-                    case Number n -> arg(f.name(), INT, n.longValue(), null);
-                    case null -> arg(f.name(), STRING, 0, "null");
-                    default -> arg(f.name(), STRING, 0, v.toString());
+                switch (f.kind()) {
+                    case BOOLEAN -> arg(f.name(), BOOL, f.getBoolean(e) ? 1 : 0, null);
+                    case INTEGER -> arg(f.name(), HEX.contains(f.name()) ? POINTER : INT, f.getLong(e), null);
+                    case STRING -> arg(f.name(), STRING, 0, String.valueOf(f.getString(e)));
+                    case OTHER -> {
+                        Object v = f.get(e);
+                        if (v instanceof Number n) {
+                            arg(f.name(), INT, n.longValue(), null);
+                        } else {
+                            arg(f.name(), STRING, 0, String.valueOf(v));
+                        }
+                    }
                 }
             }
         }

@@ -123,7 +123,7 @@ public final class FtraceFormat {
     }
 
     /** {@code Long.toHexString(v)} appended without allocating. */
-    static StringBuilder appendHexDigits(StringBuilder sb, long v) {
+    public static StringBuilder appendHexDigits(StringBuilder sb, long v) {
         int nibbles = Math.max(1, (64 - Long.numberOfLeadingZeros(v) + 3) / 4);
         for (int i = nibbles - 1; i >= 0; i--) {
             sb.append(DIGITS[(int) (v >>> (i * 4)) & 0xf]);
