@@ -85,6 +85,25 @@ class PerfettoProtoWriterTest {
         assertFalse(b.proto().threadNames.containsValue("task cpu (cpu 1)"), "filtered-out task has no track");
     }
 
+    /** Ctrl-C: the CLI's shutdown hook closes the writer while the run goes on; the file must stay valid. */
+    @Test
+    void closingMidRunLeavesAValidTruncatedTrace() throws Exception {
+        Machine m = new Machine(Fixture.scenario());
+        Path file = dir.resolve("cut.pftrace");
+        PerfettoProtoWriter w = PerfettoProtoWriter.open(file, m, TraceFilter.ALL_EVENTS);
+        m.attach(w);
+        m.setSampler(s -> {
+            if (s.timeNs() >= 100_000_000L) {
+                w.close();
+            }
+        }, 30);
+        m.run();
+        ProtoTraceCheck cut = ProtoTraceCheck.read(file);
+        long last = cut.slices.stream().mapToLong(ProtoTraceCheck.Slice::endNs).max().orElseThrow();
+        assertTrue(last >= 100_000_000L && last < 120_000_000L, "ends where it was closed: " + last);
+        assertTrue(cut.flowEnds.size() > 10);
+    }
+
     @Test
     void everyKindOfEventSurvivesTheEncoding() throws Exception {
         List<TraceEvent> events = List.of(
