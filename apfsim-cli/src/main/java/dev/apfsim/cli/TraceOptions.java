@@ -41,6 +41,11 @@ final class TraceOptions {
     TraceFilter.Selection selection(Machine machine) {
         TraceFilter.Selection s = TraceFilter.Selection.ALL;
         if (window != null) {
+            long duration = machine.scenario().durationNs();
+            if (window.from() >= duration) {
+                throw new Main.UserException("--trace-window starts at " + Units.formatDuration(window.from())
+                        + ", after the run ends (" + Units.formatDuration(duration) + ")");
+            }
             s = s.withWindow(window.from(), window.to());
         }
         List<Integer> vcpus = new ArrayList<>();

@@ -77,6 +77,7 @@ class TraceOptionsTest {
                 {"--trace-filter", "task=db*", "task=db* matches no task (tasks: reader)"},
                 {"--trace-window", "2s..1s", "FROM before TO"},
                 {"--trace-window", "1s", "expected FROM..TO"},
+                {"--trace-window", "60ms..", "--trace-window starts at 60ms, after the run ends (50ms)"},
         };
         Path tiny = Cli.write(dir, "tiny.yaml", Cli.TINY);
         for (String[] c : cases) {
