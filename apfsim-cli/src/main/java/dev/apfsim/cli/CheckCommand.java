@@ -102,6 +102,7 @@ final class CheckCommand implements Callable<Integer> {
             throw new Main.UserException((shard != null ? "--shard" : "--force") + " needs --rows FILE: a shard's "
                     + "runs are kept as rows, to be merged with the other shards'");
         }
+        HeapCheck.require(base, Math.min(threads, runs));
         Explorer.Report report;
         if (rows != null) {
             report = CampaignRuns.check(engine, base, seed, runs, rows, new CampaignEngine.Options(

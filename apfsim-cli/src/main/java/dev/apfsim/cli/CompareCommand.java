@@ -133,6 +133,7 @@ final class CompareCommand implements Callable<Integer> {
     List<RunResult> runAll(List<Variant> variants) throws Exception {
         int n = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
         n = Math.max(1, Math.min(n, variants.size()));
+        HeapCheck.require(variants.stream().map(Variant::scenario).toList(), n);
         List<RunResult> results = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
             Thread t = new Thread(r, "apfsim-compare");

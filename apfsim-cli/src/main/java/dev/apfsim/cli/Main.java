@@ -25,7 +25,8 @@ import java.io.UncheckedIOException;
                 "0:normal end, whatever the outcome of the run (a guest panic, a stopped VM or a suspected "
                         + "livelock is a result, not an error)",
                 "1:check found an invariant violation",
-                "2:bad input: unknown option or scenario, bad option value, invalid scenario file",
+                "2:bad input: unknown option or scenario, bad option value, invalid scenario file, a run too "
+                        + "large for the Java heap",
                 "70:internal error (a bug in apfsim; the stack trace is printed)",
                 "74:I/O error while writing an output file (a trace, a campaign's rows; e.g. disk full)"})
 public final class Main implements Runnable {
@@ -43,7 +44,11 @@ public final class Main implements Runnable {
         int status;
         try {
             status = commandLine().execute(args);
-        } catch (Throwable t) { // errors picocli lets through (OutOfMemoryError, StackOverflowError)
+        } catch (OutOfMemoryError e) {
+            // the run's objects are unreachable once it unwound: there is room to say so, in one line
+            System.err.println("apfsim: " + HeapCheck.outOfMemory(Runtime.getRuntime().maxMemory()));
+            status = EXIT_USAGE;
+        } catch (Throwable t) { // errors picocli lets through (StackOverflowError)
             System.err.println("apfsim: internal error: " + t);
             t.printStackTrace();
             status = EXIT_INTERNAL;
@@ -95,6 +100,11 @@ public final class Main implements Runnable {
         public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
             PrintWriter err = cmd.getErr();
             int status;
+            if (HeapCheck.isOutOfMemory(ex)) { // in a worker thread of check, compare or sweep
+                err.println("apfsim: " + HeapCheck.outOfMemory(Runtime.getRuntime().maxMemory()));
+                err.flush();
+                return EXIT_USAGE;
+            }
             switch (ex) {
                 case ScenarioException se -> {
                     // compiler style "file:line:col: ..." so editors can jump to it; already one line

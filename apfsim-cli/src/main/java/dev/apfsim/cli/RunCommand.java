@@ -53,13 +53,18 @@ final class RunCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--trace", paramLabel = "FILE",
-            description = "Write every event to FILE as the run goes: Perfetto/Chrome trace JSON when FILE ends "
-                    + "in .json (open it in ui.perfetto.dev; docs/report.md), trace-cmd report lines otherwise.")
+            description = "Write every event to FILE as the run goes: a Perfetto protobuf trace when FILE ends in "
+                    + ".pftrace or .perfetto-trace, Perfetto/Chrome trace JSON for .json (open either in "
+                    + "ui.perfetto.dev; docs/report.md), trace-cmd report lines otherwise.")
     Path trace;
 
-    @Option(names = "--trace-format", paramLabel = "ftrace|perfetto",
-            description = "Format of --trace whatever the file name: ftrace (text lines) or perfetto (JSON).")
+    @Option(names = "--trace-format", paramLabel = "ftrace|perfetto|pftrace",
+            description = "Format of --trace whatever the file name: ftrace (text lines), perfetto (JSON) or "
+                    + "pftrace (Perfetto protobuf).")
     RunOutputs.TraceFormat traceFormat;
+
+    @Mixin
+    TraceOptions traceOptions;
 
     @Option(names = "--events", paramLabel = "FILE",
             description = "Write every event to FILE as one JSON object per line, as the run goes (docs/events.md).")
@@ -78,11 +83,12 @@ final class RunCommand implements Callable<Integer> {
         if (apf != null) {
             s = apf.apply(s);
         }
+        HeapCheck.require(s, 1);
         Machine machine = new Machine(s);
         RunResult r;
         TraceFiles.runStarted(machine.simulator());
         try {
-            try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report,
+            try (RunOutputs outputs = RunOutputs.open(machine, trace, traceFormat, events, report, traceOptions,
                     Progress.wanted(json, quiet))) {
                 r = outputs.run();
             }

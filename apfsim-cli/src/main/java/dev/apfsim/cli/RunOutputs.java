@@ -2,10 +2,13 @@ package dev.apfsim.cli;
 
 import dev.apfsim.report.HtmlReport;
 import dev.apfsim.report.NdjsonWriter;
+import dev.apfsim.report.PerfettoProtoWriter;
 import dev.apfsim.report.PerfettoWriter;
 import dev.apfsim.report.ReportData;
 import dev.apfsim.sim.Machine;
 import dev.apfsim.sim.RunResult;
+import dev.apfsim.sim.Sample;
+import dev.apfsim.trace.TraceFilter;
 import dev.apfsim.trace.TraceSink;
 
 import java.io.IOException;
@@ -16,6 +19,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.Locale;
 
 /**
@@ -27,14 +31,21 @@ import java.util.Locale;
 final class RunOutputs implements AutoCloseable {
     /** The {@code --trace} formats. */
     enum TraceFormat {
-        FTRACE, PERFETTO;
+        FTRACE, PERFETTO, PFTRACE;
 
-        /** {@code .json} means Perfetto, anything else ftrace text, unless {@code --trace-format} says. */
+        /**
+         * {@code .json} means Perfetto JSON, {@code .pftrace} or {@code .perfetto-trace} Perfetto protobuf, anything
+         * else ftrace text, unless {@code --trace-format} says.
+         */
         static TraceFormat of(Path file, TraceFormat forced) {
             if (forced != null) {
                 return forced;
             }
-            return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json") ? PERFETTO : FTRACE;
+            String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (name.endsWith(".json")) {
+                return PERFETTO;
+            }
+            return name.endsWith(".pftrace") || name.endsWith(".perfetto-trace") ? PFTRACE : FTRACE;
         }
     }
 
@@ -44,20 +55,37 @@ final class RunOutputs implements AutoCloseable {
     private final Path report;
     private final ReportData data;
     private final Progress progress;
+    private final List<HtmlReport.Link> links = new ArrayList<>();
 
     private RunOutputs(Machine machine, Path trace, TraceFormat format, Path events, Path report,
-                       boolean showProgress) {
+                       TraceOptions traceOptions, boolean showProgress) {
         this.machine = machine;
         this.report = report;
+        long duration = machine.scenario().durationNs();
+        TraceFilter.Selection selection = traceOptions == null ? TraceFilter.Selection.ALL
+                : traceOptions.selection(machine);
+        TraceSizeWatch sizes = new TraceSizeWatch(selection.fromNs(), selection.toNs(), duration, System.err);
         try {
             if (trace != null) {
-                add(switch (TraceFormat.of(trace, format)) {
-                    case FTRACE -> RunCommand.openTrace(trace);
-                    case PERFETTO -> open("trace file", trace, () -> PerfettoWriter.open(trace, machine));
-                });
+                TraceFormat f = TraceFormat.of(trace, format);
+                TraceFilter filter = TraceOptions.filter(selection, machine);
+                switch (f) {
+                    case FTRACE -> add(filter.wrap(RunCommand.openTrace(trace)));
+                    case PERFETTO -> sizes.watch(trace, add(open("trace file", trace,
+                            () -> PerfettoWriter.open(trace, machine, filter))), false);
+                    case PFTRACE -> sizes.watch(trace, add(open("trace file", trace,
+                            () -> PerfettoProtoWriter.open(trace, machine, filter))), true);
+                }
+                links.add(new HtmlReport.Link(switch (f) {
+                    case FTRACE -> "trace (ftrace text)";
+                    case PERFETTO -> "Perfetto trace (JSON)";
+                    case PFTRACE -> "Perfetto trace";
+                }, trace));
             }
             if (events != null) {
-                add(open("event log", events, () -> new NdjsonWriter(events)));
+                TraceFilter filter = TraceOptions.filter(selection, machine);
+                add(filter.wrap(open("event log", events, () -> new NdjsonWriter(events))));
+                links.add(new HtmlReport.Link("event log (NDJSON)", events));
             }
         } catch (RuntimeException e) {
             close();
@@ -68,25 +96,36 @@ final class RunOutputs implements AutoCloseable {
         progress.trackRuns(new java.util.concurrent.atomic.AtomicReferenceArray<>(
                 new dev.apfsim.engine.Simulator[]{machine.simulator()}),
                 new long[]{machine.scenario().durationNs()}, new boolean[1]);
-        data = report != null ? ReportData.attachTo(machine) : null;
+        Consumer<Sample> onSample = sizes.isEmpty() ? null : s -> sizes.check(s.timeNs());
+        if (report != null) {
+            data = ReportData.attachTo(machine, onSample);
+        } else {
+            data = null;
+            if (onSample != null) {
+                machine.setSampler(onSample, ReportData.SLICES); // the machine's own slicing: same run
+            }
+        }
     }
 
     /**
-     * Opens the requested outputs for {@code machine} (before it runs); a file that cannot be created is a
-     * {@link Main.UserException}.
+     * Opens the requested outputs for {@code machine} (before it runs), the trace and the event log keeping what
+     * {@code traceOptions} select (null: everything); a file that cannot be created is a {@link Main.UserException}.
      */
     static RunOutputs open(Machine machine, Path trace, TraceFormat format, Path events, Path report,
-                           boolean showProgress) {
+                           TraceOptions traceOptions, boolean showProgress) {
         if (format != null && trace == null) {
             throw new Main.UserException("--trace-format needs --trace FILE");
         }
         distinct("--trace", trace, "--events", events);
         distinct("--trace", trace, "--report", report);
         distinct("--events", events, "--report", report);
+        if (traceOptions != null && traceOptions.any() && trace == null && events == null) {
+            throw new Main.UserException("--trace-window and --trace-filter need --trace FILE or --events FILE");
+        }
         if (report != null) {
             checkWritable("report", report);
         }
-        return new RunOutputs(machine, trace, format, events, report, showProgress);
+        return new RunOutputs(machine, trace, format, events, report, traceOptions, showProgress);
     }
 
     /** Runs the machine, then closes the streams and writes the report; write errors are {@code TraceIoException}s. */
@@ -103,7 +142,7 @@ final class RunOutputs implements AutoCloseable {
         }
         if (report != null) {
             try {
-                HtmlReport.write(report, List.of(new HtmlReport.Variant(r.scenario(), r, data)));
+                HtmlReport.write(report, List.of(new HtmlReport.Variant(r.scenario(), r, data)), links);
             } catch (IOException e) {
                 throw new Main.TraceIoException(new UncheckedIOException("cannot write report " + report + ": "
                         + message(e), e));
@@ -128,13 +167,14 @@ final class RunOutputs implements AutoCloseable {
         }
     }
 
-    private void add(TraceSink s) {
+    private <T extends TraceSink> T add(T s) {
         if (s instanceof dev.apfsim.trace.LineWriter w) {
             w.orderBy(machine.simulator()::now); // text lines in simulated-time order (docs/events.md)
         }
         sinks.add(s);
         TraceFiles.register(s);
         machine.attach(s);
+        return s;
     }
 
     interface Opener<T> {

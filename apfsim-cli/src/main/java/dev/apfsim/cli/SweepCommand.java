@@ -96,6 +96,7 @@ final class SweepCommand implements Callable<Integer> {
         Shard part = shard != null ? shard : Shard.ALL;
         RowFormat format = RowFormat.forName(out).orElseThrow(() -> new Main.UserException("-o " + out
                 + ": unknown output format (known: .csv, .ndjson, .parquet)"));
+        HeapCheck.require(grid.stream().map(CompareCommand.Variant::scenario).toList(), n);
         long start = System.nanoTime();
         CampaignEngine.Result r = CampaignRuns.run(engine, campaign, out,
                 new CampaignEngine.Options(part, force, n, format), false, spec.commandLine().getErr());

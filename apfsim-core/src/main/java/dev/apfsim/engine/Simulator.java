@@ -29,6 +29,12 @@ public final class Simulator {
     private volatile long publishedNow;
     private volatile long publishedEvents;
     private static final int CHECK_EVERY = 4096;
+    private Probe probe;
+
+    /** Sees every event just before it runs (benchmarks count events per handler); no effect on the run. */
+    public interface Probe {
+        void event(EventHandler handler, int code);
+    }
 
     public Simulator(long seed) {
         this.random = new RandomStreams(seed);
@@ -44,6 +50,11 @@ public final class Simulator {
 
     public long eventCount() {
         return events;
+    }
+
+    /** Installs {@code p} (null: none, the default, which costs one test per event). */
+    public void setProbe(Probe p) {
+        this.probe = p;
     }
 
     public void setChooser(ScheduleChooser chooser) {
@@ -149,6 +160,9 @@ public final class Simulator {
                     interrupted = true;
                     stopped = true;
                 }
+            }
+            if (probe != null) {
+                probe.event(queue.poppedHandler(), queue.poppedCode());
             }
             queue.poppedHandler().onEvent(queue.poppedCode(), queue.poppedArg());
         }

@@ -16,14 +16,50 @@ import java.util.List;
  * every event has and which are written first), in declaration order, with snake_case names.
  */
 public final class EventFields {
-    /** One record component: its JSON name, its Java type and how to read it. */
-    public record Field(String name, String javaName, Class<?> type, MethodHandle getter) {
+    /** How a field is read without boxing: integers (int, long), booleans, strings, anything else boxed. */
+    enum Kind { INTEGER, BOOLEAN, STRING, OTHER }
+
+    /**
+     * One record component: its JSON name, its Java type and how to read it ({@link #kind} says which typed
+     * reader applies; {@link #get} works for all, boxed).
+     */
+    public record Field(String name, String javaName, Class<?> type, MethodHandle getter, Kind kind,
+                        MethodHandle typed, String jsonKey) {
         Object get(TraceEvent e) {
             try {
                 return getter.invoke(e);
             } catch (Throwable t) {
-                throw new IllegalStateException("cannot read " + javaName + " of " + e, t);
+                throw failed(e, t);
             }
+        }
+
+        /** An int or long field. */
+        long getLong(TraceEvent e) {
+            try {
+                return (long) typed.invokeExact(e);
+            } catch (Throwable t) {
+                throw failed(e, t);
+            }
+        }
+
+        boolean getBoolean(TraceEvent e) {
+            try {
+                return (boolean) typed.invokeExact(e);
+            } catch (Throwable t) {
+                throw failed(e, t);
+            }
+        }
+
+        String getString(TraceEvent e) {
+            try {
+                return (String) typed.invokeExact(e);
+            } catch (Throwable t) {
+                throw failed(e, t);
+            }
+        }
+
+        private IllegalStateException failed(TraceEvent e, Throwable t) {
+            return new IllegalStateException("cannot read " + javaName + " of " + e, t);
         }
     }
 
@@ -88,21 +124,37 @@ public final class EventFields {
 
     /** Appends {@code ,"field":value} for every field of {@code e}. */
     static void appendJson(StringBuilder sb, TraceEvent e) {
-        for (Field f : of(e.getClass())) {
-            sb.append(',');
-            Json.string(sb, f.name()).append(':');
-            Object v = f.get(e);
-            switch (v) {
-                case null -> sb.append("null");
-                case String s -> Json.string(sb, s);
-                case Boolean b -> sb.append(b.booleanValue());
-                case Double d when d.isNaN() || d.isInfinite() -> sb.append("null");
-                case Float d when d.isNaN() || d.isInfinite() -> sb.append("null");
-                case Number n -> sb.append(n);
-                case Character c -> Json.string(sb, c.toString());
-                case Enum<?> en -> Json.string(sb, en.name().toLowerCase());
-                default -> Json.string(sb, v.toString());
+        List<Field> fields = of(e.getClass());
+        for (int i = 0; i < fields.size(); i++) {
+            Field f = fields.get(i);
+            sb.append(f.jsonKey());
+            switch (f.kind()) {
+                case INTEGER -> sb.append(f.getLong(e));
+                case BOOLEAN -> sb.append(f.getBoolean(e));
+                case STRING -> {
+                    String str = f.getString(e);
+                    if (str == null) {
+                        sb.append("null");
+                    } else {
+                        Json.string(sb, str);
+                    }
+                }
+                case OTHER -> appendOther(sb, f.get(e));
             }
+        }
+    }
+
+    private static void appendOther(StringBuilder sb, Object v) {
+        switch (v) {
+            case null -> sb.append("null");
+            case String s -> Json.string(sb, s);
+            case Boolean b -> sb.append(b.booleanValue());
+            case Double d when d.isNaN() || d.isInfinite() -> sb.append("null");
+            case Float d when d.isNaN() || d.isInfinite() -> sb.append("null");
+            case Number n -> sb.append(n);
+            case Character c -> Json.string(sb, c.toString());
+            case Enum<?> en -> Json.string(sb, en.name().toLowerCase());
+            default -> Json.string(sb, v.toString());
         }
     }
 
@@ -118,9 +170,20 @@ public final class EventFields {
                 continue;
             }
             try {
-                MethodHandle mh = lookup.unreflect(rc.getAccessor())
-                        .asType(MethodType.methodType(Object.class, TraceEvent.class));
-                out.add(new Field(snake(n), n, rc.getType(), mh));
+                MethodHandle raw = lookup.unreflect(rc.getAccessor());
+                MethodHandle mh = raw.asType(MethodType.methodType(Object.class, TraceEvent.class));
+                Class<?> t = rc.getType();
+                Kind kind = t == long.class || t == int.class ? Kind.INTEGER : t == boolean.class ? Kind.BOOLEAN
+                        : t == String.class ? Kind.STRING : Kind.OTHER;
+                MethodHandle typed = switch (kind) {
+                    case INTEGER -> raw.asType(MethodType.methodType(long.class, TraceEvent.class));
+                    case BOOLEAN -> raw.asType(MethodType.methodType(boolean.class, TraceEvent.class));
+                    case STRING -> raw.asType(MethodType.methodType(String.class, TraceEvent.class));
+                    case OTHER -> mh;
+                };
+                StringBuilder key = new StringBuilder(",");
+                Json.string(key, snake(n)).append(':');
+                out.add(new Field(snake(n), n, t, mh, kind, typed, key.toString()));
             } catch (IllegalAccessException e) {
                 throw new IllegalStateException("cannot read " + type.getSimpleName() + "." + n, e);
             }

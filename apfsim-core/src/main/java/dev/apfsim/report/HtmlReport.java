@@ -38,9 +38,21 @@ public final class HtmlReport {
     private HtmlReport() {
     }
 
+    /** A file written with the run (its trace, its event log), linked from the report's header. */
+    public record Link(String label, Path file) {
+    }
+
     /** Writes the report of {@code variants} (one for a plain run) to {@code path}. */
     public static void write(Path path, List<Variant> variants) throws IOException {
-        String html = render(variants);
+        write(path, variants, List.of());
+    }
+
+    /** Writes the report, linking {@code links} by their path relative to the report's directory. */
+    public static void write(Path path, List<Variant> variants, List<Link> links) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        List<Link> relative = links.stream().map(l -> new Link(l.label(),
+                dir == null ? l.file() : dir.relativize(l.file().toAbsolutePath()))).toList();
+        String html = render(variants, relative);
         try (Writer w = Files.newBufferedWriter(path, StandardCharsets.UTF_8)) {
             w.write(html);
         }
@@ -48,6 +60,11 @@ public final class HtmlReport {
 
     /** The whole HTML document. */
     public static String render(List<Variant> variants) {
+        return render(variants, List.of());
+    }
+
+    /** The whole HTML document, with links to the files written with the run. */
+    public static String render(List<Variant> variants, List<Link> links) {
         if (variants.isEmpty()) {
             throw new IllegalArgumentException("nothing to report");
         }
@@ -58,6 +75,7 @@ public final class HtmlReport {
         p.head(title);
         p.h1(title);
         header(p, variants);
+        links(p, links);
         outcome(p, variants);
         if (compare) {
             differences(p, variants);
@@ -105,6 +123,23 @@ public final class HtmlReport {
         } else {
             p.append("<p class=\"meta\">fingerprint <code>").text(r.fingerprint()).append("</code></p>\n");
         }
+    }
+
+    private static void links(Page p, List<Link> links) {
+        if (links.isEmpty()) {
+            return;
+        }
+        p.append("<p class=\"meta\">written with this run: ");
+        for (int i = 0; i < links.size(); i++) {
+            Link l = links.get(i);
+            String href = l.file().toString().replace(java.io.File.separatorChar, '/');
+            p.append(i > 0 ? " · " : "").text(l.label()).append(" <a href=\"").text(href).append("\"><code>")
+                    .text(href).append("</code></a>");
+            if (l.label().startsWith("Perfetto")) {
+                p.append(" (drop it on ui.perfetto.dev: the page reads it locally)");
+            }
+        }
+        p.append("</p>\n");
     }
 
     private static void outcome(Page p, List<Variant> variants) {

@@ -72,11 +72,11 @@ public final class FtraceFormat {
             case Migrated t -> sb.append("pending_token ").append(t.pendingToken() < 0 ? "none" : hex(t.pendingToken()))
                     .append(" restored_as ").append(t.restoredAs());
             // "apicid %x vec %u (%s|%s)"
-            case ApicAcceptIrq t -> sb.append("apicid ").append(Integer.toHexString(t.apicId())).append(" vec ")
+            case ApicAcceptIrq t -> appendHexDigits(sb.append("apicid "), t.apicId() & 0xffffffffL).append(" vec ")
                     .append(t.vector()).append(" (Fixed|edge)");
             // "msr_%s %x = 0x%llx%s"
-            case Msr t -> sb.append(t.write() ? "msr_write " : "msr_read ").append(Integer.toHexString(t.msr()))
-                    .append(" = 0x").append(Long.toHexString(t.data())).append(t.gp() ? " (#GP)" : "");
+            case Msr t -> appendHexDigits(appendHexDigits(sb.append(t.write() ? "msr_write " : "msr_read "),
+                    t.msr() & 0xffffffffL).append(" = 0x"), t.data()).append(t.gp() ? " (#GP)" : "");
             // "HVC at 0x%08lx (r0: 0x%08lx, imm: 0x%lx)"
             case HvcArm64 t -> sb.append("HVC at 0x").append(String.format("%08x", t.vcpuPc())).append(" (r0: 0x")
                     .append(String.format("%08x", t.r0())).append(", imm: 0x").append(Long.toHexString(t.imm()))
@@ -102,7 +102,14 @@ public final class FtraceFormat {
             case Violation t -> sb.append(t.invariant()).append(": ").append(t.detail());
             case GuestApfWait t -> appendHex(sb.append("task ").append(t.task()).append(" token "), t.token())
                     .append(t.dummyConsumed() ? " dummy" : " sleep");
-            case GuestApfWake t -> appendHex(sb.append("token "), t.token()).append(t.task() < 0 ? " dummy" : " task " + t.task());
+            case GuestApfWake t -> {
+                appendHex(sb.append("token "), t.token());
+                if (t.task() < 0) {
+                    sb.append(" dummy");
+                } else {
+                    sb.append(" task ").append(t.task());
+                }
+            }
             case GuestApfWakeAll t -> sb.append("woken ").append(t.woken());
             case GuestSwitch t -> sb.append("prev ").append(t.prev()).append(" next ").append(t.next());
             case GuestWakeup t -> sb.append("task ").append(t.task()).append(t.apf() ? " apf" : "");
@@ -123,7 +130,11 @@ public final class FtraceFormat {
 
     /** {@link #hex} appended without allocating (the trace and the fingerprint format every event). */
     static StringBuilder appendHex(StringBuilder sb, long v) {
-        sb.append('0').append('x');
+        return appendHexDigits(sb.append('0').append('x'), v);
+    }
+
+    /** {@code Long.toHexString(v)} appended without allocating. */
+    public static StringBuilder appendHexDigits(StringBuilder sb, long v) {
         int nibbles = Math.max(1, (64 - Long.numberOfLeadingZeros(v) + 3) / 4);
         for (int i = nibbles - 1; i >= 0; i--) {
             sb.append(DIGITS[(int) (v >>> (i * 4)) & 0xf]);

@@ -217,6 +217,34 @@ class PerfettoWriterTest {
         assertEquals(0, lastCounter.get("args").get("in_flight").asInt());
     }
 
+    /** --trace-window: what runs at the window's start starts there, what runs at its end ends there. */
+    @Test
+    void aWindowCutsSlicesAtItsEdges() throws Exception {
+        Machine m = new Machine(Fixture.scenario());
+        Path file = dir.resolve("window.json");
+        var tasks = m.guest().tasks().stream().map(t -> new dev.apfsim.trace.TraceFilter.TaskRef(t.name, t.cpu))
+                .toList();
+        PerfettoWriter w = PerfettoWriter.open(file, m, dev.apfsim.trace.TraceFilter.Selection.ALL
+                .withWindow(100_000_000L, 150_000_000L).withVcpus(List.of(1)).filter(2, tasks));
+        m.attach(w);
+        m.run();
+        w.close();
+        TraceCheck c = TraceCheck.read(file);
+        assertFalse(c.threadNames.containsValue("vCPU 0"), "vCPU 0 filtered out");
+        assertFalse(c.threadNames.containsValue("task app-0 (cpu 0)"), "a task of vCPU 0 filtered out");
+        List<TraceCheck.Slice> s = c.slicesOn("vCPU 1");
+        assertEquals(100_000.0, s.getFirst().start(), 1e-9, "from the window's start");
+        assertEquals(150_000.0, s.getLast().end(), 1e-9, "to its end");
+        for (int i = 1; i < s.size(); i++) {
+            assertEquals(s.get(i - 1).end(), s.get(i).start(), 1e-9, "states tile the window");
+        }
+        assertTrue(c.events.stream().filter(e -> e.has("ts")).allMatch(e -> e.get("ts").asDouble() >= 100_000
+                && e.get("ts").asDouble() <= 150_000), "nothing outside the window");
+        assertTrue(c.instants.stream().allMatch(i -> i.get("s").asText().equals("g")
+                || i.get("args").get("vcpu").asInt() == 1), "instants of vCPU 1 only");
+        assertFalse(c.slicesOn("task cpu (cpu 1)").isEmpty());
+    }
+
     @Test
     void emptyTraceIsValidJson() throws Exception {
         TraceCheck c = synthetic(List.of(), 0);

@@ -70,13 +70,13 @@ final class TraceCheck {
         for (JsonNode e : te) {
             events.add(e);
             String ph = text(e, "ph");
-            assertTrue(PHASES.contains(ph), "unexpected phase " + ph + ": " + e);
+            assertTrue(PHASES.contains(ph), () -> "unexpected phase " + ph + ": " + e);
             int pid = e.path("pid").asInt(-1);
-            assertTrue(e.get("pid") != null && e.get("pid").isInt(), "pid: " + e);
+            assertTrue(e.get("pid") != null && e.get("pid").isInt(), () -> "pid: " + e);
             if (ph.equals("M")) {
                 String name = text(e, "name");
                 JsonNode args = e.get("args");
-                assertNotNull(args, "metadata args: " + e);
+                assertNotNull(args, () -> "metadata args: " + e);
                 switch (name) {
                     case "process_name" -> processNames.put(pid, args.get("name").asText());
                     case "thread_name" -> threadNames.put(List.of(pid, e.get("tid").asInt()),
@@ -87,18 +87,18 @@ final class TraceCheck {
                 continue;
             }
             JsonNode tsNode = e.get("ts");
-            assertNotNull(tsNode, "ts: " + e);
-            assertTrue(tsNode.isNumber(), "ts is a number: " + e);
+            assertNotNull(tsNode, () -> "ts: " + e);
+            assertTrue(tsNode.isNumber(), () -> "ts is a number: " + e);
             assertTrue(TS.matcher(tsNode.asText()).matches() || TS.matcher(tsNode.decimalValue().toPlainString())
-                    .matches(), "ts in us with at most ns precision: " + e);
+                    .matches(), () -> "ts in us with at most ns precision: " + e);
             double ts = tsNode.asDouble();
-            assertTrue(ts >= 0, "ts >= 0: " + e);
+            assertTrue(ts >= 0, () -> "ts >= 0: " + e);
             if (ph.equals("C")) {
                 text(e, "name");
-                assertTrue(e.get("args").isObject() && e.get("args").size() > 0, "counter args: " + e);
-                e.get("args").forEach(v -> assertTrue(v.isNumber(), "counter value is a number: " + e));
+                assertTrue(e.get("args").isObject() && e.get("args").size() > 0, () -> "counter args: " + e);
+                e.get("args").forEach(v -> assertTrue(v.isNumber(), () -> "counter value is a number: " + e));
                 String key = pid + "/" + e.get("name").asText();
-                assertTrue(ts >= lastCounterTs.getOrDefault(key, 0.0), "counter time order: " + e);
+                assertTrue(ts >= lastCounterTs.getOrDefault(key, 0.0), () -> "counter time order: " + e);
                 lastCounterTs.put(key, ts);
                 counters.add(e);
                 continue;
@@ -108,10 +108,10 @@ final class TraceCheck {
                 instants.add(e);
                 continue;
             }
-            assertTrue(e.get("tid") != null && e.get("tid").isInt(), "tid: " + e);
+            assertTrue(e.get("tid") != null && e.get("tid").isInt(), () -> "tid: " + e);
             List<Integer> track = List.of(pid, e.get("tid").asInt());
             Double prev = lastTs.get(track);
-            assertTrue(prev == null || ts >= prev, "time order on track " + track + ": " + prev + " then " + e);
+            assertTrue(prev == null || ts >= prev, () -> "time order on track " + track + ": " + prev + " then " + e);
             lastTs.put(track, ts);
             List<JsonNode> stack = stacks.computeIfAbsent(track, k -> new ArrayList<>());
             switch (ph) {
@@ -120,51 +120,51 @@ final class TraceCheck {
                     stack.add(e);
                 }
                 case "E" -> {
-                    assertFalse(stack.isEmpty(), "E without B on " + track + ": " + e);
+                    assertFalse(stack.isEmpty(), () -> "E without B on " + track + ": " + e);
                     JsonNode b = stack.removeLast();
                     slices.add(new Slice(pid, track.get(1), b.get("name").asText(), b.get("ts").asDouble(), ts,
                             b.get("args")));
                 }
                 case "i" -> {
                     text(e, "name");
-                    assertEquals("t", e.path("s").asText("t"), "instant scope: " + e);
-                    assertFalse(stack.isEmpty(), "instant inside a state slice: " + e);
+                    assertEquals("t", e.path("s").asText("t"), () -> "instant scope: " + e);
+                    assertFalse(stack.isEmpty(), () -> "instant inside a state slice: " + e);
                     instants.add(e);
                 }
                 case "s", "f" -> {
-                    assertTrue(e.get("id").isIntegralNumber(), "flow id: " + e);
+                    assertTrue(e.get("id").isIntegralNumber(), () -> "flow id: " + e);
                     text(e, "name");
                     text(e, "cat");
                     JsonNode before = lastOnTrack.get(track);
                     assertTrue(before != null && before.get("ph").asText().equals("i")
-                            && before.get("ts").asDouble() == ts, "flow binds to an instant just before: " + e);
+                            && before.get("ts").asDouble() == ts, () -> "flow binds to an instant just before: " + e);
                     long id = e.get("id").asLong();
                     if (ph.equals("s")) {
-                        assertNull(flowStarts.put(id, e), "flow id reused: " + e);
+                        assertNull(flowStarts.put(id, e), () -> "flow id reused: " + e);
                     } else {
-                        assertEquals("e", e.path("bp").asText(), "flow end binds to the enclosing slice: " + e);
+                        assertEquals("e", e.path("bp").asText(), () -> "flow end binds to the enclosing slice: " + e);
                         JsonNode s = flowStarts.get(id);
-                        assertNotNull(s, "flow end without start: " + e);
+                        assertNotNull(s, () -> "flow end without start: " + e);
                         assertEquals(s.get("pid"), e.get("pid"), "flow stays on its vCPU");
                         assertEquals(s.get("tid"), e.get("tid"), "flow stays on its vCPU");
                         assertEquals(s.get("name"), e.get("name"));
                         assertEquals(s.get("cat"), e.get("cat"));
                         assertTrue(s.get("ts").asDouble() <= ts, "flow goes forward in time");
-                        assertNull(flowEnds.put(id, e), "flow ended twice: " + e);
+                        assertNull(flowEnds.put(id, e), () -> "flow ended twice: " + e);
                     }
                 }
                 default -> fail("unexpected " + e);
             }
             lastOnTrack.put(track, e);
         }
-        stacks.forEach((track, stack) -> assertTrue(stack.isEmpty(), "unclosed slices on " + track + ": " + stack));
+        stacks.forEach((track, stack) -> assertTrue(stack.isEmpty(), () -> "unclosed slices on " + track + ": " + stack));
         for (List<Integer> track : lastTs.keySet()) {
-            assertTrue(threadNames.containsKey(track), "track " + track + " has a name");
-            assertTrue(processNames.containsKey(track.get(0)), "process " + track.get(0) + " has a name");
+            assertTrue(threadNames.containsKey(track), () -> "track " + track + " has a name");
+            assertTrue(processNames.containsKey(track.get(0)), () -> "process " + track.get(0) + " has a name");
         }
     }
 
-    private static void assertNull(Object o, String message) {
+    private static void assertNull(Object o, java.util.function.Supplier<String> message) {
         assertTrue(o == null, message);
     }
 

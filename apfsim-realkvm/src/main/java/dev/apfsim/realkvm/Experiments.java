@@ -12,8 +12,8 @@ import java.util.Map;
 
 /**
  * The built-in experiments: the real-kernel observations of the Linux 6.18 host (one vCPU, guest memory
- * behind userfaultfd) as test guests, plus a two-vCPU guest and a never-answered fault. Their guests follow
- * the fidelity issue's Appendix C guest: the first instructions run with IF=0 at CPL0, then the guest
+ * behind userfaultfd) as test guests, plus a two-vCPU guest and a never-answered fault. Their guests behave like
+ * the guest of that experiment: the first instructions run with IF=0 at CPL0, then the guest
  * writes INT and EN itself and touches remote pages; its #PF handler spins with IF=1 until page-ready.
  */
 public final class Experiments {
