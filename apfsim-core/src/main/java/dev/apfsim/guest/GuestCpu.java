@@ -1,5 +1,7 @@
 package dev.apfsim.guest;
 
+import dev.apfsim.engine.Choices;
+
 import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.arch.arm64.Arm64CpuState;
 import dev.apfsim.arch.x86.ApfMsr;
@@ -159,7 +161,7 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
             switch (a) {
                 case Action.Compute c -> {
                     if (ctx.remaining < 0) {
-                        ctx.remaining = c.ns();
+                        ctx.remaining = kernel.sim.choices().cost(Choices.Cost.GUEST_COMPUTE, c.ns());
                     }
                     if (t + ctx.remaining <= horizon) {
                         charge(ctx, ctx.remaining);
