@@ -52,13 +52,14 @@ final class Exhaustive {
         long start = System.nanoTime();
         Scenario s = base.withCheck(base.check().withRun(0, base.check().perturbations())
                 .withChoices(ChoiceSequence.NONE, Map.of()));
-        Map<Long, Integer> visited = new HashMap<>();
+        Map<Long, long[]> visited = new HashMap<>(); // state -> {fewest deviations, run that first reached it}
         ArrayDeque<Node> queue = new ArrayDeque<>();
         queue.add(new Node(ChoiceSequence.NONE, 0));
         Set<Long> states = new java.util.HashSet<>();
         int runs = 0;
         while (!queue.isEmpty() && runs < o.maxStates()) {
             Node node = queue.poll();
+            long run = runs;
             List<Node> children = new ArrayList<>();
             ControlledChoices choices = new ControlledChoices(node.prefix(), Map.of(), ControlledChoices.DEFAULTS);
             Machine[] machine = new Machine[1];
@@ -67,12 +68,15 @@ final class Exhaustive {
                     return;
                 }
                 long h = RandomStreams.mix(AbstractState.hash(machine[0]) * 31 + point.ordinal());
-                Integer before = visited.get(h);
-                if (before != null && before <= node.deviations()) {
+                long[] before = visited.get(h);
+                if (before != null && before[1] == run) {
+                    return; // this run was here already: its children are queued, its continuation is this run
+                }
+                if (before != null && before[0] <= node.deviations()) {
                     machine[0].simulator().stop(); // explored from an earlier visit
                     return;
                 }
-                visited.put(h, node.deviations());
+                visited.put(h, new long[]{node.deviations(), run});
                 if (node.deviations() < o.bound()) {
                     ChoiceSequence sofar = choices.taken();
                     for (int alt : alternatives(point, n)) {
