@@ -8,9 +8,12 @@ import dev.apfsim.realkvm.kvm.Backend;
 import dev.apfsim.realkvm.kvm.Probe;
 import dev.apfsim.realkvm.vmm.Recording;
 import dev.apfsim.realkvm.vmm.RunOptions;
+import dev.apfsim.realkvm.vmm.VcpuEnd;
+import dev.apfsim.realkvm.guest.GuestEvent;
 import dev.apfsim.realkvm.vmm.Vmm;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -31,8 +34,18 @@ public final class RealKvm {
     private RealKvm() {
     }
 
+    /**
+     * System property (or, unset, environment variable {@value #DEVICE_ENV}) naming the KVM device the probe
+     * checks instead of /dev/kvm: pointing it at a missing file shows what a host without KVM gets.
+     */
+    public static final String DEVICE_PROPERTY = "apfsim.kvm.device", DEVICE_ENV = "APFSIM_KVM_DEVICE";
+
     /** Whether this host can run experiments, and on which backend; never changes the host. */
     public static Probe probe() {
+        String device = System.getProperty(DEVICE_PROPERTY, System.getenv(DEVICE_ENV));
+        if (device != null && !device.isBlank()) {
+            return Probe.probe(Path.of("/"), Path.of(device));
+        }
         return Probe.probe();
     }
 
@@ -41,9 +54,23 @@ public final class RealKvm {
         return Vmm.run(guest, backend, RunOptions.ofMillis(timeLimitMs));
     }
 
-    /** The real side of a comparison: the recording's events and how the run ended. */
+    /**
+     * The real side of a comparison: the recording's events and how the run ended. A vCPU whose guest stopped
+     * itself (a panic, an unexpected exception) keeps only the events up to its last report: work still in
+     * flight then completes in a kworker while the VMM tears down, which no guest sees (the model stops the VM
+     * at the panic).
+     */
     public static ApfTrace trace(Recording r) {
-        return new ApfTrace("real", events(r), r.end());
+        List<ApfEvent> ev = events(r);
+        for (int v = 0; v < r.vcpuEnds().size(); v++) {
+            if (r.vcpuEnds().get(v) instanceof VcpuEnd.Panic || r.vcpuEnds().get(v) instanceof VcpuEnd.GuestException) {
+                int vcpu = v;
+                long last = r.guestEvents().stream().filter(g -> g.vcpu() == vcpu).mapToLong(GuestEvent::timeNs)
+                        .max().orElse(Long.MAX_VALUE);
+                ev = ev.stream().filter(e -> e.vcpu() != vcpu || e.timeNs() <= last).toList();
+            }
+        }
+        return new ApfTrace("real", ev, r.end());
     }
 
     /** The recording's trace as the normalised APF event sequence, each event on its vCPU. */

@@ -57,7 +57,7 @@ class GuestGeneratorTest {
 
     @Test
     void onlyTheSoftwareBackendGetsTheVirtualIfHypercallForKernelTouches() {
-        String hypercall = "b8 0c 10 00 00 bb 00 60 00 00 cd 1b"; // mov eax,0x100c; mov ebx,0x6000; int 0x1b
+        String hypercall = "b8 0c 10 00 00 bb 00 00 08 00 cd 1b"; // mov eax,0x100c; mov ebx,0x80000; int 0x1b
         TestGuest kernel = Experiments.all().get("appc-kernel-send-always").guest();
         GuestImage pvm = GuestGenerator.generate(kernel, Backend.pvm());
         GuestImage vmx = GuestGenerator.generate(kernel, Backend.vmx());
