@@ -14,6 +14,10 @@ import dev.apfsim.check.ControlledChoices;
 import dev.apfsim.engine.Choices;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.guest.GuestCpu;
+import dev.apfsim.guest.arm64.Arm64Entry;
+import dev.apfsim.guest.s390.PfaultList;
+import dev.apfsim.guest.s390.S390Entry;
+import dev.apfsim.guest.x86.X86Entry;
 import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.GuestObserver;
 import dev.apfsim.guest.Program;
@@ -108,6 +112,7 @@ public final class Machine implements VmObserver, GuestObserver {
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
         S390Flic flic = new S390Flic();
+        PfaultList pfaultList = new PfaultList(); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
             KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
             v.setFaultListener(livelock);
@@ -117,19 +122,19 @@ public final class Machine implements VmObserver, GuestObserver {
                     X86Vcpu x = new X86Vcpu(v, host.x86(), memory, ram, new X86CpuState());
                     x86.add(x);
                     irqLines.add(x::apicSetIrq);
-                    x.attachGuest(guest.addCpu(platform(i, x.cpu, x.lapic)));
+                    x.attachGuest(guest.addCpu(platform(i, x.cpu, x.lapic), X86Entry::new));
                 }
                 case ARM64 -> {
                     Arm64Vcpu a = new Arm64Vcpu(v, host.arm64(), memory, ram, new Arm64CpuState());
                     arm64.add(a);
                     irqLines.add(a::vgicInjectIrq);
-                    a.attachGuest(guest.addCpu(platform(i, a.cpu, a.vgic)));
+                    a.attachGuest(guest.addCpu(platform(i, a.cpu, a.vgic), Arm64Entry::new));
                 }
                 case S390 -> {
                     S390Vcpu z = new S390Vcpu(v, flic, memory, ram, new S390CpuState());
                     s390.add(z);
                     irqLines.add(z::injectLocal);
-                    z.attachGuest(guest.addCpu(platform(i, z.cpu, z.interrupts())));
+                    z.attachGuest(guest.addCpu(platform(i, z.cpu, z.interrupts()), c -> new S390Entry(c, pfaultList)));
                 }
             }
         }
@@ -285,6 +290,14 @@ public final class Machine implements VmObserver, GuestObserver {
 
             public void timerInterrupt() {
                 irqLines.get(i).accept(ApfMsr.LOCAL_TIMER_VECTOR);
+            }
+
+            public int timerVector() {
+                return ApfMsr.LOCAL_TIMER_VECTOR;
+            }
+
+            public int rescheduleVector() {
+                return ApfMsr.RESCHEDULE_VECTOR;
             }
 
             public boolean offersPfVmexit() {
