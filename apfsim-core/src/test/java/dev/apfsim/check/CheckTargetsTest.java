@@ -40,7 +40,11 @@ class CheckTargetsTest {
                 20_000), n -> { });
         assertNotNull(r.finding(), name + " " + v);
         assertEquals(invariant, r.finding().minimal().violation().invariant().key());
-        assertTrue(r.finding().wallNsToFind() < 2_000_000_000L, "found after " + r.finding().wallNsToFind() / 1e9 + " s");
+        // 2 s on one core of a quiet machine is about 40 runs of these scenarios; the run index is what does not
+        // depend on the machine's load, the wall time only has to stay far from hanging
+        assertTrue(r.finding().runIndex() < 40, "found only in run #" + r.finding().runIndex());
+        assertTrue(r.finding().wallNsToFind() < 20_000_000_000L, "found after " + r.finding().wallNsToFind() / 1e9
+                + " s");
         int events = r.finding().minimal().lasso() != null
                 ? r.finding().minimal().lasso().cycleEnd() : r.finding().minimal().protocolToViolation().size();
         assertTrue(events <= maxEvents, events + " protocol events:\n"
