@@ -131,10 +131,13 @@ public final class GuestCpu implements GuestCode {
                 if (scheduler.switchToNext(t)) {
                     continue;
                 }
-                // idle: safe_halt (sti; hlt); NOHZ stops the tick
+                // idle: safe_halt (sti; hlt); NOHZ stops the tick. A test guest has no idle loop: its vCPU stops
+                // where its program ended, in a hlt with IF as the program left it
                 scheduler.idle();
-                cpu.interruptFlag = true;
-                cpu.cpl = 0;
+                if (!kernel.config.isTest()) {
+                    cpu.interruptFlag = true;
+                    cpu.cpl = 0;
+                }
                 return new GuestExit.Hlt(t);
             }
             Action a = ctx.action();

@@ -187,6 +187,26 @@ class TestGuestTest {
                 .replaceAll(".*: (kvm_pio: )", "$1"));
     }
 
+    /**
+     * The {@code appc-*} built-ins are the real experiment's guest: it enables with its own WRMSRs (INT first, then
+     * EN), and its CPL0 fault is a #PF with SEND_ALWAYS ({@code kvm_can_deliver_async_pf}) that it survives, but
+     * the synthetic halt without ({@code appc-kernel-mode}).
+     */
+    @Test
+    void kvmCanDeliverAsyncPf_theAppcBuiltinsBehaveAsTheRealExperimentsGuest() {
+        SimRun always = SimRun.of(dev.apfsim.scenario.BuiltinScenarios.load("appc-kernel-send-always"));
+        List<TraceEvent.Msr> msrs = always.all(TraceEvent.Msr.class);
+        assertEquals(0x4b564d06, msrs.get(0).msr());
+        assertEquals(EN, msrs.get(1).msr());
+        assertEquals(0x500b, msrs.get(1).data());
+        assertFalse(always.where(e -> e instanceof TraceEvent.InjException x && x.vector() == 14).isEmpty());
+        assertTrue(always.all(TraceEvent.GuestPanic.class).isEmpty());
+        assertEquals(Task.State.DONE, always.task(0).state());
+        SimRun userOnly = SimRun.of(dev.apfsim.scenario.BuiltinScenarios.load("appc-kernel-mode"));
+        assertTrue(userOnly.where(e -> e instanceof TraceEvent.InjException).isEmpty(), userOnly.dump());
+        assertFalse(userOnly.all(TraceEvent.ApfHalt.class).isEmpty());
+    }
+
     @Test
     void aTestGuestScenarioWritesAndReadsBack() throws IOException {
         for (String yaml : docExamples()) {
