@@ -159,7 +159,7 @@ public final class Machine implements VmObserver, GuestObserver {
                     }
                 }
                 case TaskSpec.Scripted sc -> {
-                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()));
+                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()), sc.startKernel(), sc.startIf());
                     taskNo++;
                 }
             }

@@ -285,6 +285,11 @@ public final class X86Vcpu implements KvmArch {
                 guest.msrResult(gp, 0);
                 kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
             }
+            case X86Exit.Io io -> {
+                // handle_io → KVM_EXIT_IO: the VMM handles the access and calls KVM_RUN again
+                trace(new TraceEvent.Pio(sim.now(), id, !io.in(), io.port(), 4, io.in() ? 0 : io.value()));
+                kvm.scheduleEnter(c.vmExitNs() + c.pioExitNs());
+            }
             case X86Exit.RdMsr m -> {
                 ApfMsrHandler.Result r = msrs.read(m.msr());
                 boolean gp = r == null || r.gp();
