@@ -85,6 +85,11 @@ public final class X86Vcpu implements KvmArch {
         return x86;
     }
 
+    /** The error policy's state, hashed (seed 004: error_gfn), for the checker's abstract state. */
+    public long errorPolicyState() {
+        return errorPolicy.stateHash();
+    }
+
     public void setErrorPolicy(ErrorPolicyHook hook) {
         this.errorPolicy = hook;
     }
