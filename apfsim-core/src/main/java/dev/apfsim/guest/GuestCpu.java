@@ -1,5 +1,7 @@
 package dev.apfsim.guest;
 
+import dev.apfsim.engine.Choices;
+
 import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.arch.GuestCode;
 import dev.apfsim.arch.GuestExit;
@@ -157,7 +159,7 @@ public final class GuestCpu implements GuestCode {
             switch (a) {
                 case Action.Compute c -> {
                     if (ctx.remaining < 0) {
-                        ctx.remaining = c.ns();
+                        ctx.remaining = kernel.sim.choices().cost(Choices.Cost.GUEST_COMPUTE, c.ns());
                     }
                     if (t + ctx.remaining <= horizon) {
                         charge(ctx, ctx.remaining);

@@ -10,7 +10,8 @@ import dev.apfsim.check.Invariant;
 import dev.apfsim.check.ModelChecks;
 import dev.apfsim.check.Monitor;
 import dev.apfsim.check.SleeperCheck;
-import dev.apfsim.engine.ScheduleChooser;
+import dev.apfsim.check.ControlledChoices;
+import dev.apfsim.engine.Choices;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.guest.GuestCpu;
 import dev.apfsim.guest.arm64.Arm64Entry;
@@ -74,8 +75,22 @@ public final class Machine implements VmObserver, GuestObserver {
     private int sampleEvery = 1;
 
     public Machine(Scenario s) {
+        this(s, null);
+    }
+
+    /**
+     * A machine whose nondeterministic decisions {@code choices} takes (null: the scenario's own values, or the
+     * decisions its {@code check} section records, as a reproducer does).
+     */
+    public Machine(Scenario s, Choices choices) {
         this.scenario = s;
         this.sim = new Simulator(s.seed());
+        if (choices == null && s.check().controlled()) {
+            choices = replay(s);
+        }
+        if (choices != null) {
+            sim.setChoices(choices);
+        }
         this.metrics = new Metrics(s.vcpus());
         long frames = s.memoryBytes() >>> 12;
         this.memory = new HostMemory(sim, frames, s.hostLimitBytes() >>> 12, s.failures(), s.kvm().costs().sigbusNs());
@@ -125,23 +140,11 @@ public final class Machine implements VmObserver, GuestObserver {
         }
         tracer.attachProbe(new ModelChecks(monitor, vcpus));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
-        if (s.check().scheduleSeed() != 0) {
-            java.util.SplittableRandom choices = new java.util.SplittableRandom(s.check().scheduleSeed());
-            sim.setChooser(choices::nextInt);
+        if (!sim.choices().isDefault() && !s.check().perturbKinds().isEmpty() && s.check().maxPerturbations() > 0) {
+            tracer.attachProbe(new PerturbationCue());
         }
         for (Perturbation p : s.check().perturbations()) {
-            if (p.cpu() < s.vcpus()) {
-                sim.at(p.timeNs(), (code, arg) -> {
-                    if (p.kind() == Perturbation.Kind.MIGRATE) {
-                        vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
-                    } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
-                        new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
-                    } else {
-                        guest.cpu(p.cpu()).queuePerturbation(p);
-                        irqLines.get(p.cpu()).accept(Perturbation.VECTOR);
-                    }
-                }, 0, 0);
-            }
+            inject(p);
         }
         int taskNo = 0;
         for (TaskSpec spec : s.tasks()) {
@@ -160,6 +163,60 @@ public final class Machine implements VmObserver, GuestObserver {
                     taskNo++;
                 }
             }
+        }
+    }
+
+    /** The decisions a reproducer records: its choice sequence, then (legacy) a seeded order of simultaneous events. */
+    private static Choices replay(Scenario s) {
+        long seed = s.check().scheduleSeed();
+        ControlledChoices.Picker rest = ControlledChoices.DEFAULTS;
+        if (seed != 0) {
+            java.util.SplittableRandom order = new java.util.SplittableRandom(seed);
+            rest = (p, n, ids, step) -> p == Choices.Point.EVENT_ORDER ? order.nextInt(n) : 0;
+        }
+        return new ControlledChoices(s.check().choices(), s.check().costLevels(), rest);
+    }
+
+    private void inject(Perturbation p) {
+        if (p.cpu() >= scenario.vcpus()) {
+            return;
+        }
+        sim.at(p.timeNs(), (code, arg) -> {
+            if (p.kind() == Perturbation.Kind.MIGRATE) {
+                vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
+            } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
+                new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
+            } else {
+                guest.cpu(p.cpu()).queuePerturbation(p);
+                irqLines.get(p.cpu()).accept(Perturbation.VECTOR);
+            }
+        }, 0, 0);
+    }
+
+    /**
+     * When a perturbation happens, as a choice point: each async PF set-up is a cue after which the checker may
+     * inject one of the scenario's perturbation kinds on that vCPU, 1 µs to 16 ms later, for 10 µs to 1.3 ms — the
+     * hot spots of the run itself (a migration before the fault reaches the guest, an IRQ-off window over its
+     * completion), at most {@code max_perturbations} per run.
+     */
+    private final class PerturbationCue implements dev.apfsim.trace.ProbeListener {
+        private int injected;
+
+        @Override
+        public void probe(dev.apfsim.trace.Probe p) {
+            if (!(p instanceof dev.apfsim.trace.Probe.AsyncPfSetup a) || injected >= scenario.check().maxPerturbations()) {
+                return;
+            }
+            List<Perturbation.Kind> kinds = scenario.check().perturbKinds();
+            Choices c = sim.choices();
+            int k = c.pick(Choices.Point.PERTURBATION, kinds.size() + 1, null);
+            if (k == 0) {
+                return;
+            }
+            injected++;
+            long delay = 1_000L << (2 * c.pick(Choices.Point.PERTURBATION_DELAY, 8, null));
+            long duration = 10_000L << c.pick(Choices.Point.PERTURBATION_DELAY, 8, null);
+            inject(new Perturbation(sim.now() + delay, a.vcpu(), kinds.get(k - 1), duration));
         }
     }
 
@@ -239,10 +296,6 @@ public final class Machine implements VmObserver, GuestObserver {
 
     public Scenario scenario() {
         return scenario;
-    }
-
-    public void setChooser(ScheduleChooser chooser) {
-        sim.setChooser(chooser);
     }
 
     public Simulator simulator() {
