@@ -3,9 +3,9 @@ package dev.apfsim.guest;
 import java.util.ArrayDeque;
 
 /** A kernel handler running on top of the interrupted context, with that context's IF and CPL to restore. */
-final class Frame extends Context {
+public final class Frame extends Context {
     /** PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR). */
-    enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
+    public enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
 
     final Kind kind;
     final ArrayDeque<Action> actions = new ArrayDeque<>(4);
@@ -24,6 +24,20 @@ final class Frame extends Context {
         }
     }
 
+    public Kind kind() {
+        return kind;
+    }
+
+    /** IF of the interrupted context (what IRET restores). */
+    public boolean savedIf() {
+        return savedIf;
+    }
+
+    /** CPL of the interrupted context. */
+    public int savedCpl() {
+        return savedCpl;
+    }
+
     @Override
     Action fetch() {
         Action a = actions.pollFirst();
@@ -31,7 +45,22 @@ final class Frame extends Context {
     }
 
     /** Inserts a step right after the current one. */
-    void then(Action a) {
+    public void then(Action a) {
         actions.addFirst(a);
+    }
+
+    /** Adds a step before every step not yet fetched (entry code). */
+    public void prepend(Action a) {
+        actions.addFirst(a);
+    }
+
+    /** Adds a step after every other one, before the IRET (exit code). */
+    public void append(Action a) {
+        actions.addLast(a);
+    }
+
+    /** Drops the steps not yet fetched: the handler returns at once. */
+    public void clearSteps() {
+        actions.clear();
     }
 }

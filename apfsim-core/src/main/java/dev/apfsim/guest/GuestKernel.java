@@ -8,7 +8,10 @@ import dev.apfsim.trace.Tracer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The Linux-like guest kernel: its CPUs, its tasks and the global async PF sleeper table. */
+/**
+ * The Linux-like guest kernel, the same on every architecture: its CPUs, its tasks and the global async PF sleeper
+ * table. Each CPU's architecture entry code is given when the CPU is added.
+ */
 public final class GuestKernel {
     /** GPA of CPU 0's {@code apf_reason} area; CPU n's is 64 bytes further per CPU. */
     public static final long APF_AREA_BASE = 0x9000;
@@ -25,8 +28,6 @@ public final class GuestKernel {
     final List<GuestCpu> cpus = new ArrayList<>();
     final List<Task> tasks = new ArrayList<>();
     boolean panicked;
-    /** s390 {@code pfault_list}: the tasks asleep on a PFAULT_INIT. */
-    final ArrayList<Task> pfaultList = new ArrayList<>();
     /** Names each fault handler entry for the probes that follow it. */
     private long faults;
 
@@ -57,10 +58,15 @@ public final class GuestKernel {
         }
     }
 
-    public GuestCpu addCpu(GuestCpu.Platform platform) {
-        GuestCpu c = new GuestCpu(this, cpus.size(), platform);
+    /** Adds a CPU whose architecture entry code {@code arch} builds; returns that entry (what the host holds). */
+    public <E extends ArchEntry> E addCpu(GuestCpu.Platform platform, java.util.function.Function<GuestCpu, E> arch) {
+        @SuppressWarnings("unchecked")
+        java.util.function.Function<GuestCpu, ? extends ArchEntry> f = arch;
+        GuestCpu c = new GuestCpu(this, cpus.size(), platform, f);
         cpus.add(c);
-        return c;
+        @SuppressWarnings("unchecked")
+        E e = (E) c.entry();
+        return e;
     }
 
     public Task addTask(String name, int cpu, Program program) {
@@ -106,7 +112,7 @@ public final class GuestKernel {
                     t.state == Task.State.APF_SLEEP));
             cpus.get(t.cpu).scheduler.wake(t, now);
             if (t.cpu != fromCpu) {
-                cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.arch.x86.ApfMsr.RESCHEDULE_VECTOR);
+                cpus.get(t.cpu).platform.sendIpi(t.cpu, cpus.get(t.cpu).platform.rescheduleVector());
             }
         }
     }

@@ -20,8 +20,6 @@ public final class Task extends Context {
     long execAtPick;
     long sleepStart;
     long sleepToken;
-    /** s390 {@code thread.pfault_wait}: 1 asleep on {@code pfault_list}, -1 the completion came first, else 0. */
-    int pfaultWait;
     /** The page-ready that woke it carried the error flag (seed 004 patch 2): SIGBUS on return to user. */
     boolean pendingSigbus;
 

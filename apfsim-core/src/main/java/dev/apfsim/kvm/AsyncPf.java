@@ -116,6 +116,7 @@ public final class AsyncPf {
         private final int cpu;
         private int id = -1;
         private int errno;
+        private long dispatch;
 
         Kworker(KvmAsyncPf work, int cpu) {
             this.work = work;
@@ -133,8 +134,9 @@ public final class AsyncPf {
                 return;
             }
             id = cpus.takeWorker(cpu);
-            metrics.workerNs += workerDispatchNs;
-            sim.after(workerDispatchNs, this, WORKER_START, 0);
+            dispatch = sim.choices().cost(dev.apfsim.engine.Choices.Cost.WORKER_DISPATCH, workerDispatchNs);
+            metrics.workerNs += dispatch;
+            sim.after(dispatch, this, WORKER_START, 0);
         }
 
         @Override
@@ -150,7 +152,7 @@ public final class AsyncPf {
             memory.getUserPages(work.gfn, (gfn, e) -> {
                 metrics.workerNs += sim.now() - started;
                 if (e != 0) {
-                    metrics.failedWorkerNs += sim.now() - started + workerDispatchNs;
+                    metrics.failedWorkerNs += sim.now() - started + dispatch;
                     if (metrics.firstWorkerErrorNs < 0) {
                         metrics.firstWorkerErrorNs = sim.now();
                     }

@@ -232,6 +232,14 @@ public final class ScenarioWriter {
         m.put("perturb", kinds);
         m.put("max_perturbations", c.maxPerturbations());
         m.put("jitter", c.jitter());
+        if (c.choices().length() > 0) {
+            m.put("choices", c.choices().toString());
+        }
+        if (!c.costLevels().isEmpty()) {
+            Map<String, Object> levels = new LinkedHashMap<>();
+            c.costLevels().forEach((k, l) -> levels.put(k.key(), l));
+            m.put("cost_levels", levels);
+        }
         return m;
     }
 
