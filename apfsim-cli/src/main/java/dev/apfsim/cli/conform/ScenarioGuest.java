@@ -87,19 +87,15 @@ public final class ScenarioGuest {
                         case Action.KernelMode km -> kernel = km.kernel();
                         case Action.Cli c -> {
                             irqOff = true;
-                            p.add(new TestGuest.Cli());
+                            p.add(common(a, t.name()));
                         }
                         case Action.Sti c -> {
                             irqOff = false;
-                            p.add(new TestGuest.Sti());
+                            p.add(common(a, t.name()));
                         }
-                        case Action.Hlt h -> p.add(new TestGuest.Hlt());
-                        case Action.WrMsr w -> p.add(new TestGuest.WriteMsr(w.msr(), w.value()));
-                        case Action.RdMsr r -> p.add(new TestGuest.ReadMsr(r.msr()));
                         case Action.Compute c -> p.add(new TestGuest.Compute((int) Math.clamp(c.ns() / 1000, 1,
                                 1_000_000), kernel || irqOff ? Cpl.CPL0 : Cpl.CPL3));
-                        default -> throw new Unsupported("workload.tasks." + t.name() + ": the step "
-                                + a.getClass().getSimpleName() + " has no counterpart in the real-KVM test guest");
+                        default -> p.add(common(a, t.name()));
                     }
                 }
             }
@@ -110,10 +106,30 @@ public final class ScenarioGuest {
         // for both modes, so it panics when the scenario makes KVM deliver one at CPL0.
         NotPresentReaction reaction = g.pfHandler() == GuestConfig.PfHandler.RETURN_WITHOUT_WAIT
                 ? NotPresentReaction.RETURN : kernelDelivery ? NotPresentReaction.PANIC : NotPresentReaction.SPIN;
-        PvCpuid cpuid = new PvCpuid(s.kvm().cpuidAsyncPf(), s.kvm().cpuidAsyncPfVmexit(), s.kvm().cpuidAsyncPfInt(),
+        return checked(new TestGuest(s.name(), ApicMode.X2APIC, cpuid(s), GuestKernel.APF_AREA_BASE, g.apfVector(),
+                reaction, LINUX_READY, regions(s), programs));
+    }
+
+    /** The steps both kinds of guest write the same way. */
+    private static Step common(Action a, String task) {
+        return switch (a) {
+            case Action.Cli c -> new TestGuest.Cli();
+            case Action.Sti c -> new TestGuest.Sti();
+            case Action.Hlt h -> new TestGuest.Hlt();
+            case Action.WrMsr w -> new TestGuest.WriteMsr(w.msr(), w.value());
+            case Action.RdMsr r -> new TestGuest.ReadMsr(r.msr());
+            default -> throw new Unsupported("workload.tasks." + task + ": the step " + a.getClass().getSimpleName()
+                    + " has no counterpart in the real-KVM test guest");
+        };
+    }
+
+    /** What CPUID leaf 0x40000001 offers, as the scenario's host says. */
+    private static PvCpuid cpuid(Scenario s) {
+        return new PvCpuid(s.kvm().cpuidAsyncPf(), s.kvm().cpuidAsyncPfVmexit(), s.kvm().cpuidAsyncPfInt(),
                 s.kvm().enforcePvCpuid());
-        TestGuest tg = new TestGuest(s.name(), ApicMode.X2APIC, cpuid, GuestKernel.APF_AREA_BASE, g.apfVector(),
-                reaction, LINUX_READY, regions(s), programs);
+    }
+
+    private static TestGuest checked(TestGuest tg) {
         List<String> problems = tg.problems();
         if (!problems.isEmpty()) {
             throw new Unsupported(String.join("; ", problems));
