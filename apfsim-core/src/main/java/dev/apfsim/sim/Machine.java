@@ -113,9 +113,11 @@ public final class Machine implements VmObserver, GuestObserver {
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
         S390Flic flic = new S390Flic();
+        dev.apfsim.kvm.HostCpus hostCpus = new dev.apfsim.kvm.HostCpus(sim, host.hostCpus(), s.vcpus());
         PfaultList pfaultList = new PfaultList(); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
-            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
+            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this,
+                    hostCpus);
             v.setFaultListener(livelock);
             vcpus.add(v);
             switch (host.arch()) {
@@ -164,7 +166,7 @@ public final class Machine implements VmObserver, GuestObserver {
                     }
                 }
                 case TaskSpec.Scripted sc -> {
-                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()));
+                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()), sc.startKernel(), sc.startIf());
                     taskNo++;
                 }
             }

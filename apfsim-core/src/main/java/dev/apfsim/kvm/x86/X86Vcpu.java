@@ -187,8 +187,10 @@ public final class X86Vcpu implements KvmArch {
             trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
             return Entry.AGAIN;
         }
-        if (kvm.checkRequest(REQ_APF_READY) || apf.legacy) {
-            asyncPf.checkCompletion(); // ≤5.7 vcpu_run checked on every iteration
+        // ≤5.7 vcpu_run polled at the bottom of every iteration, before cond_resched: a pass that resumes from
+        // the scheduler (a kworker ran meanwhile) enters the guest without polling again
+        if (kvm.checkRequest(REQ_APF_READY) || (apf.legacy && !kvm.afterResched())) {
+            asyncPf.checkCompletion();
         }
         Integer forced = errorPolicy.forcedExit();
         if (forced != null) {
@@ -289,6 +291,11 @@ public final class X86Vcpu implements KvmArch {
                 trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
                 guest.msrResult(gp, 0);
                 kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case X86Exit.Io io -> {
+                // handle_io → KVM_EXIT_IO: the VMM handles the access and calls KVM_RUN again
+                trace(new TraceEvent.Pio(sim.now(), id, !io.in(), io.port(), 4, io.in() ? 0 : io.value()));
+                kvm.scheduleEnter(c.vmExitNs() + c.pioExitNs());
             }
             case X86Exit.RdMsr m -> {
                 ApfMsrHandler.Result r = msrs.read(m.msr());
