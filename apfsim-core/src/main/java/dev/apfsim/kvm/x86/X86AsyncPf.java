@@ -96,7 +96,7 @@ public final class X86AsyncPf {
         if (canDeliverAsyncPf() && apfPutUserNotPresent()) {
             vcpu.metrics.counters.inc(Counter.NOT_PRESENT_INJECTED);
             vcpu.probe(new Probe.NotPresentInjected(vcpu.id, work.tokenUnsigned(), vcpu.cpu.guestMode,
-                    vcpu.cpu.paging));
+                    vcpu.cpu.paging, vcpu.cpu.interruptAllowed()));
             vcpu.injectAsyncPageFault(work.token);
             return true;
         }
