@@ -195,6 +195,8 @@ public final class Machine implements VmObserver, GuestObserver {
         if (lassos == null) {
             lassos = new LassoDetector(this, states);
             tracer.attach(lassos);
+        } else if (states != null) {
+            lassos.collectStates(states);
         }
         return lassos;
     }
