@@ -16,6 +16,10 @@ public sealed interface Action {
     record Sti() implements Action {
     }
 
+    /** POPF loading RFLAGS.IF = {@code interruptFlag} (no interrupt shadow, unlike STI). */
+    record Popf(boolean interruptFlag) implements Action {
+    }
+
     /** Enter ({@code true}) or leave kernel mode: a system call boundary. */
     record KernelMode(boolean kernel) implements Action {
     }

@@ -127,6 +127,11 @@ public final class GuestCpu implements GuestCode {
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
             }
+            if (cpu.interruptWindowExiting && cpu.interruptAllowed()) {
+                // the interrupt window opened at this instruction boundary (IF=1, no STI shadow): the VM exit that
+                // lets the host inject what it could not before (SDM: interrupt-window exiting; vmx_interrupt_blocked)
+                return new GuestExit.IrqWindow(t);
+            }
             Task current = scheduler.current();
             Context ctx = frames.isEmpty() ? current : frames.top();
             if (ctx == null) {
@@ -145,6 +150,11 @@ public final class GuestCpu implements GuestCode {
                 case Action.Compute c -> {
                     if (ctx.remaining < 0) {
                         ctx.remaining = kernel.sim.choices().cost(Choices.Cost.GUEST_COMPUTE, c.ns());
+                    }
+                    if (shadow) {
+                        // the shadow covers the compute's first instruction only: the window opens right after it
+                        cpu.interruptShadow = false;
+                        continue;
                     }
                     if (t + ctx.remaining <= horizon) {
                         charge(ctx, ctx.remaining);
@@ -172,9 +182,13 @@ public final class GuestCpu implements GuestCode {
                     ctx.advance();
                     if (!cpu.interruptFlag) {
                         cpu.interruptFlag = true;
-                        cpu.interruptShadow = true; // blocks interrupts for one more instruction
+                        cpu.interruptShadow = cpu.unmaskShadow(); // x86: blocks interrupts for one more instruction
                         continue;
                     }
+                }
+                case Action.Popf p -> {
+                    cpu.interruptFlag = p.interruptFlag(); // POPF sets IF without a shadow (em_popf)
+                    ctx.advance();
                 }
                 case Action.KernelMode k -> {
                     cpu.cpl = k.kernel() ? 0 : 3;
@@ -249,12 +263,7 @@ public final class GuestCpu implements GuestCode {
                 }
             }
             if (shadow) {
-                cpu.interruptShadow = false;
-            }
-            if (a instanceof Action.Iret || a instanceof Action.Sti) {
-                if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
-                    return new GuestExit.IrqWindow(t); // interrupt-window exit: the host injects now
-                }
+                cpu.interruptShadow = false; // the instruction after STI retired
             }
         }
     }

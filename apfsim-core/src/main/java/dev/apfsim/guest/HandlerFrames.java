@@ -54,12 +54,14 @@ final class HandlerFrames {
     /** Enters a handler inside L2 (an exception injected straight into L2: no exit to L1). */
     void enterInL2(Frame f) {
         stack.push(f);
+        cpu.interruptShadow = false; // event delivery ends blocking by STI
         cpu.interruptFlag = false;
         cpu.cpl = 0;
     }
 
     private void pushL1(Frame f) {
         stack.push(f);
+        cpu.interruptShadow = false; // event delivery ends blocking by STI
         cpu.interruptFlag = false; // interrupt gates clear IF
         cpu.cpl = 0;
         cpu.guestMode = false;

@@ -193,6 +193,7 @@ public final class ScenarioWriter {
             case Action.Sleep s -> map("sleep", ns(s.ns()));
             case Action.Cli c -> "cli";
             case Action.Sti s -> "sti";
+            case Action.Popf p -> map("popf", p.interruptFlag());
             case Action.Hlt h -> "halt";
             case Action.Init i -> "init";
             case Action.KernelMode k -> map("kernel", k.kernel());

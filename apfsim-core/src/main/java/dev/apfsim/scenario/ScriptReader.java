@@ -24,7 +24,7 @@ import static dev.apfsim.scenario.ScenarioLoader.MSR_KVM_ASYNC_PF_INT;
 final class ScriptReader {
     private static final List<String> STEP_WORDS = List.of("cli", "sti", "halt", "init");
     private static final List<String> STEP_KEYS = List.of("touch", "write", "compute", "sleep", "kernel", "wrmsr",
-            "rdmsr", "paging", "lapic", "cr3", "l2", "regular_pf", "repeat");
+            "rdmsr", "paging", "lapic", "cr3", "l2", "regular_pf", "popf", "repeat");
 
     private static final Map<String, Integer> MSR_NAMES = NodeReader.ordered(
             "msr_kvm_async_pf_en", MSR_KVM_ASYNC_PF_EN, "msr_kvm_async_pf_int", MSR_KVM_ASYNC_PF_INT,
@@ -100,6 +100,7 @@ final class ScriptReader {
             case "kernel" -> out.add(new Action.KernelMode(r.bool(v, vp)));
             case "paging" -> out.add(new Action.SetPaging(r.bool(v, vp)));
             case "lapic" -> out.add(new Action.SetLapicEnabled(r.bool(v, vp)));
+            case "popf" -> out.add(new Action.Popf(r.bool(v, vp)));
             case "rdmsr" -> out.add(new Action.RdMsr(msr(v, vp)));
             case "cr3" -> out.add(new Action.SetCr3(r.integer(v, vp, 0, Long.MAX_VALUE)));
             case "l2" -> out.add(new Action.SetGuestMode(r.bool(v, vp)));

@@ -225,6 +225,18 @@ public final class X86Vcpu implements KvmArch {
             probe(new Probe.HaltProgress(id));
             guest.deliverInterrupt(at, lapic.acknowledge());
         }
+        if (lapic.hasInterrupt()) {
+            // kvm_cpu_has_injectable_intr after the attempt → enable_irq_window: IF=0, the STI shadow, or an
+            // exception injected first (can_inject = false) keep it out; exit as soon as the guest can take it
+            cpu.interruptWindowExiting = true;
+        }
+    }
+
+    /** {@code handle_interrupt_window}: clear the window-exiting control; the next entry injects. */
+    @Override
+    public void interruptWindowExit() {
+        cpu.interruptWindowExiting = false;
+        metrics.counters.inc(Counter.IRQ_WINDOW_EXITS);
     }
 
     /**
@@ -266,6 +278,11 @@ public final class X86Vcpu implements KvmArch {
     @Override
     public void handleExit(GuestExit exit) {
         HostCosts c = costs();
+        if (!(exit instanceof GuestExit.MemoryFault)) {
+            // KVM completes the instruction (kvm_skip_emulated_instruction → vmx_set_interrupt_shadow(vcpu, 0)):
+            // an STI shadow on it ends here; an EPT violation retries the instruction, still under the shadow
+            cpu.interruptShadow = false;
+        }
         switch (exit) {
             case GuestExit.MemoryFault e -> handleEptViolation(e);
             case GuestExit.Init i -> {
