@@ -74,6 +74,7 @@ final class ConformCommand implements Callable<Integer> {
         List<Scenario> scenarios = new ArrayList<>();
         if (scenario != null) {
             scenarios.add(options.load(scenario, List.of()));
+            guest(scenarios.getFirst()); // bad input is bad input on any host
         } else if (suite) {
             for (String n : Conformance.suite()) {
                 scenarios.add(options.load(n, List.of()));
@@ -150,8 +151,14 @@ final class ConformCommand implements Callable<Integer> {
     }
 
     private Conformance.Result run(Scenario s, Probe.Usable host) throws IOException {
+        guest(s);
+        return Conformance.run(s, host.backend(), limitNs);
+    }
+
+    /** The scenario's test guest, or bad input naming the field the real KVM cannot do. */
+    private static void guest(Scenario s) {
         try {
-            return Conformance.run(s, host.backend(), limitNs);
+            ScenarioGuest.of(s);
         } catch (ScenarioGuest.Unsupported e) {
             throw new Main.UserException(s.name() + ": " + e.getMessage());
         }

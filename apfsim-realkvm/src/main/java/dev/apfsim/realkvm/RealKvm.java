@@ -8,8 +8,6 @@ import dev.apfsim.realkvm.kvm.Backend;
 import dev.apfsim.realkvm.kvm.Probe;
 import dev.apfsim.realkvm.vmm.Recording;
 import dev.apfsim.realkvm.vmm.RunOptions;
-import dev.apfsim.realkvm.vmm.VcpuEnd;
-import dev.apfsim.realkvm.guest.GuestEvent;
 import dev.apfsim.realkvm.vmm.Vmm;
 
 import java.io.IOException;
@@ -55,22 +53,11 @@ public final class RealKvm {
     }
 
     /**
-     * The real side of a comparison: the recording's events and how the run ended. A vCPU whose guest stopped
-     * itself (a panic, an unexpected exception) keeps only the events up to its last report: work still in
-     * flight then completes in a kworker while the VMM tears down, which no guest sees (the model stops the VM
-     * at the panic).
+     * The real side of a comparison: the recording's events and how the run ended, each vCPU whose guest
+     * stopped itself cut at that point ({@link ApfTrace#cutAt}).
      */
     public static ApfTrace trace(Recording r) {
-        List<ApfEvent> ev = events(r);
-        for (int v = 0; v < r.vcpuEnds().size(); v++) {
-            if (r.vcpuEnds().get(v) instanceof VcpuEnd.Panic || r.vcpuEnds().get(v) instanceof VcpuEnd.GuestException) {
-                int vcpu = v;
-                long last = r.guestEvents().stream().filter(g -> g.vcpu() == vcpu).mapToLong(GuestEvent::timeNs)
-                        .max().orElse(Long.MAX_VALUE);
-                ev = ev.stream().filter(e -> e.vcpu() != vcpu || e.timeNs() <= last).toList();
-            }
-        }
-        return new ApfTrace("real", ev, r.end());
+        return new ApfTrace("real", events(r), r.end()).cutAt(r.guestStops());
     }
 
     /** The recording's trace as the normalised APF event sequence, each event on its vCPU. */

@@ -68,11 +68,18 @@ public final class Conformance {
     public static Result run(Scenario s, Backend backend, Long limitNs) throws IOException {
         TestGuest guest = ScenarioGuest.of(s);
         long realLimit = limitNs != null ? limitNs : Math.min(s.durationNs(), DEFAULT_LIMIT_NS);
-        Scenario modelScenario = withoutTimer(limitNs != null ? s.withDuration(limitNs) : s);
-        ModelSide model = ModelSide.run(modelScenario);
+        ModelSide model = model(s, limitNs);
         Recording rec = RealKvm.record(guest, backend, Math.max(1, realLimit / 1_000_000));
-        ApfTrace real = RealKvm.trace(rec);
-        DiffReport d = ConformDiff.compare(s.name(), real, model.trace(guest.intVector()));
-        return new Result(s.name(), guest, rec, model, d);
+        return new Result(s.name(), guest, rec, model, compare(s.name(), RealKvm.trace(rec), model, guest));
+    }
+
+    /** The model's run of {@code s} as conform makes it (no timer tick; cut at {@code limitNs} when given). */
+    public static ModelSide model(Scenario s, Long limitNs) {
+        return ModelSide.run(withoutTimer(limitNs != null ? s.withDuration(limitNs) : s));
+    }
+
+    /** Real on the left, model on the right, the page-ready vector being the test guest's. */
+    public static DiffReport compare(String name, ApfTrace real, ModelSide model, TestGuest guest) {
+        return ConformDiff.compare(name, real, model.trace(guest.intVector()));
     }
 }
