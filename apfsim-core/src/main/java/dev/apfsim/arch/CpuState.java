@@ -21,6 +21,10 @@ public abstract class CpuState {
      * indicator ({@code set_intercept_indicators_ext}), arm64 the pending virtual IRQ the PE takes on unmasking.
      */
     public boolean interruptWindowExiting;
+    /** x86 blocking by NMI: an NMI handler runs, until its IRET; the other architectures never set it. */
+    public boolean nmiBlocked;
+    /** x86 NMI-window exiting ({@code enable_nmi_window}): exit once NMIs are no longer blocked. */
+    public boolean nmiWindowExiting;
     /** A nested guest runs (x86 {@code is_guest_mode}); the other architectures never set it here. */
     public boolean guestMode;
     /** Guest page-table root: x86 CR3, arm64 TTBR0_EL1, s390 the primary ASCE. */
@@ -29,6 +33,11 @@ public abstract class CpuState {
     /** Interrupts may be taken now ({@code kvm_arch_interrupt_allowed}). */
     public boolean interruptAllowed() {
         return interruptFlag && !interruptShadow;
+    }
+
+    /** A window the host asked for is open at this instruction boundary: the guest exits so the host can inject. */
+    public boolean windowExitDue() {
+        return (interruptWindowExiting && interruptAllowed()) || (nmiWindowExiting && !nmiBlocked);
     }
 
     /**
@@ -46,6 +55,8 @@ public abstract class CpuState {
         interruptFlag = false;
         interruptShadow = false;
         interruptWindowExiting = false; // vmx_vcpu_reset → init_vmcs: execution controls from scratch
+        nmiWindowExiting = false;
+        nmiBlocked = false;
         guestMode = false;
     }
 }

@@ -177,6 +177,11 @@ public abstract class ArchEntry implements GuestCode {
         return cpu.frames.top();
     }
 
+    /** An NMI handler is running on this CPU ({@code in_nmi()}). */
+    protected final boolean inNmi() {
+        return cpu.frames.contains(Frame.Kind.NMI);
+    }
+
     protected final int frameDepth() {
         return cpu.frames.depth();
     }

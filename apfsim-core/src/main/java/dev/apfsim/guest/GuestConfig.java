@@ -14,10 +14,19 @@ package dev.apfsim.guest;
  * @param timerHandlerNs timer interrupt handler
  * @param contextSwitchNs scheduler switch between tasks
  * @param scheduler      the scheduling policy of each CPU's run queue
+ * @param version        which kernel's {@code __kvm_handle_async_pf} the #PF handler runs
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
-                          long contextSwitchNs, SchedulerPolicy scheduler) {
+                          long contextSwitchNs, SchedulerPolicy scheduler, KernelVersion version) {
+
+    /** The 6.12 baseline kernel. */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
+                       SchedulerPolicy scheduler) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, scheduler, KernelVersion.V6_12);
+    }
 
     /** The round-robin scheduler (the original arity). */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
@@ -28,11 +37,37 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
 
     public GuestConfig {
         java.util.Objects.requireNonNull(scheduler, "scheduler");
+        java.util.Objects.requireNonNull(version, "version");
     }
 
     public GuestConfig withScheduler(SchedulerPolicy s) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, s);
+                timerHandlerNs, contextSwitchNs, s, version);
+    }
+
+    public GuestConfig withVersion(KernelVersion v) {
+        return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
+                timerHandlerNs, contextSwitchNs, scheduler, v);
+    }
+
+    /**
+     * The guest kernel whose {@code __kvm_handle_async_pf} (arch/x86/kernel/kvm.c) runs; the two differ in the order
+     * of its checks.
+     */
+    public enum KernelVersion {
+        /**
+         * 6.12.117, the baseline ("x86/kvm: Don't consume async #PF flags on a kernel #PF in NMI context"): peek at
+         * the flags without consuming them; a kernel-mode #PF returns to regular #PF handling inside an NMI (the
+         * flags stay for the #PF the NMI interrupted) and panics outside one; only then read-and-zero, the IF check,
+         * the wait.
+         */
+        V6_12,
+        /**
+         * Mainline as found in current copies: read-and-zero the flags first, then the IF check, then the kernel-mode
+         * check. A kernel-mode #PF inside an NMI that interrupted an async #PF's entry consumes that #PF's flags and
+         * panics "in interrupt disabled region".
+         */
+        MAINLINE
     }
 
     /** How a CPU picks the next task ({@link Scheduler}). */

@@ -127,7 +127,7 @@ public final class GuestCpu implements GuestCode {
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
             }
-            if (cpu.interruptWindowExiting && cpu.interruptAllowed()) {
+            if (cpu.windowExitDue()) {
                 // the interrupt window opened at this instruction boundary (IF=1, no STI shadow): the VM exit that
                 // lets the host inject what it could not before (SDM: interrupt-window exiting; vmx_interrupt_blocked)
                 return new GuestExit.IrqWindow(t);

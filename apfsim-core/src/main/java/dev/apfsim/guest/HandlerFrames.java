@@ -60,6 +60,9 @@ final class HandlerFrames {
     }
 
     private void pushL1(Frame f) {
+        if (f.kind == Frame.Kind.NMI) {
+            cpu.nmiBlocked = true; // blocking by NMI until the handler's IRET
+        }
         stack.push(f);
         cpu.interruptShadow = false; // event delivery ends blocking by STI
         cpu.interruptFlag = false; // interrupt gates clear IF
@@ -70,6 +73,9 @@ final class HandlerFrames {
     /** IRET (ERET on arm64): leave the innermost handler, restoring what it interrupted. */
     void iret() {
         Frame f = stack.pop();
+        if (f.kind == Frame.Kind.NMI) {
+            cpu.nmiBlocked = false;
+        }
         leaveWindows(); // ERET
         cpu.interruptFlag = f.savedIf;
         cpu.cpl = f.savedCpl;
@@ -88,8 +94,21 @@ final class HandlerFrames {
         leaveWindows();
     }
 
+    /** A handler of {@code kind} is on the stack (x86 {@code in_nmi()} for NMI). */
+    boolean contains(Frame.Kind kind) {
+        for (Frame f : stack) {
+            if (f.kind == kind) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Drops every handler without restoring anything (task killed, CPU reset). */
     void clear() {
+        if (contains(Frame.Kind.NMI)) {
+            cpu.nmiBlocked = false;
+        }
         stack.clear();
         leaveWindows();
     }

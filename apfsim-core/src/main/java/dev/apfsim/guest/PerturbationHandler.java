@@ -79,7 +79,7 @@ final class PerturbationHandler {
                 steps.add(new Action.SetGuestMode(false));
                 steps.add(new Action.SetCr3(orig));
             }
-            case MIGRATE, IRQ_STORM -> {
+            case MIGRATE, IRQ_STORM, NMI -> {
                 // VMM/host actions: Machine handles them and never queues them here
             }
             case CR3_SWITCH -> {

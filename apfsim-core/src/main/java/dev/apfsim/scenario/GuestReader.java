@@ -17,6 +17,9 @@ final class GuestReader {
     static final Map<String, GuestConfig.SchedulerPolicy> SCHEDULER = ordered(
             "round-robin", GuestConfig.SchedulerPolicy.ROUND_ROBIN, "cfs", GuestConfig.SchedulerPolicy.CFS);
 
+    static final Map<String, GuestConfig.KernelVersion> VERSION = ordered(
+            "6.12", GuestConfig.KernelVersion.V6_12, "mainline", GuestConfig.KernelVersion.MAINLINE);
+
     /** en_bits default for apf: custom: ENABLED | DELIVERY_AS_INT. */
     static final long CUSTOM_EN_BITS = 0x9;
 
@@ -43,6 +46,7 @@ final class GuestReader {
                 r.durField(g, "irq_handler_cost", d.irqHandlerNs()),
                 r.durField(g, "timer_handler_cost", d.timerHandlerNs()),
                 r.durField(g, "context_switch", d.contextSwitchNs()),
-                r.choiceField(g, "scheduler", SCHEDULER, d.scheduler()));
+                r.choiceField(g, "scheduler", SCHEDULER, d.scheduler()),
+                r.choiceField(g, "version", VERSION, d.version()));
     }
 }

@@ -149,6 +149,7 @@ public final class ScenarioWriter {
             case ROUND_ROBIN -> "round-robin";
             case CFS -> "cfs";
         });
+        m.put("version", g.version() == GuestConfig.KernelVersion.MAINLINE ? "mainline" : "6.12");
         return m;
     }
 

@@ -45,6 +45,11 @@ final class ApfRegistration {
         return vector == config.apfVector() || (enabled && vector == vectorInUse);
     }
 
+    /** The flags without consuming them (6.12.117's first look): 0 when async PF is off on this CPU. */
+    int peekFlags() {
+        return enabled ? ram.read32(areaGpa + ApfMsr.OFFSET_FLAGS) : 0;
+    }
+
     /** {@code kvm_read_and_reset_apf_flags}: 0 when async PF is off on this CPU. */
     int readAndResetFlags() {
         if (!enabled) {

@@ -109,6 +109,19 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
 
+    /**
+     * An NMI ({@code exc_nmi}): the one the model has is a perf NMI that walks the interrupted task's user stack
+     * ({@code perf_callchain_user} → {@code copy_from_user_nmi}), which takes a kernel-mode #PF when that page is not
+     * present in the guest's page tables; the NMI-safe copy is fixed up and the handler returns.
+     */
+    @Override
+    public void deliverNmi(long now) {
+        enter(Frame.Kind.NMI, new Action.Compute(config().irqHandlerNs()), new Action.RegularFault(NMI_USER_STACK));
+    }
+
+    /** The user stack page the NMI handler's callchain walk touches (not present in the guest's page tables). */
+    static final long NMI_USER_STACK = 0x7ffffff000L;
+
     @Override
     public void msrResult(boolean gp, long value) {
         // Linux uses wrmsrl() for the APF MSRs and never reads them back; a #GP is counted by the host (msr_gp)
@@ -122,7 +135,19 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
      */
     private void excPageFault(long now, long cr2, long fault) {
         Frame f = topFrame();
-        int flags = registration.readAndResetFlags();
+        if (config().version() == GuestConfig.KernelVersion.V6_12 && config().apf() != GuestConfig.ApfMode.LINUX_LEGACY
+                && registration.peekFlags() != 0 && f.savedCpl() == 0) {
+            // 6.12.117: the kernel-mode check comes first, on flags it has only peeked at
+            if (inNmi()) {
+                faultClassified(now, fault, Probe.Site.X86_PF, 0, cr2);
+                regularPageFault(now, cr2); // the flags stay for the #PF this NMI interrupted
+                return;
+            }
+            faultClassified(now, fault, Probe.Site.X86_PF, registration.readAndResetFlags(), cr2);
+            panic(now, "Host injected async #PF in kernel mode");
+            return;
+        }
+        int flags = registration.readAndResetFlags(); // mainline order from here on
         faultClassified(now, fault, Probe.Site.X86_PF, flags, cr2);
         if (flags == 0) {
             regularPageFault(now, cr2);
