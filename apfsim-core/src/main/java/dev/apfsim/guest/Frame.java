@@ -62,6 +62,13 @@ public final class Frame extends Context {
         actions.addLast(a);
     }
 
+    /** Ends the compute step this frame is in (a spin loop whose condition came true); no-op otherwise. */
+    public void endCompute() {
+        if (current instanceof Action.Compute) {
+            advance();
+        }
+    }
+
     /** Drops the steps not yet fetched: the handler returns at once. */
     public void clearSteps() {
         actions.clear();

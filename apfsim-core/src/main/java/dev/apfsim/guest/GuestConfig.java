@@ -14,18 +14,27 @@ package dev.apfsim.guest;
  * @param timerHandlerNs timer interrupt handler
  * @param contextSwitchNs scheduler switch between tasks
  * @param scheduler      the scheduling policy of each CPU's run queue
- * @param version        which kernel's {@code __kvm_handle_async_pf} the #PF handler runs
+ * @param test           a test guest's handlers ({@code guest.kind: test}), or null for the Linux-like kernel
+ * @param version        which kernel's {@code __kvm_handle_async_pf} the Linux-like #PF handler runs
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
-                          long contextSwitchNs, SchedulerPolicy scheduler, KernelVersion version) {
+                          long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test, KernelVersion version) {
 
     /** The 6.12 baseline kernel. */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
                        long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
+                       SchedulerPolicy scheduler, TestKernel test) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, scheduler, test, KernelVersion.V6_12);
+    }
+
+    /** A Linux-like 6.12 guest (no test kernel). */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
                        SchedulerPolicy scheduler) {
         this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
-                contextSwitchNs, scheduler, KernelVersion.V6_12);
+                contextSwitchNs, scheduler, null, KernelVersion.V6_12);
     }
 
     /** The round-robin scheduler (the original arity). */
@@ -42,12 +51,17 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
 
     public GuestConfig withScheduler(SchedulerPolicy s) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, s, version);
+                timerHandlerNs, contextSwitchNs, s, test, version);
     }
 
     public GuestConfig withVersion(KernelVersion v) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, scheduler, v);
+                timerHandlerNs, contextSwitchNs, scheduler, test, v);
+    }
+
+    /** This is a test guest: its handlers are {@link #test()}'s, not Linux's. */
+    public boolean isTest() {
+        return test != null;
     }
 
     /**

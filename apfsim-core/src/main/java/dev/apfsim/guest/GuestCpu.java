@@ -138,23 +138,28 @@ public final class GuestCpu implements GuestCode {
                 if (scheduler.switchToNext(t)) {
                     continue;
                 }
-                // idle: safe_halt (sti; hlt); NOHZ stops the tick
+                // idle: safe_halt (sti; hlt); NOHZ stops the tick. A test guest has no idle loop: its vCPU stops
+                // where its program ended, in a hlt with IF as the program left it
                 scheduler.idle();
-                cpu.interruptFlag = true;
-                cpu.cpl = 0;
+                if (!kernel.config.isTest()) {
+                    cpu.interruptFlag = true;
+                    cpu.cpl = 0;
+                }
                 return new GuestExit.Hlt(t);
             }
             Action a = ctx.action();
             boolean shadow = cpu.interruptShadow;
+            // The STI shadow covers exactly one instruction. A compute step is many: its first one is the shadow
+            // and the window opens right after it. A test guest's touch starts with an instruction of its own too
+            // (the "mov $gva, %rax" of the access), so the interrupt is taken before the access.
+            if (shadow && (a instanceof Action.Compute || (a instanceof Action.Touch && kernel.config.isTest()))) {
+                cpu.interruptShadow = false;
+                continue;
+            }
             switch (a) {
                 case Action.Compute c -> {
                     if (ctx.remaining < 0) {
                         ctx.remaining = kernel.sim.choices().cost(Choices.Cost.GUEST_COMPUTE, c.ns());
-                    }
-                    if (shadow) {
-                        // the shadow covers the compute's first instruction only: the window opens right after it
-                        cpu.interruptShadow = false;
-                        continue;
                     }
                     if (t + ctx.remaining <= horizon) {
                         charge(ctx, ctx.remaining);
@@ -206,6 +211,10 @@ public final class GuestCpu implements GuestCode {
                 case Action.RdMsr r -> {
                     ctx.advance();
                     return entry.execute(t, r);
+                }
+                case Action.Io io -> {
+                    ctx.advance();
+                    return entry.execute(t, io);
                 }
                 case Action.Hvc h -> {
                     ctx.advance();

@@ -70,7 +70,14 @@ public final class GuestKernel {
     }
 
     public Task addTask(String name, int cpu, Program program) {
+        return addTask(name, cpu, program, false, true);
+    }
+
+    /** A task whose first instruction runs at CPL0 ({@code kernelMode}) or CPL3, with IF as given. */
+    public Task addTask(String name, int cpu, Program program, boolean kernelMode, boolean interruptFlag) {
         Task t = new Task(tasks.size(), name, cpu, program);
+        t.kernelMode = kernelMode;
+        t.interruptFlag = interruptFlag;
         tasks.add(t);
         cpus.get(cpu).scheduler.enqueueNew(t, sim.now());
         return t;

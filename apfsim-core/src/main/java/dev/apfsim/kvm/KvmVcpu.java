@@ -172,7 +172,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     public List<Outstanding> outstanding() {
         List<Outstanding> out = new ArrayList<>();
         for (KvmAsyncPf w : asyncPf.queue()) {
-            out.add(new Outstanding(w.tokenUnsigned(), w.gfn));
+            out.add(new Outstanding(w.tokenUnsigned(), w.gfn, w.completed));
         }
         return out;
     }

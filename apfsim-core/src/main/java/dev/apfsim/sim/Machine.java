@@ -146,6 +146,9 @@ public final class Machine implements VmObserver, GuestObserver {
         for (Perturbation p : s.check().perturbations()) {
             inject(p);
         }
+        if (s.check().controlled()) {
+            enableLassos(null); // a reproducer: it shows the cycle the checker found
+        }
         int taskNo = 0;
         for (TaskSpec spec : s.tasks()) {
             switch (spec) {
@@ -159,11 +162,37 @@ public final class Machine implements VmObserver, GuestObserver {
                     }
                 }
                 case TaskSpec.Scripted sc -> {
-                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()));
+                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()), sc.startKernel(), sc.startIf());
                     taskNo++;
                 }
             }
         }
+    }
+
+    private LassoDetector lassos;
+    private long perturbationsFired;
+
+    /**
+     * True while the environment still changes by the clock alone (a failure rule starts or ends later): a cycle
+     * of the abstract state then may end by itself, so it is not a livelock.
+     */
+    public boolean timeDependent() {
+        long now = sim.now();
+        for (dev.apfsim.memory.FailureRule f : scenario.failures()) {
+            if (f.fromNs() > now || (f.untilNs() != Long.MAX_VALUE && f.untilNs() > now)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Detects livelocks as lassos of the abstract state (once); {@code states} collects the states seen. */
+    public LassoDetector enableLassos(java.util.Set<Long> states) {
+        if (lassos == null) {
+            lassos = new LassoDetector(this, states);
+            tracer.attach(lassos);
+        }
+        return lassos;
     }
 
     /** The decisions a reproducer records: its choice sequence, then (legacy) a seeded order of simultaneous events. */
@@ -182,6 +211,7 @@ public final class Machine implements VmObserver, GuestObserver {
             return;
         }
         sim.at(p.timeNs(), (code, arg) -> {
+            perturbationsFired++;
             if (p.kind() == Perturbation.Kind.MIGRATE) {
                 vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
             } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
@@ -359,6 +389,22 @@ public final class Machine implements VmObserver, GuestObserver {
             outcome = new Outcome.VmStopped(time, vcpu, reason, errno, gfn);
         }
         sim.stop();
+    }
+
+    /**
+     * A count that grows whenever the run makes protocol progress: a faulting access completes, a script step is
+     * fetched, a task ends. A livelock is a cycle of states with no growth here.
+     */
+    public long progress() {
+        // an injected event counts too: a cycle that needed one is not one the protocol repeats by itself
+        long p = livelock.mappedCount() + perturbationsFired + (outcome instanceof Outcome.VmStopped ? 1 : 0);
+        for (Task t : guest.tasks()) {
+            p += Math.max(0, t.programPosition());
+            if (t.state() == Task.State.DONE || t.state() == Task.State.KILLED) {
+                p++;
+            }
+        }
+        return p;
     }
 
     public Monitor monitor() {

@@ -12,6 +12,7 @@ import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.guest.GuestCpu;
 import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.Task;
+import dev.apfsim.guest.TestKernel;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.trace.Probe;
 
@@ -22,12 +23,24 @@ import dev.apfsim.trace.Probe;
  * is itself a hypervisor running an L2 (seed thread 000).
  */
 public final class X86Entry extends ArchEntry implements X86GuestCode {
+    /** One iteration of a test guest's spin loop ({@code pause; cmp; jne}: a PAUSE is ~140 cycles on recent cores). */
+    static final long SPIN_ITERATION_NS = 40;
+    /** A spin is simulated in slices of this many iterations, cut short when the page-ready handler ends it. */
+    static final long SPIN_SLICE = 1_000;
+
     private final ApfRegistration registration;
+    /** A test guest's handlers, or null for Linux. */
+    private final TestKernel test;
+    /** Test guest: the token the #PF handler spins on (its {@code waiting} word), 0 when it does not spin. */
+    private long spinToken;
+    /** Test guest: the #PF handler frame that spins. */
+    private Frame spinFrame;
 
     public X86Entry(GuestCpu cpu) {
         super(cpu);
-        this.registration = new ApfRegistration(config(), ram(), GuestKernel.APF_AREA_BASE + 64L * id(),
-                platform().offersPfVmexit());
+        this.test = config().test();
+        this.registration = new ApfRegistration(config(), ram(),
+                test != null ? test.area(id()) : GuestKernel.APF_AREA_BASE + 64L * id(), platform().offersPfVmexit());
     }
 
     // ---- ArchEntry ----------------------------------------------------------------------------------------
@@ -42,9 +55,10 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         return registration.areaGpa();
     }
 
+    /** A test guest's kernel never enables async PF: its script does. */
     @Override
     protected Action[] enableActions() {
-        return registration.enableActions();
+        return test != null ? new Action[0] : registration.enableActions();
     }
 
     @Override
@@ -59,7 +73,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
 
     @Override
     protected boolean isPageReadyVector(int vector) {
-        return registration.isPageReadyVector(vector);
+        return test != null ? vector == test.vector() : registration.isPageReadyVector(vector);
     }
 
     @Override
@@ -70,6 +84,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
                 yield new X86Exit.WrMsr(now, w.msr(), w.value());
             }
             case Action.RdMsr r -> new X86Exit.RdMsr(now, r.msr());
+            case Action.Io io -> new X86Exit.Io(now, io.port(), io.value(), io.in());
             default -> throw new IllegalStateException("not an x86 instruction: " + a);
         };
     }
@@ -89,7 +104,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         }
         long fault = faultEntered(now());
         Frame f = enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
-                new Action.Op((c, t) -> excPageFault(t, cr2, fault)));
+                new Action.Op((c, t) -> pageFault(t, cr2, fault)));
         if (vector != ApfMsr.PF_VECTOR) {
             f.clearSteps(); // only #PF is modelled; anything else is acknowledged and ignored
         }
@@ -99,12 +114,16 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     protected void nativePageFault(long now, long address) {
         long fault = faultEntered(now);
         enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
-                new Action.Op((c, t) -> excPageFault(t, address, fault)));
+                new Action.Op((c, t) -> pageFault(t, address, fault)));
     }
 
     /** The page-ready vector arrived: {@code sysvec_kvm_asyncpf_interrupt} runs after the handler's cost. */
     @Override
     protected void deliverPageReady() {
+        if (test != null) {
+            enter(Frame.Kind.INTERRUPT, testPageReadySteps());
+            return;
+        }
         enter(Frame.Kind.INTERRUPT, new Action.Compute(config().irqHandlerNs()),
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
@@ -128,6 +147,14 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     }
 
     // ---- the handlers ---------------------------------------------------------------------------------------
+
+    private void pageFault(long now, long cr2, long fault) {
+        if (test != null) {
+            testPageFault(now, cr2, fault);
+        } else {
+            excPageFault(now, cr2, fault);
+        }
+    }
 
     /**
      * {@code exc_page_fault} → {@code kvm_handle_async_pf} → {@code __kvm_handle_async_pf} (≤5.7:
@@ -236,6 +263,87 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         Task current = currentTask();
         if (current != null && !current.maps(cr2)) {
             kill(current, now, "SIGSEGV (in L2)", cr2);
+        }
+    }
+
+    // ---- a test guest's handlers ---------------------------------------------------------------------------
+
+    /**
+     * A test guest's #PF handler (kvm-unit-tests style): flags == KVM_PV_REASON_PAGE_NOT_PRESENT is an async
+     * "page not present" with the token in CR2; the flags are reset to 0 as {@code kvm_read_and_reset_apf_flags}
+     * does, then the configured reaction. Linux's own checks (IF=0 region, kernel mode) are not made: a test
+     * guest does only what it is written to do. Any other #PF is a regular one.
+     */
+    private void testPageFault(long now, long cr2, long fault) {
+        long area = test.area(id());
+        int flags = ram().read32(area + ApfMsr.OFFSET_FLAGS);
+        faultClassified(now, fault, Probe.Site.X86_PF, flags, cr2);
+        if (flags != ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT) {
+            regularPageFault(now, cr2);
+            return;
+        }
+        ram().write32(area + ApfMsr.OFFSET_FLAGS, 0);
+        count(Counter.GUEST_PF_ASYNC);
+        switch (test.onNotPresent()) {
+            case SLEEP -> {
+                if (currentTask() != null) {
+                    taskWaitSchedule(now, cr2);
+                }
+            }
+            case RETURN -> {
+            }
+            case PANIC -> panic(now, "test guest: async #PF (token " + Long.toHexString(cr2)
+                    + ") and the handler panics on page not present");
+            case SPIN -> {
+                // waiting = token; sti; 1: pause; cmp waiting, 0; jne 1b; cli; iret
+                spinToken = cr2 & 0xffffffffL;
+                spinFrame = topFrame();
+                spinFrame.then(new Action.Op((c, t) -> spin()));
+                spinFrame.then(Action.STI);
+            }
+        }
+    }
+
+    /** One slice of the spin loop, then the check; a cleared {@code waiting} word ends it with {@code cli}. */
+    private void spin() {
+        if (spinToken == 0) {
+            spinFrame.then(Action.CLI);
+            spinFrame = null;
+            return;
+        }
+        spinFrame.then(new Action.Op((c, t) -> spin()));
+        spinFrame.then(new Action.Compute(SPIN_ITERATION_NS * SPIN_SLICE));
+    }
+
+    /** The page-ready handler: the user's steps in the user's order. */
+    private Action[] testPageReadySteps() {
+        long area = test.area(id());
+        java.util.List<Action> steps = new java.util.ArrayList<>();
+        steps.add(new Action.Compute(config().irqHandlerNs()));
+        steps.add(new Action.Op((c, t) -> count(Counter.GUEST_APF_IRQS)));
+        for (TestKernel.ReadyStep step : test.pageReady()) {
+            steps.add(switch (step) {
+                case READ_TOKEN -> new Action.Op((c, t) -> readToken(t,
+                        Integer.toUnsignedLong(ram().read32(area + ApfMsr.OFFSET_TOKEN))));
+                case ZERO_TOKEN -> new Action.Op((c, t) -> ram().write32(area + ApfMsr.OFFSET_TOKEN, 0));
+                case ACK -> new Action.WrMsr(ApfMsr.MSR_KVM_ASYNC_PF_ACK, 1);
+                case EOI -> new Action.Op((c, t) -> interruptController().eoi());
+            });
+        }
+        return steps.toArray(Action[]::new);
+    }
+
+    /** READ_TOKEN: the sleeper of the token wakes, or the spin on it (or on the all-ones broadcast) ends. */
+    private void readToken(long now, long token) {
+        if (test.onNotPresent() == TestKernel.NotPresent.SLEEP) {
+            if (token != 0) {
+                taskWake(now, token);
+            }
+            return;
+        }
+        if (spinToken != 0 && (token == spinToken || token == WAKE_ALL)) {
+            spinToken = 0;
+            spinFrame.endCompute();
         }
     }
 }
