@@ -75,6 +75,19 @@ public abstract class ArchEntry implements GuestCode {
         taskWake(now, WAKE_ALL);
     }
 
+    /**
+     * {@code kvm_cpu_down_prepare} → {@code kvm_guest_cpu_offline(false)}, run with IRQs off: by default the
+     * async PF part ({@link #offlineActions}); x86 writes its other PV MSRs around it.
+     */
+    protected Action[] downPrepareActions() {
+        return offlineActions();
+    }
+
+    /** {@code kvm_cpu_online} → {@code kvm_guest_cpu_init}, run with IRQs off. */
+    protected Action[] onlineActions() {
+        return enableActions();
+    }
+
     /** {@code kvm_guest_cpu_offline}: async PF off, then wake every sleeper of this CPU. */
     final Action[] offlineActions() {
         Action[] off = disableActions();

@@ -6,9 +6,10 @@ import java.util.ArrayDeque;
 public final class Frame extends Context {
     /**
      * PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR);
-     * NMI an x86 NMI handler ({@code exc_nmi}), which blocks further NMIs until its IRET.
+     * NMI an x86 NMI handler ({@code exc_nmi}), which blocks further NMIs until its IRET; HOTPLUG a CPU hotplug
+     * callback run between {@code local_irq_save} and {@code local_irq_restore}.
      */
-    public enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI, NMI }
+    public enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI, NMI, HOTPLUG }
 
     final Kind kind;
     final ArrayDeque<Action> actions = new ArrayDeque<>(4);

@@ -16,10 +16,20 @@ package dev.apfsim.guest;
  * @param scheduler      the scheduling policy of each CPU's run queue
  * @param test           a test guest's handlers ({@code guest.kind: test}), or null for the Linux-like kernel
  * @param version        which kernel's {@code __kvm_handle_async_pf} the Linux-like #PF handler runs
+ * @param disabledPageReady what the page-ready handler does on a CPU whose {@code async_pf_enabled} is false
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
-                          long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test, KernelVersion version) {
+                          long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test, KernelVersion version,
+                          DisabledPageReady disabledPageReady) {
+
+    /** Linux's page-ready handler. */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
+                       SchedulerPolicy scheduler, TestKernel test, KernelVersion version) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, scheduler, test, version, DisabledPageReady.EOI_ONLY);
+    }
 
     /** The 6.12 baseline kernel. */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
@@ -47,16 +57,33 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
     public GuestConfig {
         java.util.Objects.requireNonNull(scheduler, "scheduler");
         java.util.Objects.requireNonNull(version, "version");
+        java.util.Objects.requireNonNull(disabledPageReady, "disabledPageReady");
     }
 
     public GuestConfig withScheduler(SchedulerPolicy s) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, s, test, version);
+                timerHandlerNs, contextSwitchNs, s, test, version, disabledPageReady);
     }
 
     public GuestConfig withVersion(KernelVersion v) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, scheduler, test, v);
+                timerHandlerNs, contextSwitchNs, scheduler, test, v, disabledPageReady);
+    }
+
+    public GuestConfig withDisabledPageReady(DisabledPageReady d) {
+        return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
+                timerHandlerNs, contextSwitchNs, scheduler, test, version, d);
+    }
+
+    /**
+     * {@code sysvec_kvm_asyncpf_interrupt} on a CPU whose {@code async_pf_enabled} is false: a page-ready the host
+     * injected before the guest's EN = 0 write, delivered once {@code kvm_cpu_down_prepare} restores IRQs.
+     */
+    public enum DisabledPageReady {
+        /** Linux 6.12: EOI only; the token stays in {@code apf_reason} and no ACK is written (docs/findings.md). */
+        EOI_ONLY,
+        /** The fix: zero the token and write the ACK anyway, so the slot is free after {@code kvm_cpu_online}. */
+        RELEASE
     }
 
     /** This is a test guest: its handlers are {@link #test()}'s, not Linux's. */

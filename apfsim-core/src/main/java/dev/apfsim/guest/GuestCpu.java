@@ -61,6 +61,8 @@ public final class GuestCpu implements GuestCode {
     final GuestAsyncPf asyncPf;
     private final PerturbationHandler perturbations;
     private boolean booted;
+    /** CPU hotplug state: {@code kvm_cpu_down_prepare} ran and {@code kvm_cpu_online} has not yet. */
+    private boolean online = true;
 
     // the compute segment the host is waiting on
     private long segStart = -1;
@@ -250,6 +252,20 @@ public final class GuestCpu implements GuestCode {
                 case Action.Init i -> {
                     ctx.advance();
                     return new GuestExit.Init(t);
+                }
+                case Action.CpuOffline o -> {
+                    ctx.advance();
+                    if (online) { // cpuhp: taking an offline CPU down again is a no-op
+                        online = false;
+                        frames.enter(Frame.Kind.HOTPLUG, entry.downPrepareActions()); // local_irq_save
+                    }
+                }
+                case Action.CpuOnline o -> {
+                    ctx.advance();
+                    if (!online) {
+                        online = true;
+                        frames.enter(Frame.Kind.HOTPLUG, entry.onlineActions());
+                    }
                 }
                 case Action.Sleep s -> {
                     ctx.advance();

@@ -40,7 +40,11 @@ public record Perturbation(long timeNs, int cpu, Kind kind, long durationNs) {
          * stack and takes a kernel-mode #PF there ({@code copy_from_user_nmi}); inside an async #PF's entry this is
          * where {@code __kvm_handle_async_pf}'s order of checks matters (guest.version).
          */
-        NMI("nmi");
+        NMI("nmi"),
+        /** CPU hotplug takes the CPU down: {@code kvm_cpu_down_prepare} (a no-op on a CPU that is down). */
+        CPU_OFFLINE("cpu-offline"),
+        /** CPU hotplug brings the CPU back: {@code kvm_cpu_online} (a no-op on a CPU that is up). */
+        CPU_ONLINE("cpu-online");
 
         private final String key;
 

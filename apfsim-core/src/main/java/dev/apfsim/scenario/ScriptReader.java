@@ -24,7 +24,8 @@ import static dev.apfsim.scenario.ScenarioLoader.MSR_KVM_ASYNC_PF_INT;
  * mappings, MSR names, and {@code repeat} blocks expanded at load time up to {@link ScenarioLoader#MAX_SCRIPT_STEPS}.
  */
 final class ScriptReader {
-    private static final List<String> STEP_WORDS = List.of("cli", "sti", "halt", "init");
+    private static final List<String> STEP_WORDS = List.of("cli", "sti", "halt", "init", "cpu_offline",
+            "cpu_online");
     private static final List<String> STEP_KEYS = List.of("touch", "write", "compute", "sleep", "kernel", "cpl",
             "wrmsr", "rdmsr", "enable_apf", "out", "in", "pause", "paging", "lapic", "cr3", "l2", "regular_pf",
             "popf", "repeat");
@@ -219,6 +220,8 @@ final class ScriptReader {
             case "sti" -> Action.STI;
             case "halt", "hlt" -> Action.HLT;
             case "init" -> Action.INIT;
+            case "cpu_offline" -> Action.CPU_OFFLINE;
+            case "cpu_online" -> Action.CPU_ONLINE;
             default -> {
                 List<String> all = new ArrayList<>(STEP_WORDS);
                 all.addAll(STEP_KEYS);

@@ -96,6 +96,7 @@ final class Arm64ExceptionWindows implements EntryWindows {
             case SDEI -> "an SDEI handler";
             case BOOT -> "boot code";
             case NMI -> "an NMI handler";
+            case HOTPLUG -> "a CPU hotplug callback";
         };
     }
 }

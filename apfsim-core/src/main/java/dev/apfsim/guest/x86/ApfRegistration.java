@@ -90,7 +90,9 @@ final class ApfRegistration {
     void noteMsrWrite(Action.WrMsr w) {
         if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_EN) {
             enabled = (w.value() & ApfMsr.KVM_ASYNC_PF_ENABLED) != 0;
-            areaGpa = w.value() & ~0x3fL;
+            if (enabled) {
+                areaGpa = w.value() & ~0x3fL; // EN = 0 leaves apf_reason where it is: the next enable writes it again
+            }
         } else if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_INT) {
             vectorInUse = (int) (w.value() & 0xff);
         }

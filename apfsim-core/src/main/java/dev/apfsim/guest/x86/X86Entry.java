@@ -66,6 +66,25 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         return registration.disableActions();
     }
 
+    /**
+     * {@code kvm_guest_cpu_offline(false)}: {@code kvm_disable_steal_time}, PV EOI off, migration control off,
+     * {@code kvm_pv_disable_apf} (EN = 0 and {@code async_pf_enabled = false}, only if it is enabled),
+     * {@code apf_task_wake_all}, {@code kvmclock_disable}; each WRMSR its own exit. The host offers steal time, PV EOI
+     * and migration control.
+     */
+    @Override
+    protected Action[] downPrepareActions() {
+        java.util.List<Action> a = new java.util.ArrayList<>(java.util.List.of(
+                new Action.WrMsr(ApfMsr.MSR_KVM_STEAL_TIME, 0), new Action.WrMsr(ApfMsr.MSR_KVM_PV_EOI_EN, 0),
+                new Action.WrMsr(ApfMsr.MSR_KVM_MIGRATION_CONTROL, 0)));
+        if (registration.enabled()) {
+            a.addAll(java.util.List.of(registration.disableActions()));
+        }
+        a.add(new Action.Op((c, t) -> wakeAllOffline(t)));
+        a.add(new Action.WrMsr(ApfMsr.MSR_KVM_SYSTEM_TIME_NEW, 0));
+        return a.toArray(Action[]::new);
+    }
+
     @Override
     protected void resetRegistration() {
         registration.reset();
@@ -207,7 +226,12 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         interruptController().eoi();
         count(Counter.GUEST_APF_IRQS);
         if (!registration.enabled()) {
-            return;
+            if (config().disabledPageReady() == GuestConfig.DisabledPageReady.RELEASE) {
+                // the fix: drop the event but free the slot and pageready_pending for after kvm_cpu_online
+                ram().write32(registration.areaGpa() + ApfMsr.OFFSET_TOKEN, 0);
+                topFrame().then(registration.ackAction());
+            }
+            return; // Linux: EOI only
         }
         long area = registration.areaGpa();
         long token = Integer.toUnsignedLong(ram().read32(area + ApfMsr.OFFSET_TOKEN));
