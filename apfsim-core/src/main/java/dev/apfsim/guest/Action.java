@@ -16,6 +16,10 @@ public sealed interface Action {
     record Sti() implements Action {
     }
 
+    /** POPF loading RFLAGS.IF = {@code interruptFlag} (no interrupt shadow, unlike STI). */
+    record Popf(boolean interruptFlag) implements Action {
+    }
+
     /** Enter ({@code true}) or leave kernel mode: a system call boundary. */
     record KernelMode(boolean kernel) implements Action {
     }
@@ -69,6 +73,17 @@ public sealed interface Action {
     record Init() implements Action {
     }
 
+    /**
+     * CPU hotplug takes this CPU down: its {@code CPUHP_AP_ONLINE_DYN} teardown callback {@code kvm_cpu_down_prepare}
+     * runs here (IRQs off, {@code kvm_guest_cpu_offline(false)}, IRQs restored).
+     */
+    record CpuOffline() implements Action {
+    }
+
+    /** CPU hotplug brings this CPU back: {@code kvm_cpu_online} → {@code kvm_guest_cpu_init} with IRQs off. */
+    record CpuOnline() implements Action {
+    }
+
     /** Sleep in the guest scheduler for {@code ns} (not an async PF wait). */
     record Sleep(long ns) implements Action {
     }
@@ -102,4 +117,6 @@ public sealed interface Action {
     Exit EXIT = new Exit();
     Iret IRET = new Iret();
     Init INIT = new Init();
+    CpuOffline CPU_OFFLINE = new CpuOffline();
+    CpuOnline CPU_ONLINE = new CpuOnline();
 }

@@ -4,8 +4,12 @@ import java.util.ArrayDeque;
 
 /** A kernel handler running on top of the interrupted context, with that context's IF and CPL to restore. */
 public final class Frame extends Context {
-    /** PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR). */
-    public enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
+    /**
+     * PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR);
+     * NMI an x86 NMI handler ({@code exc_nmi}), which blocks further NMIs until its IRET; HOTPLUG a CPU hotplug
+     * callback run between {@code local_irq_save} and {@code local_irq_restore}.
+     */
+    public enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI, NMI, HOTPLUG }
 
     final Kind kind;
     final ArrayDeque<Action> actions = new ArrayDeque<>(4);

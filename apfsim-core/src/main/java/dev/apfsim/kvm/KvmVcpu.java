@@ -450,7 +450,10 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
                 mpHalted = true; // kvm_emulate_halt / kvm_vcpu_wfi / kvm_s390_handle_wait
                 scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             }
-            case GuestExit.IrqWindow w -> scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
+            case GuestExit.IrqWindow w -> {
+                arch.interruptWindowExit();
+                scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
+            }
             case GuestExit.Dead d -> stopThread();
             case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
             default -> arch.handleExit(exit);
