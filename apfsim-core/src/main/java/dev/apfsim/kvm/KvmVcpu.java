@@ -51,6 +51,8 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     private RunState state = RunState.IN_HOST;
     private long gen;
     private GuestExit pendingExit;
+    /** This vCPU's own event is running: its next step can be a continuation ({@link Simulator#continueAt}). */
+    private boolean inOwnEvent;
 
     /**
      * @param asyncPfEnabled host-side async PF at all ({@code false}: every fault synchronous, as before 2.6.38)
@@ -237,14 +239,36 @@ public final class KvmVcpu implements EventHandler, VcpuView {
         state = RunState.IN_HOST;
     }
 
-    /** Back into the run loop after {@code delay} of host work. */
+    /**
+     * Back into the run loop after {@code delay} of host work. When this vCPU's own event asks (an exit handled, a
+     * HLT, a request), the entry is the thread's next step: it runs without a queued event when nothing else is due
+     * first (the host-side steps between an exit and the next entry are the vCPU thread's own; no other actor sees
+     * them unless it has an event in between). A kick or wake-up from another actor stays an event of its own.
+     */
     public void scheduleEnter(long delay) {
         state = RunState.IN_HOST;
-        sim.after(delay, this, EV_ENTER, gen);
+        next(sim.now() + delay, EV_ENTER, gen);
+    }
+
+    private void next(long at, int code, long arg) {
+        if (inOwnEvent) {
+            sim.continueAt(at, this, code, arg);
+        } else {
+            sim.at(at, this, code, arg);
+        }
     }
 
     @Override
     public void onEvent(int code, long arg) {
+        inOwnEvent = true;
+        try {
+            step(code, arg);
+        } finally {
+            inOwnEvent = false;
+        }
+    }
+
+    private void step(int code, long arg) {
         if (state == RunState.STOPPED) {
             return;
         }
@@ -312,7 +336,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
             handleExit(exit);
         } else {
             pendingExit = exit;
-            sim.at(exit.at(), this, EV_EXIT, gen);
+            next(exit.at(), EV_EXIT, gen); // the guest ran ahead to it: usually before anything else is due
         }
     }
 
