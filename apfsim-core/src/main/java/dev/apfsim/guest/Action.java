@@ -95,4 +95,6 @@ public sealed interface Action {
     Exit EXIT = new Exit();
     Iret IRET = new Iret();
     Init INIT = new Init();
+    KernelMode TO_KERNEL = new KernelMode(true);
+    KernelMode TO_USER = new KernelMode(false);
 }

@@ -36,11 +36,11 @@ final class Arm64ExceptionWindows {
     void addEntryAndExit(Frame f, Frame.Kind kind, int fromCpl) {
         // vectors: +0x200 sync / +0x280 IRQ from EL1h, +0x400 / +0x480 from 64-bit EL0
         int vectorOffset = (fromCpl == 0 ? 0x200 : 0x400) + (kind == Frame.Kind.INTERRUPT ? 0x80 : 0);
-        f.actions.addFirst(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.NONE)); // ELR/SPSR saved
-        f.actions.addFirst(new Action.Compute(KERNEL_ENTRY_NS));
-        f.actions.addFirst(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_ENTRY));
-        f.actions.addFirst(new Action.Compute(VECTOR_STUB_NS));
-        f.actions.addFirst(new Action.Op((c, t) -> {
+        f.addFirst(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.NONE)); // ELR/SPSR saved
+        f.addFirst(new Action.Compute(KERNEL_ENTRY_NS));
+        f.addFirst(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_ENTRY));
+        f.addFirst(new Action.Compute(VECTOR_STUB_NS));
+        f.addFirst(new Action.Op((c, t) -> {
             arm.vectorOffset = vectorOffset;
             arm.window = Arm64CpuState.Window.VECTORS;
         }));
@@ -49,8 +49,8 @@ final class Arm64ExceptionWindows {
 
     /** {@code kernel_exit}: restore ELR_EL1/SPSR_EL1, reload registers, ERET (the frame's IRET). */
     void addExit(Frame f) {
-        f.actions.addLast(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_EXIT));
-        f.actions.addLast(new Action.Compute(KERNEL_EXIT_NS));
+        f.addLast(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_EXIT));
+        f.addLast(new Action.Compute(KERNEL_EXIT_NS));
     }
 
     /** ERET, or the handler frames were discarded: the CPU is outside the entry/exit code. */

@@ -1,14 +1,21 @@
 package dev.apfsim.guest;
 
-import java.util.ArrayDeque;
-
 /** A kernel handler running on top of the interrupted context, with that context's IF and CPL to restore. */
 final class Frame extends Context {
     /** PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR). */
     enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
 
     final Kind kind;
-    final ArrayDeque<Action> actions = new ArrayDeque<>(4);
+    /**
+     * The steps left, {@code steps[head, head + size)}: the array the frame was entered with (each entry makes its own),
+     * copied only when a step is added in front of or after it. A deque of its own per handler entry was one of the
+     * run's larger allocations.
+     */
+    private Action[] steps;
+    private int head;
+    private int size;
+    /** {@link #steps} is this frame's own copy, not the caller's array: it may be written. */
+    private boolean owned;
     final boolean savedIf;
     final int savedCpl;
     /** The interrupted context ran in L2: leaving the handler resumes L2 (VMRESUME). */
@@ -19,19 +26,51 @@ final class Frame extends Context {
         this.savedIf = savedIf;
         this.savedCpl = savedCpl;
         this.savedL2 = savedL2;
-        for (Action a : steps) {
-            actions.addLast(a);
-        }
+        this.steps = steps;
+        this.size = steps.length;
     }
 
     @Override
     Action fetch() {
-        Action a = actions.pollFirst();
-        return a == null ? Action.IRET : a;
+        if (size == 0) {
+            return Action.IRET;
+        }
+        size--;
+        return steps[head++];
     }
 
     /** Inserts a step right after the current one. */
     void then(Action a) {
-        actions.addFirst(a);
+        addFirst(a);
+    }
+
+    void addFirst(Action a) {
+        if (head == 0 || !owned) {
+            own(4, 0);
+        }
+        steps[--head] = a;
+        size++;
+    }
+
+    void addLast(Action a) {
+        if (head + size == steps.length || !owned) {
+            own(0, 4);
+        }
+        steps[head + size++] = a;
+    }
+
+    /** Drops the steps left. */
+    void clearSteps() {
+        head += size;
+        size = 0;
+    }
+
+    /** Copies the steps left into an array of this frame's own, with room before and after them. */
+    private void own(int before, int after) {
+        Action[] a = new Action[before + size + after];
+        System.arraycopy(steps, head, a, before, size);
+        steps = a;
+        head = before;
+        owned = true;
     }
 }

@@ -52,36 +52,36 @@ final class GuestAsyncPf {
     void deliverException(int vector, long cr2) {
         long fault = kernel.faultEntered(kernel.sim.now(), id);
         Frame f = frames.enter(Frame.Kind.PAGE_FAULT,
-                new Action.Compute(kernel.config.pfHandlerNs()),
+                kernel.pfHandlerStep,
                 new Action.Op((c, t) -> excPageFault(t, cr2, fault)));
         if (vector != ApfMsr.PF_VECTOR) {
-            f.actions.clear(); // only #PF is modelled; anything else is acknowledged and ignored
+            f.clearSteps(); // only #PF is modelled; anything else is acknowledged and ignored
         }
     }
 
     /** A #PF of the guest's own page tables (no VM exit under TDP). */
     void nativePageFault(long now, long address) {
         long fault = kernel.faultEntered(now, id);
-        frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+        frames.enter(Frame.Kind.PAGE_FAULT, kernel.pfHandlerStep,
                 new Action.Op((c, t) -> excPageFault(t, address, fault)));
     }
 
     /** arm64: an injected data abort the exception windows let through ({@code fault} names its entry). */
     void deliverDataAbort(long far, long fault) {
-        frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+        frames.enter(Frame.Kind.PAGE_FAULT, kernel.pfHandlerStep,
                 new Action.Op((c, t) -> arm64AsyncPf(t, far, fault)));
     }
 
     /** An SDEI event: entered at the registered handler with its own saved context, never through VBAR_EL1. */
     void deliverSdeiEvent(long arg) {
         long fault = kernel.faultEntered(kernel.sim.now(), id);
-        frames.enter(Frame.Kind.SDEI, new Action.Compute(kernel.config.pfHandlerNs()),
+        frames.enter(Frame.Kind.SDEI, kernel.pfHandlerStep,
                 new Action.Op((c, t) -> arm64AsyncPf(t, arg, fault)));
     }
 
     /** The page-ready vector arrived: {@code sysvec_kvm_asyncpf_interrupt} runs after the handler's cost. */
     void deliverPageReady() {
-        frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+        frames.enter(Frame.Kind.INTERRUPT, kernel.irqHandlerStep,
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
 

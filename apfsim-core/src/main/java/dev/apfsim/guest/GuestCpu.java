@@ -75,6 +75,8 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
     private long segStart = -1;
     private long segEnd = -1;
     private Context segCtx;
+    /** The answer "still in the guest", reused (the host reads it before it runs this CPU again). */
+    private final GuestExit.Continue stillRunning = new GuestExit.Continue();
 
     GuestCpu(GuestKernel kernel, int id, Platform platform) {
         this.kernel = kernel;
@@ -137,7 +139,7 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
                 steps = 0;
             } else if (++steps > Simulator.MAX_STEPS_PER_INSTANT) {
                 kernel.sim.noProgress(t); // a loop of zero-time actions: stop the run rather than hang
-                return new GuestExit.Continue(t);
+                return stillRunning.at(t);
             }
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
@@ -169,7 +171,7 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
                         segStart = t;
                         segEnd = t + ctx.remaining;
                         segCtx = ctx;
-                        return new GuestExit.Continue(segEnd);
+                        return stillRunning.at(segEnd);
                     }
                 }
                 case Action.Touch touch -> {
@@ -382,13 +384,13 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
         } else if (vector == Perturbation.VECTOR) {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> perturbations.run(t)));
         } else if (vector == ApfMsr.LOCAL_TIMER_VECTOR) {
-            frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.timerHandlerNs()),
+            frames.enter(Frame.Kind.INTERRUPT, kernel.timerHandlerStep,
                     new Action.Op((c, t) -> {
                         lapic.eoi();
                         scheduler.timerTick(t);
                     }));
         } else if (vector == Perturbation.DEVICE_VECTOR) {
-            frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+            frames.enter(Frame.Kind.INTERRUPT, kernel.irqHandlerStep,
                     new Action.Op((c, t) -> lapic.eoi()));
         } else {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> lapic.eoi()));

@@ -35,7 +35,7 @@ final class NestedAsyncPf {
     /** A #PF VM-exit from L2 reaches L1 (exit qualification = {@code token}). */
     void deliverPfExit(long token) {
         long fault = kernel.faultEntered(kernel.sim.now(), id);
-        frames.enter(Frame.Kind.PAGE_FAULT, new Action.Compute(kernel.config.pfHandlerNs()),
+        frames.enter(Frame.Kind.PAGE_FAULT, kernel.pfHandlerStep,
                 new Action.Op((c, t) -> l1HandleAsyncPfExit(t, token, fault)));
     }
 
@@ -61,7 +61,7 @@ final class NestedAsyncPf {
     void deliverExceptionToL2(long cr2) {
         long fault = kernel.faultEntered(kernel.sim.now(), id);
         frames.enterInL2(new Frame(Frame.Kind.PAGE_FAULT, cpu.interruptFlag, cpu.cpl, true,
-                new Action.Compute(kernel.config.pfHandlerNs()),
+                kernel.pfHandlerStep,
                 new Action.Op((c, t) -> l2PageFault(t, cr2, fault))));
     }
 

@@ -29,7 +29,7 @@ final class S390PfaultHandler {
     /** An external interruption through the external new PSW: the registered handler runs after its cost. */
     void deliver(int code, int subcode, long param64) {
         kernel.metrics.counters.inc(Counter.GUEST_IRQS);
-        frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+        frames.enter(Frame.Kind.INTERRUPT, kernel.irqHandlerStep,
                 new Action.Op((c, t) -> pfaultInterrupt(t, code, subcode, param64)));
     }
 

@@ -8,9 +8,10 @@ import dev.apfsim.metrics.Metrics;
 import dev.apfsim.trace.TraceEvent;
 import dev.apfsim.trace.Tracer;
 
+import org.agrona.collections.Long2ObjectHashMap;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 
 /**
@@ -39,7 +40,8 @@ public final class AsyncPf implements EventHandler {
     private final ArrayDeque<KvmAsyncPf> done = new ArrayDeque<>();
     private int queued;
     // items waiting for a worker thread to pick them up, by sequence number (lookup only)
-    private final HashMap<Long, KvmAsyncPf> scheduled = new HashMap<>();
+    private final Long2ObjectHashMap<KvmAsyncPf> scheduled =
+            new Long2ObjectHashMap<>();
     private long workSeq;
 
     /**

@@ -63,7 +63,7 @@ public final class StatisticalProgram implements Program {
             boolean kernel = random.nextDouble() < spec.kernelFraction();
             boolean irqOff = random.nextDouble() < spec.irqOffFraction();
             if (kernel) {
-                pending.addLast(new Action.KernelMode(true));
+                pending.addLast(Action.TO_KERNEL);
             }
             if (irqOff) {
                 pending.addLast(Action.CLI);
@@ -73,7 +73,7 @@ public final class StatisticalProgram implements Program {
                 pending.addLast(Action.STI);
             }
             if (kernel) {
-                pending.addLast(new Action.KernelMode(false));
+                pending.addLast(Action.TO_USER);
             }
         }
         pending.addLast(Action.OP_DONE);
