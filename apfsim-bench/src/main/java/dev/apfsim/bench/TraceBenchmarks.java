@@ -1,7 +1,7 @@
 package dev.apfsim.bench;
 
 import dev.apfsim.engine.EventQueue;
-import dev.apfsim.engine.ScheduleChooser;
+import dev.apfsim.engine.Choices;
 import dev.apfsim.report.PerfettoProtoWriter;
 import dev.apfsim.report.PerfettoWriter;
 import dev.apfsim.scenario.BuiltinScenarios;
@@ -125,7 +125,7 @@ public class TraceBenchmarks {
             q.push(i * 37L % 10_000, null, 0, i);
         }
         for (int i = 0; i < EVENTS; i++) {
-            q.pop(ScheduleChooser.FIFO);
+            q.pop(Choices.DEFAULT);
             t = q.poppedTime();
             q.push(t + 1 + (i * 7919L) % 10_000, null, 0, i);
         }

@@ -17,16 +17,17 @@ import java.io.UncheckedIOException;
 @Command(name = "apfsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Deterministic simulator of KVM asynchronous page faults.",
         subcommands = {RunCommand.class, CompareCommand.class, CheckCommand.class, SweepCommand.class,
-                MergeCommand.class, ScenariosCommand.class,
+                MergeCommand.class, ScenariosCommand.class, ConformCommand.class,
                 CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "0:normal end, whatever the outcome of the run (a guest panic, a stopped VM or a suspected "
                         + "livelock is a result, not an error)",
-                "1:check found an invariant violation",
+                "1:check found an invariant violation; conform found a difference",
                 "2:bad input: unknown option or scenario, bad option value, invalid scenario file, a run too "
                         + "large for the Java heap",
+                "3:conform: no usable KVM on this host",
                 "70:internal error (a bug in apfsim; the stack trace is printed)",
                 "74:I/O error while writing an output file (a trace, a campaign's rows; e.g. disk full)"})
 public final class Main implements Runnable {
@@ -69,7 +70,7 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         // no subcommand: show the overview
-        throw new ParameterException(spec.commandLine(), "missing command (run, compare, check, sweep, merge or scenarios)");
+        throw new ParameterException(spec.commandLine(), "missing command (run, compare, check, sweep, merge, scenarios or conform)");
     }
 
     /** Bad input found while executing (not parsing): message printed as is, exit 2. */

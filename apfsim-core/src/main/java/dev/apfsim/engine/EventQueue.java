@@ -73,8 +73,8 @@ public final class EventQueue {
      * Removes one of the events due at the earliest time, the chooser deciding which when several are due.
      * The others keep their sequence numbers, so FIFO order among them survives.
      */
-    public void pop(ScheduleChooser chooser) {
-        if (chooser.isFifo() || size < 2 || time[1] != time[0] && (size < 3 || time[2] != time[0])) {
+    public void pop(Choices chooser) {
+        if (chooser.isDefault() || size < 2 || time[1] != time[0] && (size < 3 || time[2] != time[0])) {
             pop();
             return;
         }
@@ -98,7 +98,7 @@ public final class EventQueue {
             n++;
             removeTop();
         }
-        int pick = n == 1 ? 0 : chooser.choose(n);
+        int pick = n == 1 ? 0 : chooser.pick(Choices.Point.EVENT_ORDER, n, null);
         for (int i = 0; i < n; i++) {
             if (i != pick) {
                 pushWithSeq(t, ss[i], hs[i], cs[i], as[i]);

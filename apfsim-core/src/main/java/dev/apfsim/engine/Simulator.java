@@ -14,7 +14,7 @@ public final class Simulator {
 
     private final EventQueue queue = new EventQueue();
     private final RandomStreams random;
-    private ScheduleChooser chooser = ScheduleChooser.FIFO;
+    private Choices choices = Choices.DEFAULT;
     private long now;
     private long events;
     private boolean stopped;
@@ -74,8 +74,13 @@ public final class Simulator {
         this.probe = p;
     }
 
-    public void setChooser(ScheduleChooser chooser) {
-        this.chooser = chooser;
+    /** Who takes the run's nondeterministic decisions ({@link Choices#DEFAULT}: the scenario's own values). */
+    public void setChoices(Choices choices) {
+        this.choices = choices;
+    }
+
+    public Choices choices() {
+        return choices;
     }
 
     /**
@@ -215,7 +220,7 @@ public final class Simulator {
                 publishedEvents = events;
                 return true;
             }
-            queue.pop(chooser);
+            queue.pop(choices);
             now = queue.poppedTime();
             events++;
             if (now != instant) {

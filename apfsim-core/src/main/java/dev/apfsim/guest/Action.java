@@ -104,6 +104,13 @@ public sealed interface Action {
     record RdMsr(int msr) implements Action {
     }
 
+    /**
+     * x86 {@code out} ({@code in}: false) of {@code value} to I/O port {@code port}, or {@code in} from it: a
+     * {@code KVM_EXIT_IO} round trip to the VMM.
+     */
+    record Io(int port, long value, boolean in) implements Action {
+    }
+
     /** HVC #0 (arm64): an SMCCC call with function id {@code func} (x0) and one 64-bit parameter. */
     record Hvc(long func, long arg) implements Action {
     }

@@ -1,9 +1,9 @@
 package dev.apfsim.guest;
 
 /** A kernel handler running on top of the interrupted context, with that context's IF and CPL to restore. */
-final class Frame extends Context {
+public final class Frame extends Context {
     /** PAGE_FAULT also stands for an arm64 data abort; SDEI is an arm64 SDEI event handler (not entered via VBAR). */
-    enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
+    public enum Kind { PAGE_FAULT, INTERRUPT, BOOT, SCHED, SDEI }
 
     final Kind kind;
     /**
@@ -30,6 +30,20 @@ final class Frame extends Context {
         this.size = steps.length;
     }
 
+    public Kind kind() {
+        return kind;
+    }
+
+    /** IF of the interrupted context (what IRET restores). */
+    public boolean savedIf() {
+        return savedIf;
+    }
+
+    /** CPL of the interrupted context. */
+    public int savedCpl() {
+        return savedCpl;
+    }
+
     @Override
     Action fetch() {
         if (size == 0) {
@@ -40,11 +54,12 @@ final class Frame extends Context {
     }
 
     /** Inserts a step right after the current one. */
-    void then(Action a) {
-        addFirst(a);
+    public void then(Action a) {
+        prepend(a);
     }
 
-    void addFirst(Action a) {
+    /** Adds a step before every step not yet fetched (entry code). */
+    public void prepend(Action a) {
         if (head == 0 || !owned) {
             own(4, 0);
         }
@@ -52,15 +67,23 @@ final class Frame extends Context {
         size++;
     }
 
-    void addLast(Action a) {
+    /** Adds a step after every other one, before the IRET (exit code). */
+    public void append(Action a) {
         if (head + size == steps.length || !owned) {
             own(0, 4);
         }
         steps[head + size++] = a;
     }
 
-    /** Drops the steps left. */
-    void clearSteps() {
+    /** Ends the compute step this frame is in (a spin loop whose condition came true); no-op otherwise. */
+    public void endCompute() {
+        if (current instanceof Action.Compute) {
+            advance();
+        }
+    }
+
+    /** Drops the steps not yet fetched: the handler returns at once. */
+    public void clearSteps() {
         head += size;
         size = 0;
     }

@@ -14,10 +14,19 @@ package dev.apfsim.guest;
  * @param timerHandlerNs timer interrupt handler
  * @param contextSwitchNs scheduler switch between tasks
  * @param scheduler      the scheduling policy of each CPU's run queue
+ * @param test           a test guest's handlers ({@code guest.kind: test}), or null for the Linux-like kernel
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
-                          long contextSwitchNs, SchedulerPolicy scheduler) {
+                          long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test) {
+
+    /** A Linux-like guest (no test kernel). */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
+                       SchedulerPolicy scheduler) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, scheduler, null);
+    }
 
     /** The round-robin scheduler (the original arity). */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
@@ -32,7 +41,12 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
 
     public GuestConfig withScheduler(SchedulerPolicy s) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, s);
+                timerHandlerNs, contextSwitchNs, s, test);
+    }
+
+    /** This is a test guest: its handlers are {@link #test()}'s, not Linux's. */
+    public boolean isTest() {
+        return test != null;
     }
 
     /** How a CPU picks the next task ({@link Scheduler}). */

@@ -1,37 +1,27 @@
 package dev.apfsim.guest;
 
+import dev.apfsim.engine.Choices;
+
 import dev.apfsim.perturb.Perturbation;
-import dev.apfsim.arch.arm64.Arm64CpuState;
-import dev.apfsim.arch.x86.ApfMsr;
+import dev.apfsim.arch.GuestCode;
 import dev.apfsim.arch.GuestExit;
 import dev.apfsim.arch.CpuState;
 import dev.apfsim.arch.InterruptController;
-import dev.apfsim.arch.arm64.Arm64Exit;
-import dev.apfsim.arch.arm64.Arm64GuestCode;
-import dev.apfsim.arch.x86.X86CpuState;
-import dev.apfsim.arch.x86.X86Exit;
-import dev.apfsim.arch.s390.S390CpuState;
-import dev.apfsim.arch.s390.S390Exit;
-import dev.apfsim.arch.s390.S390GuestCode;
-import dev.apfsim.arch.x86.X86GuestCode;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.metrics.Counter;
 import dev.apfsim.metrics.TimeCategory;
 
+import java.util.function.Function;
+
 /**
- * One guest CPU: runs the current task or the kernel handler on top of it, and takes the exits and events the host
- * hands it through the architecture's boundary ({@link X86GuestCode}, {@link Arm64GuestCode},
- * {@link S390GuestCode}). What it runs is split by concern: {@link HandlerFrames} (handlers stacked on the task), {@link Scheduler} (run queue, sleeps, tick), {@link ApfRegistration} and {@link GuestAsyncPf} (the guest
- * half of async PF, {@code arch/x86/kernel/kvm.c}), {@link NestedAsyncPf} (L0's async #PF when this guest runs an
- * L2), {@link S390PfaultHandler} (s390 {@code pfault_interrupt}), {@link PerturbationHandler} (scripted events).
- *
- * <p>On an arm64 host ({@link Arm64CpuState}) it is the guest of Gavin Shan's RFCv2 (seed thread 002): it enables
- * async PF with an SMCCC call, takes both notifications as data aborts (or, with the SDEI design, not-present as
- * an SDEI event and page-ready as a PPI it acknowledges with a call), and every exception handler frame runs
- * through the non-reentrant windows of the arm64 entry code ({@link Arm64ExceptionWindows}). A data abort injected
- * in one of them breaks {@code exception-state-clobbered} and the guest panics.
+ * One guest CPU of the generic kernel: runs the current task or the kernel handler on top of it, and takes the
+ * exits and events the host hands it. What it runs is split by concern: {@link HandlerFrames} (handlers stacked on
+ * the task), {@link Scheduler} (run queue, sleeps, tick), {@link GuestAsyncPf} (the wait on a token and the
+ * wake-ups), {@link PerturbationHandler} (scripted events). Everything of one architecture (its exceptions,
+ * its async PF registration and notifications, its own instructions) is its {@link ArchEntry}, which is also what
+ * the host's vCPU holds: {@code guest.x86}, {@code guest.arm64}, {@code guest.s390}.
  */
-public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCode {
+public final class GuestCpu implements GuestCode {
     /** What the CPU needs from the hardware around it. */
     public interface Platform {
         CpuState state();
@@ -45,6 +35,12 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
         /** Raise the LAPIC timer interrupt of this CPU. */
         void timerInterrupt();
 
+        /** The vector the timer interrupt arrives with (Linux x86: LOCAL_TIMER_VECTOR). */
+        int timerVector();
+
+        /** The vector of the reschedule IPI (Linux x86: RESCHEDULE_VECTOR). */
+        int rescheduleVector();
+
         /** CPUID offers KVM_FEATURE_ASYNC_PF_VMEXIT (Linux then sets EN bit 2). */
         boolean offersPfVmexit();
 
@@ -56,19 +52,14 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
 
     final int id;
     final Platform platform;
-    private final GuestKernel kernel;
+    final GuestKernel kernel;
     private final CpuState cpu;
     private final InterruptController lapic;
-    /** The arm64 entry/exit windows, or null on an x86 host. */
-    private final Arm64ExceptionWindows arm64Windows;
-    private final HandlerFrames frames;
+    private final ArchEntry entry;
+    final HandlerFrames frames;
     final Scheduler scheduler;
-    private final ApfRegistration registration;
-    private final GuestAsyncPf asyncPf;
-    private final NestedAsyncPf nested;
+    final GuestAsyncPf asyncPf;
     private final PerturbationHandler perturbations;
-    /** s390 pfault ({@code arch/s390/mm/pfault.c}), or null on the other architectures. */
-    private final S390PfaultHandler pfault;
     private boolean booted;
 
     // the compute segment the host is waiting on
@@ -78,37 +69,31 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
     /** The answer "still in the guest", reused (the host reads it before it runs this CPU again). */
     private final GuestExit.Continue stillRunning = new GuestExit.Continue();
 
-    GuestCpu(GuestKernel kernel, int id, Platform platform) {
+    GuestCpu(GuestKernel kernel, int id, Platform platform, Function<GuestCpu, ? extends ArchEntry> arch) {
         this.kernel = kernel;
         this.id = id;
         this.platform = platform;
         this.cpu = platform.state();
         this.lapic = platform.interruptController();
-        Arm64CpuState arm = cpu instanceof Arm64CpuState a ? a : null;
-        this.arm64Windows = arm != null ? new Arm64ExceptionWindows(kernel, id, arm) : null;
-        this.frames = new HandlerFrames(cpu, arm64Windows);
+        this.entry = arch.apply(this);
+        this.frames = new HandlerFrames(cpu, entry.windows());
         this.scheduler = new Scheduler(kernel, id, platform, cpu, frames, this::unchargedOfCurrent);
-        boolean s390 = cpu instanceof S390CpuState;
-        this.registration = new ApfRegistration(kernel, id, platform, arm != null, s390);
-        this.asyncPf = new GuestAsyncPf(kernel, id, platform, frames, scheduler, registration);
-        this.nested = new NestedAsyncPf(kernel, id, platform, frames, scheduler, registration, asyncPf);
-        if (s390) {
-            this.pfault = new S390PfaultHandler(kernel, id, frames, scheduler);
-            asyncPf.s390 = pfault;
-            long lowcore = registration.areaGpa();
-            scheduler.onSwitch = t -> kernel.ram.write32(lowcore + 4, (int) t.pid()); // __LC_CURRENT_PID
-        } else {
-            this.pfault = null;
-        }
-        this.perturbations = new PerturbationHandler(id, cpu, lapic, frames, registration, asyncPf);
+        scheduler.onSwitch = entry::switchedTo;
+        this.asyncPf = new GuestAsyncPf(kernel, id, frames, scheduler);
+        this.perturbations = new PerturbationHandler(id, cpu, lapic, frames, entry);
+    }
+
+    /** This CPU's architecture entry code (what the host's vCPU holds). */
+    public ArchEntry entry() {
+        return entry;
     }
 
     public boolean apfEnabled() {
-        return registration.enabled();
+        return entry.apfEnabled();
     }
 
     public long areaGpa() {
-        return registration.areaGpa();
+        return entry.areaGpa();
     }
 
     public Task current() {
@@ -150,18 +135,33 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
                 if (scheduler.switchToNext(t)) {
                     continue;
                 }
-                // idle: safe_halt (sti; hlt); NOHZ stops the tick
+                // idle: safe_halt (sti; hlt); NOHZ stops the tick. A test guest has no idle loop: its vCPU stops
+                // where its program ended, in a hlt with IF as the program left it
                 scheduler.idle();
-                cpu.interruptFlag = true;
-                cpu.cpl = 0;
+                if (!kernel.config.isTest()) {
+                    cpu.interruptFlag = true;
+                    cpu.cpl = 0;
+                }
                 return new GuestExit.Hlt(t);
             }
             Action a = ctx.action();
             boolean shadow = cpu.interruptShadow;
+            // A test guest keeps the STI shadow to exactly one instruction (vmx_skip_emulated_instruction,
+            // kvm_arch_interrupt_allowed): this action is that instruction, and a pending interrupt comes right
+            // after it. A compute or touch step starts with an instruction of its own (the loop's first, the
+            // "mov $gva, %rax" of the access), so the interrupt is taken before it; an exit ends the shadow too.
+            boolean shadowInsn = shadow && kernel.config.isTest() && !(a instanceof Action.Sti);
+            boolean multiInsn = a instanceof Action.Compute || a instanceof Action.Touch;
+            if (shadowInsn) {
+                cpu.interruptShadow = false;
+                if (multiInsn && cpu.interruptAllowed() && lapic.hasInterrupt()) {
+                    return new GuestExit.IrqWindow(t);
+                }
+            }
             switch (a) {
                 case Action.Compute c -> {
                     if (ctx.remaining < 0) {
-                        ctx.remaining = c.ns();
+                        ctx.remaining = kernel.sim.choices().cost(Choices.Cost.GUEST_COMPUTE, c.ns());
                     }
                     if (t + ctx.remaining <= horizon) {
                         charge(ctx, ctx.remaining);
@@ -204,21 +204,23 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
                 }
                 case Action.WrMsr w -> {
                     ctx.advance();
-                    registration.noteMsrWrite(w);
-                    return new X86Exit.WrMsr(t, w.msr(), w.value());
+                    return entry.execute(t, w);
                 }
                 case Action.RdMsr r -> {
                     ctx.advance();
-                    return new X86Exit.RdMsr(t, r.msr());
+                    return entry.execute(t, r);
+                }
+                case Action.Io io -> {
+                    ctx.advance();
+                    return entry.execute(t, io);
                 }
                 case Action.Hvc h -> {
                     ctx.advance();
-                    registration.noteHvc(h);
-                    return new Arm64Exit.Hvc(t, h.func(), h.arg());
+                    return entry.execute(t, h);
                 }
                 case Action.Diag d -> {
                     ctx.advance();
-                    return new S390Exit.Diag(t, d.code(), d.rx());
+                    return entry.execute(t, d);
                 }
                 case Action.SetPaging p -> {
                     ctx.advance();
@@ -227,7 +229,7 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
                 case Action.SetCr3 c -> {
                     ctx.advance();
                     cpu.pgd = c.cr3();
-                    if (cpu instanceof X86CpuState x && !x.tdp) {
+                    if (entry.interceptsPgdWrite()) {
                         return new GuestExit.PgdWrite(t, c.cr3()); // shadow paging intercepts CR3 loads
                     }
                 }
@@ -237,7 +239,7 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
                 }
                 case Action.RegularFault f -> {
                     ctx.advance();
-                    asyncPf.nativePageFault(t, f.address());
+                    entry.nativePageFault(t, f.address());
                 }
                 case Action.SetLapicEnabled l -> {
                     ctx.advance();
@@ -269,6 +271,9 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
             }
             if (shadow) {
                 cpu.interruptShadow = false;
+            }
+            if (shadowInsn && !multiInsn && cpu.interruptAllowed() && lapic.hasInterrupt()) {
+                return new GuestExit.IrqWindow(t);
             }
             if (a instanceof Action.Iret || a instanceof Action.Sti) {
                 if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
@@ -324,66 +329,13 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
     }
 
     @Override
-    public void deliverException(long now, int vector, int errorCode, long cr2) {
-        if (cpu.guestMode) {
-            nested.deliverExceptionToL2(cr2);
-            return;
-        }
-        asyncPf.deliverException(vector, cr2);
-    }
-
-    @Override
-    public void deliverNestedPfExit(long now, long token) {
-        nested.deliverPfExit(token);
-    }
-
-    /**
-     * {@code kvm_inject_dabt}: the exception is taken through VBAR_EL1 and overwrites ELR_EL1/SPSR_EL1 with the
-     * interrupted context, which is lost inside a non-reentrant window of the entry code.
-     */
-    @Override
-    public void deliverDataAbort(long now, long far) {
-        long fault = kernel.faultEntered(now, id);
-        if (arm64Windows.open()) {
-            arm64Windows.clobbered(now, far, registration.arm64Reason(), frames.top());
-            return;
-        }
-        asyncPf.deliverDataAbort(far, fault);
-    }
-
-    @Override
-    public void deliverSdeiEvent(long now, long arg) {
-        asyncPf.deliverSdeiEvent(arg);
-    }
-
-    @Override
-    public void deliverExternalInterrupt(long now, int code, int subcode, long param64) {
-        pfault.deliver(code, subcode, param64);
-    }
-
-    @Override
-    public void diagResult(long ry) {
-        registration.diagResult(ry);
-    }
-
-    /** s390 {@code irq_subclass_register(IRQ_SUBCLASS_SERVICE_SIGNAL)}: CR0 bit 9. */
-    void s390ServiceSignal(boolean on) {
-        ((S390CpuState) cpu).cr0ServiceSignal = on;
-    }
-
-    @Override
-    public void hvcResult(long x0) {
-        registration.hvcResult(x0);
-    }
-
-    @Override
     public void deliverInterrupt(long now, int vector) {
         kernel.metrics.counters.inc(Counter.GUEST_IRQS);
-        if (registration.isPageReadyVector(vector)) {
-            asyncPf.deliverPageReady();
+        if (entry.isPageReadyVector(vector)) {
+            entry.deliverPageReady();
         } else if (vector == Perturbation.VECTOR) {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> perturbations.run(t)));
-        } else if (vector == ApfMsr.LOCAL_TIMER_VECTOR) {
+        } else if (vector == platform.timerVector()) {
             frames.enter(Frame.Kind.INTERRUPT, kernel.timerHandlerStep,
                     new Action.Op((c, t) -> {
                         lapic.eoi();
@@ -398,15 +350,10 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
     }
 
     @Override
-    public void msrResult(boolean gp, long value) {
-        // Linux uses wrmsrl() for the APF MSRs and never reads them back; a #GP is counted by the host (msr_gp)
-    }
-
-    @Override
     public void reset(long now) {
         // INIT: the CPU restarts; the guest kernel must enable async PF again (per-CPU state is lost)
         frames.clear();
-        registration.reset();
+        entry.resetRegistration();
         booted = false;
         segStart = segEnd = -1;
         segCtx = null;
@@ -422,7 +369,7 @@ public final class GuestCpu implements X86GuestCode, Arm64GuestCode, S390GuestCo
     /** Per-CPU enable at boot ({@code kvm_guest_cpu_init}): INT first, then EN, then async_pf_enabled. */
     private void boot() {
         booted = true;
-        Action[] enable = registration.enableActions();
+        Action[] enable = entry.enableActions();
         if (enable.length > 0) {
             frames.enter(Frame.Kind.BOOT, enable);
         }

@@ -8,14 +8,17 @@ import dev.apfsim.trace.Tracer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The Linux-like guest kernel: its CPUs, its tasks and the global async PF sleeper table. */
+/**
+ * The Linux-like guest kernel, the same on every architecture: its CPUs, its tasks and the global async PF sleeper
+ * table. Each CPU's architecture entry code is given when the CPU is added.
+ */
 public final class GuestKernel {
     /** GPA of CPU 0's {@code apf_reason} area; CPU n's is 64 bytes further per CPU. */
     public static final long APF_AREA_BASE = 0x9000;
 
     final Simulator sim;
     final GuestConfig config;
-    /** The kernel's fixed-cost steps, made once (actions are immutable; a handler frame runs one per entry). */
+    /** The kernel's fixed-cost steps, made once and shared (nothing resets them; a handler frame runs one per entry). */
     final Action.Compute pfHandlerStep;
     final Action.Compute irqHandlerStep;
     final Action.Compute timerHandlerStep;
@@ -30,8 +33,6 @@ public final class GuestKernel {
     final List<GuestCpu> cpus = new ArrayList<>();
     final List<Task> tasks = new ArrayList<>();
     boolean panicked;
-    /** s390 {@code pfault_list}: the tasks asleep on a PFAULT_INIT. */
-    final ArrayList<Task> pfaultList = new ArrayList<>();
     /** Names each fault handler entry for the probes that follow it. */
     private long faults;
 
@@ -66,14 +67,26 @@ public final class GuestKernel {
         }
     }
 
-    public GuestCpu addCpu(GuestCpu.Platform platform) {
-        GuestCpu c = new GuestCpu(this, cpus.size(), platform);
+    /** Adds a CPU whose architecture entry code {@code arch} builds; returns that entry (what the host holds). */
+    public <E extends ArchEntry> E addCpu(GuestCpu.Platform platform, java.util.function.Function<GuestCpu, E> arch) {
+        @SuppressWarnings("unchecked")
+        java.util.function.Function<GuestCpu, ? extends ArchEntry> f = arch;
+        GuestCpu c = new GuestCpu(this, cpus.size(), platform, f);
         cpus.add(c);
-        return c;
+        @SuppressWarnings("unchecked")
+        E e = (E) c.entry();
+        return e;
     }
 
     public Task addTask(String name, int cpu, Program program) {
+        return addTask(name, cpu, program, false, true);
+    }
+
+    /** A task whose first instruction runs at CPL0 ({@code kernelMode}) or CPL3, with IF as given. */
+    public Task addTask(String name, int cpu, Program program, boolean kernelMode, boolean interruptFlag) {
         Task t = new Task(tasks.size(), name, cpu, program);
+        t.kernelMode = kernelMode;
+        t.interruptFlag = interruptFlag;
         tasks.add(t);
         cpus.get(cpu).scheduler.enqueueNew(t, sim.now());
         return t;
@@ -115,7 +128,7 @@ public final class GuestKernel {
                     t.state == Task.State.APF_SLEEP));
             cpus.get(t.cpu).scheduler.wake(t, now);
             if (t.cpu != fromCpu) {
-                cpus.get(t.cpu).platform.sendIpi(t.cpu, dev.apfsim.arch.x86.ApfMsr.RESCHEDULE_VECTOR);
+                cpus.get(t.cpu).platform.sendIpi(t.cpu, cpus.get(t.cpu).platform.rescheduleVector());
             }
         }
     }

@@ -12,10 +12,10 @@ import java.util.ArrayDeque;
 final class HandlerFrames {
     private final ArrayDeque<Frame> stack = new ArrayDeque<>();
     private final CpuState cpu;
-    /** The arm64 entry/exit windows, or null on an x86 host. */
-    private final Arm64ExceptionWindows windows;
+    /** The architecture's entry/exit windows (arm64), or null. */
+    private final EntryWindows windows;
 
-    HandlerFrames(CpuState cpu, Arm64ExceptionWindows windows) {
+    HandlerFrames(CpuState cpu, EntryWindows windows) {
         this.cpu = cpu;
         this.windows = windows;
     }

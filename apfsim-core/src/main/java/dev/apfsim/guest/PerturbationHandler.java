@@ -18,18 +18,16 @@ final class PerturbationHandler {
     private final CpuState cpu;
     private final InterruptController lapic;
     private final HandlerFrames frames;
-    private final ApfRegistration registration;
-    private final GuestAsyncPf asyncPf;
+    private final ArchEntry entry;
     private final ArrayDeque<Perturbation> queue = new ArrayDeque<>();
 
     PerturbationHandler(int id, CpuState cpu, InterruptController lapic, HandlerFrames frames,
-                        ApfRegistration registration, GuestAsyncPf asyncPf) {
+                        ArchEntry entry) {
         this.id = id;
         this.cpu = cpu;
         this.lapic = lapic;
         this.frames = frames;
-        this.registration = registration;
-        this.asyncPf = asyncPf;
+        this.entry = entry;
     }
 
     /** Queues a perturbation; its IPI (vector 0xf1) makes this CPU run it. */
@@ -60,15 +58,15 @@ final class PerturbationHandler {
                 steps.add(new Action.SetPaging(true));
             }
             case MSR_REENABLE -> {
-                if (registration.enabled()) {
-                    steps.addAll(List.of(asyncPf.offlineActions()));
+                if (entry.apfEnabled()) {
+                    steps.addAll(List.of(entry.offlineActions()));
                     steps.add(wait);
-                    steps.addAll(List.of(registration.enableActions()));
+                    steps.addAll(List.of(entry.enableActions()));
                 }
             }
             case RESET -> {
-                if (registration.enabled()) {
-                    steps.addAll(List.of(asyncPf.offlineActions()));
+                if (entry.apfEnabled()) {
+                    steps.addAll(List.of(entry.offlineActions()));
                 }
                 steps.add(Action.INIT);
             }

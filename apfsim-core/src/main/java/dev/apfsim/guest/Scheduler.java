@@ -100,12 +100,41 @@ final class Scheduler implements EventHandler {
 
     /** Switches to the next runnable task; false when there is none. */
     boolean switchToNext(long now) {
-        Task next = cfs ? pickCfs(now) : runqueue.pollFirst();
+        dev.apfsim.engine.Choices choices = kernel.sim.choices();
+        Task next = !choices.isDefault() && runqueue.size() > 1 ? pickChosen(choices, now)
+                : cfs ? pickCfs(now) : runqueue.pollFirst();
         if (next == null) {
             return false;
         }
         switchTo(next, now);
         return true;
+    }
+
+    /**
+     * The checker's pick among the runnable tasks: alternative 0 is the policy's own ({@code pick_next_task}), the
+     * others every other runnable task in queue order, so a woken task can be kept waiting as long as it likes.
+     */
+    private Task pickChosen(dev.apfsim.engine.Choices choices, long now) {
+        Task own = cfs ? leftmost(now) : runqueue.peekFirst();
+        int[] ids = new int[runqueue.size()];
+        Task[] alts = new Task[ids.length];
+        alts[0] = own;
+        int k = 1;
+        for (Task t : runqueue) {
+            if (t != own) {
+                alts[k++] = t;
+            }
+        }
+        for (int i = 0; i < alts.length; i++) {
+            ids[i] = alts[i].id;
+        }
+        Task next = alts[choices.pick(dev.apfsim.engine.Choices.Point.GUEST_TASK, alts.length, ids)];
+        runqueue.remove(next);
+        if (cfs) {
+            updateMinVruntime(now);
+            next.execAtPick = next.userNs + next.kernelNs;
+        }
+        return next;
     }
 
     /** CFS vruntime: CPU time consumed (user + kernel, including the current in-flight segment) plus placement. */

@@ -20,8 +20,6 @@ public final class Task extends Context {
     long execAtPick;
     long sleepStart;
     long sleepToken;
-    /** s390 {@code thread.pfault_wait}: 1 asleep on {@code pfault_list}, -1 the completion came first, else 0. */
-    int pfaultWait;
     /** The page-ready that woke it carried the error flag (seed 004 patch 2): SIGBUS on return to user. */
     boolean pendingSigbus;
 
@@ -49,6 +47,11 @@ public final class Task extends Context {
     /** The task's pid (its s390 pfault token): ids count from 0, pids from 1. */
     public long pid() {
         return id + 1L;
+    }
+
+    /** Script steps fetched so far (-1 for a statistical task): where the task is in its program. */
+    public int programPosition() {
+        return program.position();
     }
 
     public State state() {

@@ -100,7 +100,8 @@ public final class AsyncPf implements EventHandler {
     private void schedule(KvmAsyncPf work) {
         long seq = ++workSeq;
         scheduled.put(seq, work);
-        sim.after(workerDispatchNs, this, WORKER_START, seq);
+        sim.after(sim.choices().cost(dev.apfsim.engine.Choices.Cost.WORKER_DISPATCH, workerDispatchNs), this,
+                WORKER_START, seq);
     }
 
     @Override

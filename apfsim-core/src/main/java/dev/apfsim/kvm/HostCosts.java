@@ -13,9 +13,20 @@ public record HostCosts(
         long msrNs,             // emulating a WRMSR/RDMSR exit
         long haltWakeupNs,      // waking a blocked vCPU thread (IPI + host scheduler wakeup)
         long workerDispatchNs,  // workqueue latency until a kworker runs async_pf_execute
-        long sigbusNs) {        // a failing GUP (SIGBUS-mode userfault, no VMA) returning its error
+        long sigbusNs,          // a failing GUP (SIGBUS-mode userfault, no VMA) returning its error
+        long pioExitNs) {       // a KVM_EXIT_IO round trip: exit to the VMM, its handling, KVM_RUN again
+
+    /** Costs without a port I/O figure (the default one is used). */
+    public HostCosts(long vmExitNs, long vmEntryNs, long eptViolationNs, long minorFaultNs, long asyncSetupNs,
+                     long msrNs, long haltWakeupNs, long workerDispatchNs, long sigbusNs) {
+        this(vmExitNs, vmEntryNs, eptViolationNs, minorFaultNs, asyncSetupNs, msrNs, haltWakeupNs, workerDispatchNs,
+                sigbusNs, DEFAULT_PIO_EXIT_NS);
+    }
+
+    /** A KVM_EXIT_IO round trip through a userspace VMM (ioctl return, dispatch, ioctl): a few µs. */
+    public static final long DEFAULT_PIO_EXIT_NS = 4_000;
 
     public static HostCosts defaults() {
-        return new HostCosts(700, 500, 1_000, 2_000, 1_000, 300, 10_000, 20_000, 5_000);
+        return new HostCosts(700, 500, 1_000, 2_000, 1_000, 300, 10_000, 20_000, 5_000, DEFAULT_PIO_EXIT_NS);
     }
 }

@@ -2,6 +2,7 @@ package dev.apfsim.kvm;
 
 import dev.apfsim.arch.GuestCode;
 import dev.apfsim.arch.GuestExit;
+import dev.apfsim.engine.Choices;
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.memory.HostMemory;
@@ -27,6 +28,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     private static final int EV_ENTER = 0;
     private static final int EV_RESUME = 1;
     private static final int EV_EXIT = 2;
+    private static final int EV_KICK = 3;
 
     /** Where the vCPU thread is. */
     public enum RunState { IN_GUEST, IN_HOST, BLOCKED, SYNC_WAIT, STOPPED }
@@ -172,7 +174,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     public List<Outstanding> outstanding() {
         List<Outstanding> out = new ArrayList<>();
         for (KvmAsyncPf w : asyncPf.queue()) {
-            out.add(new Outstanding(w.tokenUnsigned(), w.gfn));
+            out.add(new Outstanding(w.tokenUnsigned(), w.gfn, w.completed));
         }
         return out;
     }
@@ -203,12 +205,31 @@ public final class KvmVcpu implements EventHandler, VcpuView {
 
     /** {@code kvm_vcpu_kick}: wake a blocked thread, or force an exit from the guest. */
     public void kick() {
+        if (state == RunState.IN_GUEST && !sim.choices().isDefault()) {
+            // the instruction boundary the interrupt is taken at: now, or the guest runs on for a while first
+            int later = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, IRQ_BOUNDARIES.length, null);
+            if (later > 0) {
+                sim.after(IRQ_BOUNDARIES[later], this, EV_KICK, gen);
+                return;
+            }
+        }
+        kickNow();
+    }
+
+    /** Guest time an interrupt may be held back at the checker's choice ({@link Choices.Point#IRQ_BOUNDARY}). */
+    private static final long[] IRQ_BOUNDARIES = {0, 1_000, 20_000};
+
+    private long cost(Choices.Cost c, long ns) {
+        return sim.choices().cost(c, ns);
+    }
+
+    private void kickNow() {
         switch (state) {
             case IN_GUEST -> {
                 guest.preempt(sim.now());
                 gen++;
                 exitStarted();
-                scheduleEnter(costs.vmExitNs());
+                scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             }
             case BLOCKED -> wakeUp();
             default -> {
@@ -221,7 +242,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
         if (state == RunState.BLOCKED && runnable()) {
             time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
             vcpuState(sim.now(), "host");
-            scheduleEnter(costs.haltWakeupNs());
+            scheduleEnter(cost(Choices.Cost.HALT_WAKEUP, costs.haltWakeupNs()));
         }
     }
 
@@ -279,6 +300,11 @@ public final class KvmVcpu implements EventHandler, VcpuView {
                     runGuest(sim.now());
                 }
             }
+            case EV_KICK -> {
+                if (arg == gen) {
+                    kickNow(); // the deferred interrupt, unless the guest exited meanwhile (the entry handles it)
+                }
+            }
             case EV_EXIT -> {
                 if (arg == gen) {
                     handleExit(pendingExit);
@@ -302,7 +328,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
                     case ENTER -> {
                     }
                 }
-                long entry = sim.now() + costs.vmEntryNs();
+                long entry = sim.now() + cost(Choices.Cost.VM_ENTRY, costs.vmEntryNs());
                 arch.injectPendingEvents(entry);
                 time.finish(entry);
                 vcpuState(entry, "guest");
@@ -348,9 +374,9 @@ public final class KvmVcpu implements EventHandler, VcpuView {
                 metrics.counters.inc(Counter.HLT_EXITS);
                 probe(new Probe.HaltExit(id, asyncPf.doneSize()));
                 mpHalted = true; // kvm_emulate_halt / kvm_vcpu_wfi / kvm_s390_handle_wait
-                scheduleEnter(costs.vmExitNs());
+                scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             }
-            case GuestExit.IrqWindow w -> scheduleEnter(costs.vmExitNs());
+            case GuestExit.IrqWindow w -> scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             case GuestExit.Dead d -> stopThread();
             case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
             default -> arch.handleExit(exit);
@@ -381,7 +407,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
                 faults.mapped(g);
                 time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
                 vcpuState(sim.now(), "host");
-                scheduleEnter(costs.minorFaultNs());
+                scheduleEnter(cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()));
             }
         });
     }

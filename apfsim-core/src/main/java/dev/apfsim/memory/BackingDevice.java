@@ -58,7 +58,7 @@ public final class BackingDevice implements EventHandler {
     private void start(long gfn) {
         inService++;
         reads++;
-        long ns = latency.sample(random);
+        long ns = sim.choices().cost(dev.apfsim.engine.Choices.Cost.DEVICE_LATENCY, latency.sample(random));
         busyNs += ns;
         if (tracer.timelineWanted()) {
             tracer.emit(new TraceEvent.PageIo(sim.now(), -1, gfn, false, false));

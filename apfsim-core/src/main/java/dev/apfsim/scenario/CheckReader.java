@@ -63,6 +63,32 @@ final class CheckReader {
         int max = r.intField(c, "max_perturbations", 0, 1_000_000, 0);
         double jitter = c.has("jitter") ? r.number(c.get("jitter"), c.path("jitter"), 0, 1, false,
                 "a relative jitter") : 0;
-        return new CheckSpec(scheduleSeed, List.copyOf(perturbations), List.copyOf(kinds), max, jitter);
+        dev.apfsim.check.ChoiceSequence choices = dev.apfsim.check.ChoiceSequence.NONE;
+        if (c.has("choices")) {
+            String text = r.string(c.get("choices"), c.path("choices"));
+            try {
+                choices = dev.apfsim.check.ChoiceSequence.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw r.error(c.get("choices"), c.path("choices"), "expected decisions like 0*41,2,1: "
+                        + e.getMessage());
+            }
+        }
+        java.util.Map<dev.apfsim.engine.Choices.Cost, Integer> levels =
+                new java.util.EnumMap<>(dev.apfsim.engine.Choices.Cost.class);
+        if (c.has("cost_levels")) {
+            java.util.Set<String> names = new java.util.LinkedHashSet<>();
+            for (dev.apfsim.engine.Choices.Cost k : dev.apfsim.engine.Choices.Cost.values()) {
+                names.add(k.key());
+            }
+            MapView lm = r.map(c.get("cost_levels"), c.path("cost_levels"), names, "a map of cost name to level");
+            for (String k : names) {
+                if (lm.has(k)) {
+                    levels.put(dev.apfsim.engine.Choices.Cost.fromKey(k), r.intField(lm, k,
+                            -dev.apfsim.check.ControlledChoices.MAX_LEVEL, dev.apfsim.check.ControlledChoices.MAX_LEVEL, 0));
+                }
+            }
+        }
+        return new CheckSpec(scheduleSeed, List.copyOf(perturbations), List.copyOf(kinds), max, jitter, choices,
+                levels);
     }
 }

@@ -88,7 +88,8 @@ final class HostReader {
                 r.durField(c, "msr", dc.msrNs()),
                 r.durField(c, "halt_wakeup", dc.haltWakeupNs()),
                 r.durField(c, "worker_dispatch", dc.workerDispatchNs()),
-                r.durField(c, "sigbus", dc.sigbusNs()));
+                r.durField(c, "sigbus", dc.sigbusNs()),
+                r.durField(c, "pio_exit", dc.pioExitNs()));
         MapView p = r.section(host, "policy", Schema.POLICY);
         X86Policy dp = d.policy();
         X86Policy policy = new X86Policy(

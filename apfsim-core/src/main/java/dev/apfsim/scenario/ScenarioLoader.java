@@ -211,10 +211,10 @@ public final class ScenarioLoader {
         List<MemoryRegion> regions = memories.regions(mem);
         List<FailureRule> failures = memories.failures(mem);
 
-        GuestConfig guest = new GuestReader(r).guest(r.section(root, "guest", Schema.GUEST));
+        GuestConfig guest = new GuestReader(r, kvm.arch(), memory, vcpus).guest(r.section(root, "guest", Schema.GUEST));
 
         MapView workload = r.section(root, "workload", Schema.WORKLOAD);
-        List<TaskSpec> tasks = new WorkloadReader(r, latencies, ranges, new ScriptReader(r, ranges))
+        List<TaskSpec> tasks = new WorkloadReader(r, latencies, ranges, new ScriptReader(r, ranges, guest))
                 .tasks(workload, vcpus);
 
         CheckSpec check = new CheckReader(r).check(r.section(root, "check", Schema.CHECK));

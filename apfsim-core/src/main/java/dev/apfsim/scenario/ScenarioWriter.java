@@ -4,6 +4,7 @@ import dev.apfsim.check.CheckSpec;
 import dev.apfsim.perturb.Perturbation;
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
+import dev.apfsim.guest.TestKernel;
 import dev.apfsim.kvm.HostCosts;
 import dev.apfsim.host.KvmConfig;
 import dev.apfsim.kvm.x86.X86Policy;
@@ -112,7 +113,8 @@ public final class ScenarioWriter {
         h.put("costs", map("vm_exit", ns(c.vmExitNs()), "vm_entry", ns(c.vmEntryNs()),
                 "ept_violation", ns(c.eptViolationNs()), "minor_fault", ns(c.minorFaultNs()),
                 "async_setup", ns(c.asyncSetupNs()), "msr", ns(c.msrNs()), "halt_wakeup", ns(c.haltWakeupNs()),
-                "worker_dispatch", ns(c.workerDispatchNs()), "sigbus", ns(c.sigbusNs())));
+                "worker_dispatch", ns(c.workerDispatchNs()), "sigbus", ns(c.sigbusNs()),
+                "pio_exit", ns(c.pioExitNs())));
         h.put("policy", map("page_ready_delivery", p.pageReadyDelivery() == X86Policy.PageReadyDelivery.INTERRUPT
                         ? "interrupt" : "pf-legacy",
                 "cr0_pg_toggle", p.cr0PgToggle() == X86Policy.Cr0PgToggle.KEEP ? "keep" : "clear-queue",
@@ -130,6 +132,16 @@ public final class ScenarioWriter {
 
     private static Map<String, Object> guest(GuestConfig g) {
         Map<String, Object> m = new LinkedHashMap<>();
+        if (g.isTest()) {
+            TestKernel t = g.test();
+            m.put("kind", "test");
+            m.put("test", map("apf_area", hex(t.apfArea()), "vector", hex(t.vector()),
+                    "on_not_present", t.onNotPresent().name().toLowerCase(java.util.Locale.ROOT),
+                    "page_ready", t.pageReady().stream().map(s -> s.name().toLowerCase(java.util.Locale.ROOT)).toList(),
+                    "apic", t.apic().name().toLowerCase(java.util.Locale.ROOT)));
+            guestCommon(g, m);
+            return m;
+        }
         m.put("apf", switch (g.apf()) {
             case LINUX -> "linux";
             case LINUX_LEGACY -> "linux-legacy";
@@ -139,6 +151,12 @@ public final class ScenarioWriter {
         m.put("en_bits", hex(g.enBits()));
         m.put("apf_vector", hex(g.apfVector()));
         m.put("pf_handler", g.pfHandler() == GuestConfig.PfHandler.WAIT ? "wait" : "return");
+        guestCommon(g, m);
+        return m;
+    }
+
+    /** The fields both guest kinds have. */
+    private static void guestCommon(GuestConfig g, Map<String, Object> m) {
         m.put("timeslice", ns(g.timesliceNs()));
         m.put("tick", ns(g.tickNs()));
         m.put("pf_handler_cost", ns(g.pfHandlerNs()));
@@ -149,7 +167,6 @@ public final class ScenarioWriter {
             case ROUND_ROBIN -> "round-robin";
             case CFS -> "cfs";
         });
-        return m;
     }
 
     private static Object task(TaskSpec t) {
@@ -181,7 +198,10 @@ public final class ScenarioWriter {
                 for (Action a : sc.steps()) {
                     steps.add(step(a));
                 }
-                yield map("type", "script", "name", sc.name(), "cpu", sc.cpu(), "steps", steps);
+                yield sc.startKernel() || !sc.startIf()
+                        ? map("type", "script", "name", sc.name(), "cpu", sc.cpu(), "start",
+                                map("cpl", sc.startKernel() ? 0 : 3, "if", sc.startIf() ? 1 : 0), "steps", steps)
+                        : map("type", "script", "name", sc.name(), "cpu", sc.cpu(), "steps", steps);
             }
         };
     }
@@ -203,6 +223,8 @@ public final class ScenarioWriter {
             case Action.SetCr3 c -> map("cr3", hex(c.cr3()));
             case Action.SetGuestMode g -> map("l2", g.l2());
             case Action.RegularFault f -> map("regular_pf", hex(f.address()));
+            case Action.Io io -> io.in() ? map("in", hex(io.port()))
+                    : map("out", map("port", hex(io.port()), "value", hex(io.value())));
             case Action.Hvc h -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.Diag d -> throw new IllegalArgumentException("not a script step: " + a);
             case Action.OpDone o -> throw new IllegalArgumentException("not a script step: " + a);
@@ -227,6 +249,14 @@ public final class ScenarioWriter {
         m.put("perturb", kinds);
         m.put("max_perturbations", c.maxPerturbations());
         m.put("jitter", c.jitter());
+        if (c.choices().length() > 0) {
+            m.put("choices", c.choices().toString());
+        }
+        if (!c.costLevels().isEmpty()) {
+            Map<String, Object> levels = new LinkedHashMap<>();
+            c.costLevels().forEach((k, l) -> levels.put(k.key(), l));
+            m.put("cost_levels", levels);
+        }
         return m;
     }
 

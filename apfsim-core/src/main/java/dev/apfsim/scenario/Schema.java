@@ -47,7 +47,8 @@ final class Schema {
     static final Obj CPUID = obj("async_pf", LEAF, "async_pf_vmexit", LEAF, "async_pf_int", LEAF);
 
     static final Obj COSTS = obj("vm_exit", LEAF, "vm_entry", LEAF, "ept_violation", LEAF, "minor_fault", LEAF,
-            "async_setup", LEAF, "msr", LEAF, "halt_wakeup", LEAF, "worker_dispatch", LEAF, "sigbus", LEAF);
+            "async_setup", LEAF, "msr", LEAF, "halt_wakeup", LEAF, "worker_dispatch", LEAF, "sigbus", LEAF,
+            "pio_exit", LEAF);
 
     static final Obj POLICY = obj("page_ready_delivery", LEAF, "cr0_pg_toggle", LEAF, "deliver_when_paging_off", LEAF,
             "prefault", LEAF, "lapic_disabled_fix", LEAF, "token_wrap_fix", LEAF, "error_policy", LEAF,
@@ -64,9 +65,14 @@ final class Schema {
 
     static final Obj MEMORY = obj("regions", new Seq(REGION), "failures", new Seq(FAILURE));
 
+    static final Obj TEST_GUEST = obj("apf_area", LEAF, "vector", LEAF, "on_not_present", LEAF,
+            "page_ready", new Seq(LEAF), "apic", LEAF);
+
+    static final Obj TASK_START = obj("cpl", LEAF, "if", LEAF);
+
     static final Obj GUEST = obj("apf", LEAF, "en_bits", LEAF, "apf_vector", LEAF, "pf_handler", LEAF,
             "timeslice", LEAF, "tick", LEAF, "pf_handler_cost", LEAF, "irq_handler_cost", LEAF,
-            "timer_handler_cost", LEAF, "context_switch", LEAF, "scheduler", LEAF);
+            "timer_handler_cost", LEAF, "context_switch", LEAF, "scheduler", LEAF, "kind", LEAF, "test", TEST_GUEST);
 
     static final Obj WORKING_SET = obj("start", LEAF, "size", LEAF);
 
@@ -78,7 +84,8 @@ final class Schema {
             "compute", LATENCY, "touches_per_op", LEAF, "working_set", WORKING_SET, "pattern", PATTERN,
             "write_fraction", LEAF, "kernel_fraction", LEAF, "irq_off_fraction", LEAF, "max_ops", LEAF);
 
-    static final Obj SCRIPT_TASK = obj("type", LEAF, "name", LEAF, "cpu", LEAF, "steps", new Seq(ANY));
+    static final Obj SCRIPT_TASK = obj("type", LEAF, "name", LEAF, "cpu", LEAF, "start", TASK_START,
+            "steps", new Seq(ANY));
 
     /** Union of both task kinds, for {@code --set} paths. */
     static final Obj TASK;
@@ -94,7 +101,8 @@ final class Schema {
     static final Obj PERTURBATION = obj("at", LEAF, "cpu", LEAF, "kind", LEAF, "duration", LEAF);
 
     static final Obj CHECK = obj("schedule_seed", LEAF, "perturbations", new Seq(PERTURBATION), "perturb",
-            new Seq(LEAF), "max_perturbations", LEAF, "jitter", LEAF);
+            new Seq(LEAF), "max_perturbations", LEAF, "jitter", LEAF, "choices", LEAF,
+            "cost_levels", ANY);
 
     static final Obj ROOT = obj("name", LEAF, "description", LEAF, "seed", LEAF, "duration", LEAF,
             "livelock_retries", LEAF, "liveness_bound", LEAF, "vm", VM, "host", HOST, "memory", MEMORY,

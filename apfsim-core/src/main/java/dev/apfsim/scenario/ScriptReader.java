@@ -1,6 +1,8 @@
 package dev.apfsim.scenario;
 
 import dev.apfsim.guest.Action;
+import dev.apfsim.guest.GuestConfig;
+import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.workload.TaskSpec;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
@@ -23,8 +25,11 @@ import static dev.apfsim.scenario.ScenarioLoader.MSR_KVM_ASYNC_PF_INT;
  */
 final class ScriptReader {
     private static final List<String> STEP_WORDS = List.of("cli", "sti", "halt", "init");
-    private static final List<String> STEP_KEYS = List.of("touch", "write", "compute", "sleep", "kernel", "wrmsr",
-            "rdmsr", "paging", "lapic", "cr3", "l2", "regular_pf", "repeat");
+    private static final List<String> STEP_KEYS = List.of("touch", "write", "compute", "sleep", "kernel", "cpl",
+            "wrmsr", "rdmsr", "enable_apf", "out", "in", "pause", "paging", "lapic", "cr3", "l2", "regular_pf",
+            "repeat");
+    /** One PAUSE instruction of a {@code pause: N} loop (~140 cycles on recent Intel cores). */
+    static final long PAUSE_NS = 40;
 
     private static final Map<String, Integer> MSR_NAMES = NodeReader.ordered(
             "msr_kvm_async_pf_en", MSR_KVM_ASYNC_PF_EN, "msr_kvm_async_pf_int", MSR_KVM_ASYNC_PF_INT,
@@ -33,18 +38,61 @@ final class ScriptReader {
 
     private final NodeReader r;
     private final GuestRanges ranges;
+    private final GuestConfig guest;
+    /** The vCPU of the task being read ({@code enable_apf} registers that vCPU's area). */
+    private int cpu;
 
-    ScriptReader(NodeReader r, GuestRanges ranges) {
+    ScriptReader(NodeReader r, GuestRanges ranges, GuestConfig guest) {
         this.r = r;
         this.ranges = ranges;
+        this.guest = guest;
     }
 
     TaskSpec script(MapView t, String name, int cpu) {
+        this.cpu = cpu;
+        boolean startKernel = false;
+        boolean startIf = true;
+        if (t.has("start")) {
+            MapView st = r.section(t, "start", Schema.TASK_START);
+            if (st.has("cpl")) {
+                startKernel = cpl(st.get("cpl"), st.path("cpl"));
+            }
+            if (st.has("if")) {
+                startIf = flag(st.get("if"), st.path("if"));
+            }
+        }
         List<Action> steps = new ArrayList<>();
         if (t.has("steps")) {
             steps(t.get("steps"), t.path("steps"), steps);
         }
-        return new TaskSpec.Scripted(name, cpu, List.copyOf(steps));
+        return new TaskSpec.Scripted(name, cpu, List.copyOf(steps), startKernel, startIf);
+    }
+
+    /** {@code cpl: 0} (kernel) or {@code 3} (user). */
+    private boolean cpl(Node n, String path) {
+        long c = r.integer(n, path, 0, 3);
+        if (c != 0 && c != 3) {
+            throw r.error(n, path, "expected a CPL of 0 (kernel) or 3 (user), got " + c);
+        }
+        return c == 0;
+    }
+
+    /** IF as 0/1 (or false/true). */
+    private boolean flag(Node n, String path) {
+        String text = r.scalar(n, path, "0 or 1").strip();
+        return switch (text) {
+            case "0", "false" -> false;
+            case "1", "true" -> true;
+            default -> throw r.error(n, path, "expected 0 or 1 (IF clear or set), got " + Units.quote(text));
+        };
+    }
+
+    /** {@code enable_apf: FLAGS}: MSR_KVM_ASYNC_PF_INT = the handler's vector, then EN = this vCPU's area | FLAGS. */
+    private void enableApf(Node v, String vp, List<Action> out) {
+        long flags = r.integer(v, vp, 0, 0x3f);
+        long area = guest.isTest() ? guest.test().area(cpu) : GuestKernel.APF_AREA_BASE + 64L * cpu;
+        out.add(new Action.WrMsr(MSR_KVM_ASYNC_PF_INT, guest.apfVector()));
+        out.add(new Action.WrMsr(MSR_KVM_ASYNC_PF_EN, area | flags));
     }
 
     private String stepHint() {
@@ -98,6 +146,19 @@ final class ScriptReader {
             case "compute" -> out.add(new Action.Compute(r.duration(v, vp)));
             case "sleep" -> out.add(new Action.Sleep(r.duration(v, vp)));
             case "kernel" -> out.add(new Action.KernelMode(r.bool(v, vp)));
+            case "cpl" -> out.add(new Action.KernelMode(cpl(v, vp)));
+            case "enable_apf" -> enableApf(v, vp, out);
+            case "pause" -> out.add(new Action.Compute(PAUSE_NS * r.integer(v, vp, 1, 1_000_000_000)));
+            case "in" -> out.add(new Action.Io((int) r.integer(v, vp, 0, 0xffff), 0, true));
+            case "out" -> {
+                MapView om = r.map(v, vp, List.of("port", "value"), "a mapping {port, value}");
+                if (om.node() == null || Yaml.isNull(om.node())) {
+                    throw r.error(v, vp, "expected a mapping {port, value}, got nothing");
+                }
+                int port = (int) r.integer(r.require(om, "port", "an I/O port 0..0xffff"), om.path("port"), 0, 0xffff);
+                long value = om.has("value") ? r.integer(om.get("value"), om.path("value"), 0, 0xffff_ffffL) : 0;
+                out.add(new Action.Io(port, value, false));
+            }
             case "paging" -> out.add(new Action.SetPaging(r.bool(v, vp)));
             case "lapic" -> out.add(new Action.SetLapicEnabled(r.bool(v, vp)));
             case "rdmsr" -> out.add(new Action.RdMsr(msr(v, vp)));

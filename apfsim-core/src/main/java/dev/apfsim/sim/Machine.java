@@ -10,9 +10,14 @@ import dev.apfsim.check.Invariant;
 import dev.apfsim.check.ModelChecks;
 import dev.apfsim.check.Monitor;
 import dev.apfsim.check.SleeperCheck;
-import dev.apfsim.engine.ScheduleChooser;
+import dev.apfsim.check.ControlledChoices;
+import dev.apfsim.engine.Choices;
 import dev.apfsim.engine.Simulator;
 import dev.apfsim.guest.GuestCpu;
+import dev.apfsim.guest.arm64.Arm64Entry;
+import dev.apfsim.guest.s390.PfaultList;
+import dev.apfsim.guest.s390.S390Entry;
+import dev.apfsim.guest.x86.X86Entry;
 import dev.apfsim.guest.GuestKernel;
 import dev.apfsim.guest.GuestObserver;
 import dev.apfsim.guest.Program;
@@ -70,8 +75,22 @@ public final class Machine implements VmObserver, GuestObserver {
     private int sampleEvery = 1;
 
     public Machine(Scenario s) {
+        this(s, null);
+    }
+
+    /**
+     * A machine whose nondeterministic decisions {@code choices} takes (null: the scenario's own values, or the
+     * decisions its {@code check} section records, as a reproducer does).
+     */
+    public Machine(Scenario s, Choices choices) {
         this.scenario = s;
         this.sim = new Simulator(s.seed());
+        if (choices == null && s.check().controlled()) {
+            choices = replay(s);
+        }
+        if (choices != null) {
+            sim.setChoices(choices);
+        }
         this.metrics = new Metrics(s.vcpus());
         long frames = s.memoryBytes() >>> 12;
         this.memory = new HostMemory(sim, frames, s.hostLimitBytes() >>> 12, s.failures(), s.kvm().costs().sigbusNs());
@@ -93,6 +112,7 @@ public final class Machine implements VmObserver, GuestObserver {
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
         S390Flic flic = new S390Flic();
+        PfaultList pfaultList = new PfaultList(); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
             KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
             v.setFaultListener(livelock);
@@ -102,41 +122,32 @@ public final class Machine implements VmObserver, GuestObserver {
                     X86Vcpu x = new X86Vcpu(v, host.x86(), memory, ram, new X86CpuState());
                     x86.add(x);
                     irqLines.add(x::apicSetIrq);
-                    x.attachGuest(guest.addCpu(platform(i, x.cpu, x.lapic)));
+                    x.attachGuest(guest.addCpu(platform(i, x.cpu, x.lapic), X86Entry::new));
                 }
                 case ARM64 -> {
                     Arm64Vcpu a = new Arm64Vcpu(v, host.arm64(), memory, ram, new Arm64CpuState());
                     arm64.add(a);
                     irqLines.add(a::vgicInjectIrq);
-                    a.attachGuest(guest.addCpu(platform(i, a.cpu, a.vgic)));
+                    a.attachGuest(guest.addCpu(platform(i, a.cpu, a.vgic), Arm64Entry::new));
                 }
                 case S390 -> {
                     S390Vcpu z = new S390Vcpu(v, flic, memory, ram, new S390CpuState());
                     s390.add(z);
                     irqLines.add(z::injectLocal);
-                    z.attachGuest(guest.addCpu(platform(i, z.cpu, z.interrupts())));
+                    z.attachGuest(guest.addCpu(platform(i, z.cpu, z.interrupts()), c -> new S390Entry(c, pfaultList)));
                 }
             }
         }
         tracer.attachProbe(new ModelChecks(monitor, vcpus));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
-        if (s.check().scheduleSeed() != 0) {
-            java.util.SplittableRandom choices = new java.util.SplittableRandom(s.check().scheduleSeed());
-            sim.setChooser(choices::nextInt);
+        if (!sim.choices().isDefault() && !s.check().perturbKinds().isEmpty() && s.check().maxPerturbations() > 0) {
+            tracer.attachProbe(new PerturbationCue());
         }
         for (Perturbation p : s.check().perturbations()) {
-            if (p.cpu() < s.vcpus()) {
-                sim.at(p.timeNs(), (code, arg) -> {
-                    if (p.kind() == Perturbation.Kind.MIGRATE) {
-                        vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
-                    } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
-                        new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
-                    } else {
-                        guest.cpu(p.cpu()).queuePerturbation(p);
-                        irqLines.get(p.cpu()).accept(Perturbation.VECTOR);
-                    }
-                }, 0, 0);
-            }
+            inject(p);
+        }
+        if (s.check().controlled()) {
+            enableLassos(null); // a reproducer: it shows the cycle the checker found
         }
         int taskNo = 0;
         for (TaskSpec spec : s.tasks()) {
@@ -151,10 +162,91 @@ public final class Machine implements VmObserver, GuestObserver {
                     }
                 }
                 case TaskSpec.Scripted sc -> {
-                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()));
+                    guest.addTask(sc.name(), sc.cpu(), new ScriptProgram(sc.steps()), sc.startKernel(), sc.startIf());
                     taskNo++;
                 }
             }
+        }
+    }
+
+    private LassoDetector lassos;
+    private long perturbationsFired;
+
+    /**
+     * True while the environment still changes by the clock alone (a failure rule starts or ends later): a cycle
+     * of the abstract state then may end by itself, so it is not a livelock.
+     */
+    public boolean timeDependent() {
+        long now = sim.now();
+        for (dev.apfsim.memory.FailureRule f : scenario.failures()) {
+            if (f.fromNs() > now || (f.untilNs() != Long.MAX_VALUE && f.untilNs() > now)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Detects livelocks as lassos of the abstract state (once); {@code states} collects the states seen. */
+    public LassoDetector enableLassos(java.util.Set<Long> states) {
+        if (lassos == null) {
+            lassos = new LassoDetector(this, states);
+            tracer.attach(lassos);
+        }
+        return lassos;
+    }
+
+    /** The decisions a reproducer records: its choice sequence, then (legacy) a seeded order of simultaneous events. */
+    private static Choices replay(Scenario s) {
+        long seed = s.check().scheduleSeed();
+        ControlledChoices.Picker rest = ControlledChoices.DEFAULTS;
+        if (seed != 0) {
+            java.util.SplittableRandom order = new java.util.SplittableRandom(seed);
+            rest = (p, n, ids, step) -> p == Choices.Point.EVENT_ORDER ? order.nextInt(n) : 0;
+        }
+        return new ControlledChoices(s.check().choices(), s.check().costLevels(), rest);
+    }
+
+    private void inject(Perturbation p) {
+        if (p.cpu() >= scenario.vcpus()) {
+            return;
+        }
+        sim.at(p.timeNs(), (code, arg) -> {
+            perturbationsFired++;
+            if (p.kind() == Perturbation.Kind.MIGRATE) {
+                vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
+            } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
+                new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
+            } else {
+                guest.cpu(p.cpu()).queuePerturbation(p);
+                irqLines.get(p.cpu()).accept(Perturbation.VECTOR);
+            }
+        }, 0, 0);
+    }
+
+    /**
+     * When a perturbation happens, as a choice point: each async PF set-up is a cue after which the checker may
+     * inject one of the scenario's perturbation kinds on that vCPU, 1 µs to 16 ms later, for 10 µs to 1.3 ms — the
+     * hot spots of the run itself (a migration before the fault reaches the guest, an IRQ-off window over its
+     * completion), at most {@code max_perturbations} per run.
+     */
+    private final class PerturbationCue implements dev.apfsim.trace.ProbeListener {
+        private int injected;
+
+        @Override
+        public void probe(dev.apfsim.trace.Probe p) {
+            if (!(p instanceof dev.apfsim.trace.Probe.AsyncPfSetup a) || injected >= scenario.check().maxPerturbations()) {
+                return;
+            }
+            List<Perturbation.Kind> kinds = scenario.check().perturbKinds();
+            Choices c = sim.choices();
+            int k = c.pick(Choices.Point.PERTURBATION, kinds.size() + 1, null);
+            if (k == 0) {
+                return;
+            }
+            injected++;
+            long delay = 1_000L << (2 * c.pick(Choices.Point.PERTURBATION_DELAY, 8, null));
+            long duration = 10_000L << c.pick(Choices.Point.PERTURBATION_DELAY, 8, null);
+            inject(new Perturbation(sim.now() + delay, a.vcpu(), kinds.get(k - 1), duration));
         }
     }
 
@@ -200,6 +292,14 @@ public final class Machine implements VmObserver, GuestObserver {
                 irqLines.get(i).accept(ApfMsr.LOCAL_TIMER_VECTOR);
             }
 
+            public int timerVector() {
+                return ApfMsr.LOCAL_TIMER_VECTOR;
+            }
+
+            public int rescheduleVector() {
+                return ApfMsr.RESCHEDULE_VECTOR;
+            }
+
             public boolean offersPfVmexit() {
                 return scenario.kvm().cpuidAsyncPfVmexit();
             }
@@ -226,10 +326,6 @@ public final class Machine implements VmObserver, GuestObserver {
 
     public Scenario scenario() {
         return scenario;
-    }
-
-    public void setChooser(ScheduleChooser chooser) {
-        sim.setChooser(chooser);
     }
 
     public Simulator simulator() {
@@ -289,6 +385,22 @@ public final class Machine implements VmObserver, GuestObserver {
             outcome = new Outcome.VmStopped(time, vcpu, reason, errno, gfn);
         }
         sim.stop();
+    }
+
+    /**
+     * A count that grows whenever the run makes protocol progress: a faulting access completes, a script step is
+     * fetched, a task ends. A livelock is a cycle of states with no growth here.
+     */
+    public long progress() {
+        // an injected event counts too: a cycle that needed one is not one the protocol repeats by itself
+        long p = livelock.mappedCount() + perturbationsFired + (outcome instanceof Outcome.VmStopped ? 1 : 0);
+        for (Task t : guest.tasks()) {
+            p += Math.max(0, t.programPosition());
+            if (t.state() == Task.State.DONE || t.state() == Task.State.KILLED) {
+                p++;
+            }
+        }
+        return p;
     }
 
     public Monitor monitor() {

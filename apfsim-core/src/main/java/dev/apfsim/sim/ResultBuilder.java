@@ -21,6 +21,9 @@ final class ResultBuilder {
         if (!s.kvm().asyncPf()) {
             return "sync";
         }
+        if (s.guest().isTest()) {
+            return "test"; // its own script enables (or not)
+        }
         return s.guest().apf() == GuestConfig.ApfMode.NEVER ? "off" : "on";
     }
 

@@ -59,6 +59,7 @@ public final class CanonicalEncoding {
             case GuestPanic t -> out.head(32, t.time(), t.vcpu()).str(t.message());
             case GuestTaskKilled t -> out.head(33, t.time(), t.vcpu()).i32(t.task()).str(t.signal())
                     .i64(t.address());
+            case Pio t -> out.head(34, t.time(), t.vcpu()).bool(t.write()).i32(t.port()).i32(t.size()).i64(t.val());
         }
     }
 }

@@ -91,6 +91,10 @@ public final class FtraceFormat {
             case Arm64Inject t -> appendHex(sb.append(t.kind()).append(" token "), t.token()).append(" reason ")
                     .append(t.reason()).append(" pc ").append(hex(t.pc())).append(" (").append(t.region()).append(')');
             // "reason %s (%d)"
+            // "pio_%s at 0x%x size %d count %d val 0x%llx %s" (trace_kvm_pio)
+            case Pio t -> sb.append(t.write() ? "pio_write" : "pio_read").append(" at 0x")
+                    .append(Integer.toHexString(t.port())).append(" size ").append(t.size()).append(" count 1 val 0x")
+                    .append(Long.toHexString(t.val())).append(' ');
             case UserspaceExit t -> sb.append("reason error (").append(t.errno()).append(") ").append(t.why());
             case SyncFault t -> appendHex(sb.append("gfn "), t.gfn()).append(" reason ").append(t.reason());
             case ApfHalt t -> appendHex(sb.append("gfn "), t.gfn());

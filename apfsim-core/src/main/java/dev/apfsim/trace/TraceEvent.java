@@ -87,6 +87,11 @@ public sealed interface TraceEvent {
         public String name() { return "kvm_hvc_arm64"; }
     }
 
+    /** {@code kvm_pio} ({@code arch/x86/kvm/trace.h}): a port I/O exit, handed to the VMM as KVM_EXIT_IO. */
+    record Pio(long time, int vcpu, boolean write, int port, int size, long val) implements TraceEvent {
+        public String name() { return "kvm_pio"; }
+    }
+
     /** {@code kvm_userspace_exit}: KVM_RUN returned to the VMM (EFAULT on a failed synchronous fault). */
     record UserspaceExit(long time, int vcpu, int errno, String why) implements TraceEvent {
         public String name() { return "kvm_userspace_exit"; }

@@ -29,7 +29,15 @@ public sealed interface TaskSpec {
                        double irqOffFraction, long maxOps) implements TaskSpec {
     }
 
-    /** An explicit list of steps (kvm-unit-tests style); each completed touch counts as one operation. */
-    record Scripted(String name, int cpu, List<Action> steps) implements TaskSpec {
+    /**
+     * An explicit list of steps (kvm-unit-tests style); each completed touch counts as one operation. Its first
+     * step runs at CPL0 if {@code startKernel}, else CPL3, with IF = {@code startIf}.
+     */
+    record Scripted(String name, int cpu, List<Action> steps, boolean startKernel, boolean startIf)
+            implements TaskSpec {
+        /** A task that starts in user mode with interrupts enabled. */
+        public Scripted(String name, int cpu, List<Action> steps) {
+            this(name, cpu, steps, false, true);
+        }
     }
 }

@@ -58,6 +58,31 @@ class PackageRulesTest {
     static final ArchRule hostReachesNoGuestObject = noClasses().that().resideInAPackage("dev.apfsim.kvm..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.apfsim.guest..", "dev.apfsim.workload..");
 
+    /** The generic guest kernel names no architecture: entry code plugs in through {@code guest.ArchEntry}. */
+    @ArchTest
+    static final ArchRule genericGuestKnowsNoArchitecture = noClasses().that().resideInAPackage("dev.apfsim.guest")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.apfsim.guest.x86..", "dev.apfsim.guest.arm64..",
+                    "dev.apfsim.guest.s390..", "dev.apfsim.arch.x86..", "dev.apfsim.arch.arm64..",
+                    "dev.apfsim.arch.s390..", "dev.apfsim.kvm..");
+
+    @ArchTest
+    static final ArchRule x86GuestKnowsNoOtherArchitecture = noClasses().that()
+            .resideInAPackage("dev.apfsim.guest.x86..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.apfsim.guest.arm64..", "dev.apfsim.guest.s390..",
+                    "dev.apfsim.arch.arm64..", "dev.apfsim.arch.s390..", "dev.apfsim.kvm..");
+
+    @ArchTest
+    static final ArchRule arm64GuestKnowsNoOtherArchitecture = noClasses().that()
+            .resideInAPackage("dev.apfsim.guest.arm64..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.apfsim.guest.x86..", "dev.apfsim.guest.s390..",
+                    "dev.apfsim.arch.x86..", "dev.apfsim.arch.s390..", "dev.apfsim.kvm..");
+
+    @ArchTest
+    static final ArchRule s390GuestKnowsNoOtherArchitecture = noClasses().that()
+            .resideInAPackage("dev.apfsim.guest.s390..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.apfsim.guest.x86..", "dev.apfsim.guest.arm64..",
+                    "dev.apfsim.arch.x86..", "dev.apfsim.arch.arm64..", "dev.apfsim.kvm..");
+
     @ArchTest
     static final ArchRule modelDoesNotImportTheChecker = noClasses().that().resideInAnyPackage(MODEL)
             .should().dependOnClassesThat().resideInAnyPackage("dev.apfsim.check..", "dev.apfsim.explore..",

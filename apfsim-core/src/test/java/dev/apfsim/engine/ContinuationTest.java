@@ -75,13 +75,21 @@ class ContinuationTest {
     }
 
     @Test
-    void aTieIsStillTheChoosersChoice() {
+    void aTieIsStillAnEventOrderChoice() {
         Simulator sim = new Simulator(1);
         List<String> log = new ArrayList<>();
         List<Integer> offered = new ArrayList<>();
-        sim.setChooser(n -> {
-            offered.add(n);
-            return n - 1;
+        sim.setChoices(new Choices() {
+            @Override
+            public int pick(Point point, int n, int[] ids) {
+                offered.add(n);
+                return n - 1;
+            }
+
+            @Override
+            public long cost(Cost cost, long value) {
+                return value;
+            }
         });
         Actor b = new Actor(sim, "b", log);
         sim.at(10, new EventHandler() {

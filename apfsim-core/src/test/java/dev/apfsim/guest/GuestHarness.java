@@ -12,6 +12,7 @@ import dev.apfsim.metrics.Metrics;
 import dev.apfsim.trace.TraceEvent;
 import dev.apfsim.trace.Tracer;
 import dev.apfsim.workload.ScriptProgram;
+import dev.apfsim.guest.x86.X86Entry;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,7 @@ final class GuestHarness {
     final List<X86CpuState> states = new ArrayList<>();
     final List<Lapic> lapics = new ArrayList<>();
     final List<String> panics = new ArrayList<>();
+    final List<X86Entry> entries = new ArrayList<>();
     long now;
 
     GuestHarness(int cpus, GuestConfig config) {
@@ -48,7 +50,7 @@ final class GuestHarness {
             Lapic lapic = new Lapic();
             states.add(st);
             lapics.add(lapic);
-            kernel.addCpu(new GuestCpu.Platform() {
+            entries.add(kernel.addCpu(new GuestCpu.Platform() {
                 public X86CpuState state() {
                     return st;
                 }
@@ -64,10 +66,18 @@ final class GuestHarness {
                 public void timerInterrupt() {
                 }
 
+                public int timerVector() {
+                    return ApfMsr.LOCAL_TIMER_VECTOR;
+                }
+
+                public int rescheduleVector() {
+                    return ApfMsr.RESCHEDULE_VECTOR;
+                }
+
                 public boolean offersPfVmexit() {
                     return false;
                 }
-            });
+            }, X86Entry::new));
         }
     }
 
@@ -86,12 +96,17 @@ final class GuestHarness {
         return kernel.cpu(i);
     }
 
+    /** CPU {@code i}'s x86 entry code: where the host's injections go. */
+    X86Entry x86(int i) {
+        return entries.get(i);
+    }
+
     /** Runs CPU {@code i} until its next exit; MSR exits get a successful result. */
     GuestExit run(int i) {
         GuestExit e = cpu(i).run(now, Long.MAX_VALUE);
         now = Math.max(now, e.at());
         if (e instanceof X86Exit.WrMsr || e instanceof X86Exit.RdMsr) {
-            cpu(i).msrResult(false, 0);
+            x86(i).msrResult(false, 0);
         }
         return e;
     }
@@ -108,12 +123,12 @@ final class GuestHarness {
     /** What the host does at "page not present": flags = 1, then a #PF with CR2 = token. */
     void injectAsyncPf(int i, long token) {
         ram.write32(cpu(i).areaGpa() + ApfMsr.OFFSET_FLAGS, ApfMsr.KVM_PV_REASON_PAGE_NOT_PRESENT);
-        cpu(i).deliverException(now, ApfMsr.PF_VECTOR, 0, token);
+        x86(i).deliverException(now, ApfMsr.PF_VECTOR, 0, token);
     }
 
     /** A #PF that is not an async one: flags stay 0, CR2 = the faulting address. */
     void injectRegularPf(int i, long address) {
-        cpu(i).deliverException(now, ApfMsr.PF_VECTOR, 0, address);
+        x86(i).deliverException(now, ApfMsr.PF_VECTOR, 0, address);
     }
 
     /** What the host does at "page ready": token word = token, then the vector through the LAPIC. */

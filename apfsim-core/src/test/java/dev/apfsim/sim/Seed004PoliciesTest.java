@@ -58,17 +58,22 @@ class Seed004PoliciesTest {
         assertEquals(1, r.counter("apf_errors_injected"));
     }
 
-    /** Vitaly's question: does one error_gfn per vCPU still loop when several gfns fail at once? */
+    /**
+     * Vitaly's question: does one error_gfn per vCPU still loop when several gfns fail at once? With the scenario's
+     * own costs the VM stops; under other schedules (the checker's choice points) the single error_gfn is
+     * overwritten by each round's other failing gfns and the retries cycle for ever (docs/findings.md).
+     */
     @Test
-    void singleErrorGfnStillStopsTheVmWithManyFailingGfns() throws Exception {
+    void singleErrorGfnLoopsUnderSomeSchedule() throws Exception {
         assertEquals("livelock_suspected", run("seed-004-many-failing", "ignore").outcome().kind());
         RunResult r = run("seed-004-many-failing", "error-gfn");
-        assertEquals("vm_stopped", r.outcome().kind(), "the model finds no loop with a single error_gfn");
-        // and exploring schedules does not find one either (see docs/error-policies.md for why)
+        assertEquals("vm_stopped", r.outcome().kind(), "the scenario's own schedule stops the VM");
         String name = "seed-004-many-failing";
         Scenario s = BuiltinScenarios.load(name, BuiltinScenarios.variants(name).get("error-gfn"));
-        Explorer.Report report = Explorer.explore(s, new Explorer.Options(500, 1, 2, 0), n -> { });
-        assertNull(report.finding(), () -> "a livelock: " + report.finding().violation());
+        Explorer.Report report = Explorer.explore(s, new Explorer.Options(500, 1, 2, 50), n -> { });
+        assertNotNull(report.finding(), "some schedule livelocks");
+        assertEquals("livelock", report.finding().violation().invariant().key());
+        assertNotNull(report.finding().minimal().lasso(), "reported as a lasso");
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.apfsim.realkvm.vmm.RunOptions;
 import dev.apfsim.realkvm.vmm.Vmm;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -31,8 +32,18 @@ public final class RealKvm {
     private RealKvm() {
     }
 
+    /**
+     * System property (or, unset, environment variable {@value #DEVICE_ENV}) naming the KVM device the probe
+     * checks instead of /dev/kvm: pointing it at a missing file shows what a host without KVM gets.
+     */
+    public static final String DEVICE_PROPERTY = "apfsim.kvm.device", DEVICE_ENV = "APFSIM_KVM_DEVICE";
+
     /** Whether this host can run experiments, and on which backend; never changes the host. */
     public static Probe probe() {
+        String device = System.getProperty(DEVICE_PROPERTY, System.getenv(DEVICE_ENV));
+        if (device != null && !device.isBlank()) {
+            return Probe.probe(Path.of("/"), Path.of(device));
+        }
         return Probe.probe();
     }
 
@@ -41,9 +52,12 @@ public final class RealKvm {
         return Vmm.run(guest, backend, RunOptions.ofMillis(timeLimitMs));
     }
 
-    /** The real side of a comparison: the recording's events and how the run ended. */
+    /**
+     * The real side of a comparison: the recording's events and how the run ended, each vCPU whose guest
+     * stopped itself cut at that point ({@link ApfTrace#cutAt}).
+     */
     public static ApfTrace trace(Recording r) {
-        return new ApfTrace("real", events(r), r.end());
+        return new ApfTrace("real", events(r), r.end()).cutAt(r.guestStops());
     }
 
     /** The recording's trace as the normalised APF event sequence, each event on its vCPU. */

@@ -85,6 +85,11 @@ public final class X86Vcpu implements KvmArch {
         return x86;
     }
 
+    /** The error policy's state, hashed (seed 004: error_gfn), for the checker's abstract state. */
+    public long errorPolicyState() {
+        return errorPolicy.stateHash();
+    }
+
     public void setErrorPolicy(ErrorPolicyHook hook) {
         this.errorPolicy = hook;
     }
@@ -284,6 +289,11 @@ public final class X86Vcpu implements KvmArch {
                 trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
                 guest.msrResult(gp, 0);
                 kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case X86Exit.Io io -> {
+                // handle_io → KVM_EXIT_IO: the VMM handles the access and calls KVM_RUN again
+                trace(new TraceEvent.Pio(sim.now(), id, !io.in(), io.port(), 4, io.in() ? 0 : io.value()));
+                kvm.scheduleEnter(c.vmExitNs() + c.pioExitNs());
             }
             case X86Exit.RdMsr m -> {
                 ApfMsrHandler.Result r = msrs.read(m.msr());

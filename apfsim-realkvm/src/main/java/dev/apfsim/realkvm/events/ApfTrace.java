@@ -3,6 +3,8 @@ package dev.apfsim.realkvm.events;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -17,6 +19,49 @@ public record ApfTrace(String side, List<ApfEvent> events, RunEnd end) {
 
     public static ApfTrace fromFtrace(String side, List<String> lines, Normaliser.Options options, RunEnd end) {
         return new ApfTrace(side, Normaliser.fromText(lines, options), end);
+    }
+
+    /**
+     * A real side kept by {@code apfsim conform --keep} ({@code Recording.writeTrace}): the kernel's lines after a
+     * header that names the page-ready vector and the run's end. Only our threads' lines were kept, so vCPUs are
+     * told by their {@code CPU n/KVM} comm.
+     */
+    public static ApfTrace fromKept(String side, List<String> lines) {
+        int vector = -1;
+        RunEnd end = RunEnd.of(RunEnd.Kind.UNKNOWN);
+        Map<Integer, Long> stops = new TreeMap<>();
+        for (String l : lines) {
+            if (!l.startsWith("#")) {
+                break;
+            }
+            Matcher m = KEPT_HEADER.matcher(l), st = KEPT_STOP.matcher(l);
+            if (m.find()) {
+                vector = Integer.parseInt(m.group(1));
+                end = RunEnd.parse(m.group(2));
+            } else if (st.find()) {
+                stops.put(Integer.parseInt(st.group(1)), Long.parseLong(st.group(2)));
+            }
+        }
+        if (vector < 0) {
+            throw new IllegalArgumentException("no '# page-ready vector N; end: ...' header: not a kept real trace");
+        }
+        return fromFtrace(side, lines, Normaliser.Options.model(vector), end).cutAt(stops);
+    }
+
+    private static final Pattern KEPT_HEADER = Pattern.compile("^# page-ready vector (\\d+); end: (.*)$"),
+            KEPT_STOP = Pattern.compile("^# vcpu (\\d+) stopped by its guest at (\\d+) ns$");
+
+    /**
+     * This trace without the events of vCPU {@code v} after {@code stops.get(v)}: a guest that stopped itself
+     * (Linux's panic stops the machine; the model stops the VM there) sees nothing after, though work in
+     * flight still completes in a kworker while the VMM tears down.
+     */
+    public ApfTrace cutAt(Map<Integer, Long> stops) {
+        if (stops.isEmpty()) {
+            return this;
+        }
+        return new ApfTrace(side, events.stream().filter(e -> !stops.containsKey(e.vcpu())
+                || e.timeNs() <= stops.get(e.vcpu())).toList(), end);
     }
 
     /** Each vCPU's events in time order (vCPU -1 holds completions nobody could be matched to). */

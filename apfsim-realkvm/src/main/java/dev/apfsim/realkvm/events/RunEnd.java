@@ -15,6 +15,20 @@ public record RunEnd(Kind kind, String detail) {
         return new RunEnd(k, "");
     }
 
+    /** The end a {@link #toString()} printed: {@code "efault"}, {@code "still running (vcpu 0 at ...)"}. */
+    public static RunEnd parse(String text) {
+        String t = text.strip();
+        int paren = t.indexOf(" (");
+        String label = paren < 0 ? t : t.substring(0, paren);
+        String detail = paren < 0 || !t.endsWith(")") ? "" : t.substring(paren + 2, t.length() - 1);
+        for (Kind k : Kind.values()) {
+            if (of(k).label().equals(label)) {
+                return new RunEnd(k, detail);
+            }
+        }
+        throw new IllegalArgumentException("not a run end: " + text);
+    }
+
     public String label() {
         return kind.name().toLowerCase(Locale.ROOT).replace('_', ' ');
     }

@@ -20,8 +20,13 @@ public final class GuestLayout {
     public static final long PD_APIC = 0x4000;
     /** The page holding every vCPU's APF area by default (vCPU i at +64*i). */
     public static final long APF_PAGE = 0x5000;
+    /**
+     * End of the pages an APF area may lie in ({@link #APF_PAGE} up to here): the scenario's guest chooses it,
+     * and the model's Linux-like guest puts it at 0x9000.
+     */
+    public static final long APF_LIMIT = 0xa000;
     /** One page per vCPU for kvm_pvm's virtual-IF cell ({@code u8 if_; u8 pending; u8 pad[6]; u64 cr2}). */
-    public static final long VIF_BASE = 0x6000;
+    public static final long VIF_BASE = 0x80000;
     public static final long TSS_BASE = 0xa000;
     public static final long GDT_BASE = 0xa800;
     public static final long IDT_BASE = 0xb000;

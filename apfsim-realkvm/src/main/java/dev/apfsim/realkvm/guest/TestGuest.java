@@ -144,9 +144,9 @@ public record TestGuest(String name, ApicMode apic, PvCpuid cpuid, long apfArea,
                     + programs.size() + ")");
         }
         if (apfArea % 64 != 0 || apfArea < GuestLayout.APF_PAGE
-                || apfArea(Math.max(0, vcpus() - 1)) + 64 > GuestLayout.APF_PAGE + 4096) {
-            p.add(String.format("apfArea: 64-byte aligned, within the APF page %#x-%#x for every vCPU (got %#x)",
-                    GuestLayout.APF_PAGE, GuestLayout.APF_PAGE + 4095, apfArea));
+                || apfArea(Math.max(0, vcpus() - 1)) + 64 > GuestLayout.APF_LIMIT) {
+            p.add(String.format("apfArea: 64-byte aligned, within the APF pages %#x-%#x for every vCPU (got %#x)",
+                    GuestLayout.APF_PAGE, GuestLayout.APF_LIMIT - 1, apfArea));
         }
         if (intVector < 32 || intVector > 255) {
             p.add("intVector: 32 to 255 (got " + intVector + ")");

@@ -46,7 +46,11 @@ public sealed interface Probe {
 
     /** {@code root} is where /dev, /proc and /sys are looked up (a test passes a fake tree). */
     static Probe probe(Path root) {
-        Path device = root.resolve(Kvm.DEVICE.substring(1));
+        return probe(root, root.resolve(Kvm.DEVICE.substring(1)));
+    }
+
+    /** {@link #probe(Path)} with the KVM device at {@code device} instead of {@code root/dev/kvm}. */
+    static Probe probe(Path root, Path device) {
         if (!Files.exists(device)) {
             return new Unusable("no " + device + " (KVM is not available on this host)");
         }

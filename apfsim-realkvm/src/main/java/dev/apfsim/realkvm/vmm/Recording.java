@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Everything one run on the real KVM produced: the raw trace lines of our threads and regions, the guest's
@@ -43,6 +44,22 @@ public record Recording(String guest, Backend backend, int pageReadyVector, long
     }
 
     /**
+     * When each vCPU whose guest stopped itself (a panic, an unexpected exception) made its last report, on the
+     * trace's clock: work still in flight then completes in a kworker while the VMM tears down.
+     */
+    public Map<Integer, Long> guestStops() {
+        Map<Integer, Long> m = new TreeMap<>();
+        for (int v = 0; v < vcpuEnds.size(); v++) {
+            if (vcpuEnds.get(v) instanceof VcpuEnd.Panic || vcpuEnds.get(v) instanceof VcpuEnd.GuestException) {
+                int vcpu = v;
+                guestEvents.stream().filter(g -> g.vcpu() == vcpu).mapToLong(GuestEvent::timeNs).max()
+                        .ifPresent(t -> m.put(vcpu, t));
+            }
+        }
+        return m;
+    }
+
+    /**
      * Writes the trace as the kernel printed it, after a comment header naming the run (ftrace readers and
      * {@link dev.apfsim.realkvm.events.FtraceLine} skip '#' lines).
      */
@@ -50,6 +67,7 @@ public record Recording(String guest, Backend backend, int pageReadyVector, long
         List<String> out = new ArrayList<>();
         out.add("# apfsim-realkvm recording of " + guest + " on " + backend);
         out.add("# page-ready vector " + pageReadyVector + "; end: " + end());
+        guestStops().forEach((v, t) -> out.add("# vcpu " + v + " stopped by its guest at " + t + " ns"));
         out.addAll(trace);
         Files.write(file, out);
     }

@@ -57,7 +57,7 @@ class GuestGeneratorTest {
 
     @Test
     void onlyTheSoftwareBackendGetsTheVirtualIfHypercallForKernelTouches() {
-        String hypercall = "b8 0c 10 00 00 bb 00 60 00 00 cd 1b"; // mov eax,0x100c; mov ebx,0x6000; int 0x1b
+        String hypercall = "b8 0c 10 00 00 bb 00 00 08 00 cd 1b"; // mov eax,0x100c; mov ebx,0x80000; int 0x1b
         TestGuest kernel = Experiments.all().get("appc-kernel-send-always").guest();
         GuestImage pvm = GuestGenerator.generate(kernel, Backend.pvm());
         GuestImage vmx = GuestGenerator.generate(kernel, Backend.vmx());
@@ -67,9 +67,9 @@ class GuestGeneratorTest {
         assertFalse(vmx.virtualIf());
         assertTrue(indexOf(chunk(pvm, GuestLayout.code(0)), hypercall, 0) >= 0);
         assertEquals(-1, indexOf(chunk(vmx, GuestLayout.code(0)), hypercall, 0));
-        // sti on pvm is preceded by "mov byte [vif], 1"
-        assertTrue(indexOf(chunk(pvm, GuestLayout.code(0)), "c6 04 25 00 60 00 00 01 fb", 0) >= 0);
-        assertEquals(-1, indexOf(chunk(vmx, GuestLayout.code(0)), "c6 04 25 00 60 00 00 01", 0));
+        // sti on pvm is preceded by "mov byte [vif], 1" (vif = 0x80000)
+        assertTrue(indexOf(chunk(pvm, GuestLayout.code(0)), "c6 04 25 00 00 08 00 01 fb", 0) >= 0);
+        assertEquals(-1, indexOf(chunk(vmx, GuestLayout.code(0)), "c6 04 25 00 00 08 00 01", 0));
     }
 
     @Test

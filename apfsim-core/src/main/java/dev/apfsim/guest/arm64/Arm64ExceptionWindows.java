@@ -1,7 +1,10 @@
-package dev.apfsim.guest;
+package dev.apfsim.guest.arm64;
 
 import dev.apfsim.arch.arm64.Arm64Apf;
 import dev.apfsim.arch.arm64.Arm64CpuState;
+import dev.apfsim.guest.Action;
+import dev.apfsim.guest.EntryWindows;
+import dev.apfsim.guest.Frame;
 import dev.apfsim.trace.FtraceFormat;
 
 /**
@@ -11,7 +14,7 @@ import dev.apfsim.trace.FtraceFormat;
  * reads as the PC) and reports a data abort injected inside one: {@code exception-state-clobbered}, then a panic.
  * Only an arm64 guest CPU has one.
  */
-final class Arm64ExceptionWindows {
+final class Arm64ExceptionWindows implements EntryWindows {
     /** arm64 vector stub: a few instructions, then a branch to the el0/el1 handler. */
     static final long VECTOR_STUB_NS = 20;
     /** arm64 {@code kernel_entry} until ELR_EL1 and SPSR_EL1 are stored in {@code pt_regs}. */
@@ -19,13 +22,11 @@ final class Arm64ExceptionWindows {
     /** arm64 {@code kernel_exit}: ELR_EL1/SPSR_EL1 restored, registers reloaded, ERET. */
     static final long KERNEL_EXIT_NS = 60;
 
-    private final GuestKernel kernel;
-    private final int id;
+    private final Arm64Entry entry;
     private final Arm64CpuState arm;
 
-    Arm64ExceptionWindows(GuestKernel kernel, int id, Arm64CpuState arm) {
-        this.kernel = kernel;
-        this.id = id;
+    Arm64ExceptionWindows(Arm64Entry entry, Arm64CpuState arm) {
+        this.entry = entry;
         this.arm = arm;
     }
 
@@ -33,14 +34,15 @@ final class Arm64ExceptionWindows {
      * Wraps a handler entered through VBAR_EL1: vector stub and {@code kernel_entry} before the body,
      * {@code kernel_exit} after it. {@code fromCpl} is the interrupted level, which picks the vector.
      */
-    void addEntryAndExit(Frame f, Frame.Kind kind, int fromCpl) {
+    @Override
+    public void addEntryAndExit(Frame f, Frame.Kind kind, int fromCpl) {
         // vectors: +0x200 sync / +0x280 IRQ from EL1h, +0x400 / +0x480 from 64-bit EL0
         int vectorOffset = (fromCpl == 0 ? 0x200 : 0x400) + (kind == Frame.Kind.INTERRUPT ? 0x80 : 0);
-        f.addFirst(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.NONE)); // ELR/SPSR saved
-        f.addFirst(new Action.Compute(KERNEL_ENTRY_NS));
-        f.addFirst(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_ENTRY));
-        f.addFirst(new Action.Compute(VECTOR_STUB_NS));
-        f.addFirst(new Action.Op((c, t) -> {
+        f.prepend(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.NONE)); // ELR/SPSR saved
+        f.prepend(new Action.Compute(KERNEL_ENTRY_NS));
+        f.prepend(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_ENTRY));
+        f.prepend(new Action.Compute(VECTOR_STUB_NS));
+        f.prepend(new Action.Op((c, t) -> {
             arm.vectorOffset = vectorOffset;
             arm.window = Arm64CpuState.Window.VECTORS;
         }));
@@ -48,13 +50,15 @@ final class Arm64ExceptionWindows {
     }
 
     /** {@code kernel_exit}: restore ELR_EL1/SPSR_EL1, reload registers, ERET (the frame's IRET). */
-    void addExit(Frame f) {
-        f.addLast(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_EXIT));
-        f.addLast(new Action.Compute(KERNEL_EXIT_NS));
+    @Override
+    public void addExit(Frame f) {
+        f.append(new Action.Op((c, t) -> arm.window = Arm64CpuState.Window.KERNEL_EXIT));
+        f.append(new Action.Compute(KERNEL_EXIT_NS));
     }
 
     /** ERET, or the handler frames were discarded: the CPU is outside the entry/exit code. */
-    void leave() {
+    @Override
+    public void leave() {
         arm.window = Arm64CpuState.Window.NONE;
     }
 
@@ -72,12 +76,12 @@ final class Arm64ExceptionWindows {
         String where = arm.window.key() + " (pc " + FtraceFormat.hex(arm.pc()) + ") of " + describe(top);
         String what = reason == Arm64Apf.KVM_PV_REASON_PAGE_READY ? "page ready"
                 : reason == Arm64Apf.KVM_PV_REASON_PAGE_NOT_PRESENT ? "page not present" : "reason " + reason;
-        if (kernel.tracer.probing()) {
-            kernel.tracer.probe(new dev.apfsim.trace.Probe.ExceptionStateClobbered(now, id, "data abort (" + what
+        if (entry.isProbing()) {
+            entry.probeClobbered(new dev.apfsim.trace.Probe.ExceptionStateClobbered(now, entry.cpuId(), "data abort (" + what
                     + ", token " + FtraceFormat.hex(far) + ") injected in " + where
                     + ": ELR_EL1/SPSR_EL1 of the interrupted context are overwritten"));
         }
-        kernel.panic(now, id, "exception state clobbered: data abort taken in " + arm.window.key()
+        entry.panicNow(now, "exception state clobbered: data abort taken in " + arm.window.key()
                 + ", ELR_EL1/SPSR_EL1 lost");
     }
 
@@ -85,7 +89,7 @@ final class Arm64ExceptionWindows {
         if (f == null) {
             return "no handler";
         }
-        return switch (f.kind) {
+        return switch (f.kind()) {
             case PAGE_FAULT -> "a data abort handler";
             case INTERRUPT -> "an interrupt handler";
             case SCHED -> "the return to user after a context switch";
