@@ -53,9 +53,11 @@ final class EventBreakdown {
                 case 0 -> "vCPU: enter (vcpu_run loop after an exit, a kick or a wake-up)";
                 case 1 -> "vCPU: guest resumes at the end of a compute segment other events came before";
                 case 2 -> "vCPU: exit handled at its time";
+                case 3 -> "vCPU: an interrupt taken a few instructions later (checker choice)";
                 default -> "vCPU: code " + code;
             };
-            case "AsyncPf" -> "kworker: async_pf_execute starts (after dispatch latency)";
+            case "AsyncPf", "Kworker" -> "kworker: async_pf_execute starts (after dispatch latency)";
+            case "HostCpus" -> "host CPU: time slice ends (the next thread may run)";
             case "BackingDevice" -> "backing device: read done";
             case "Scheduler" -> code == 0 ? "guest: scheduler tick" : "guest: sleep done";
             case "HostMemory" -> code == 1 ? "host memory: failed GUP answered" : "host memory: delayed arrival";
