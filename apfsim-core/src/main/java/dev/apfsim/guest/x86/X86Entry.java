@@ -122,7 +122,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
             return;
         }
         long fault = faultEntered(now());
-        Frame f = enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        Frame f = enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> pageFault(t, cr2, fault)));
         if (vector != ApfMsr.PF_VECTOR) {
             f.clearSteps(); // only #PF is modelled; anything else is acknowledged and ignored
@@ -132,7 +132,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     protected void nativePageFault(long now, long address) {
         long fault = faultEntered(now);
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> pageFault(t, address, fault)));
     }
 
@@ -143,7 +143,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
             enter(Frame.Kind.INTERRUPT, testPageReadySteps());
             return;
         }
-        enter(Frame.Kind.INTERRUPT, new Action.Compute(config().irqHandlerNs()),
+        enter(Frame.Kind.INTERRUPT, irqHandlerStep(),
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
 
@@ -253,7 +253,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     public void deliverNestedPfExit(long now, long token) {
         long fault = faultEntered(now());
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> l1HandleAsyncPfExit(t, token, fault)));
     }
 
@@ -278,7 +278,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
      */
     private void deliverExceptionToL2(long cr2) {
         long fault = faultEntered(now());
-        enterInL2(new Action.Compute(config().pfHandlerNs()), new Action.Op((c, t) -> l2PageFault(t, cr2, fault)));
+        enterInL2(pfHandlerStep(), new Action.Op((c, t) -> l2PageFault(t, cr2, fault)));
     }
 
     /** L2's #PF handler: an address its task maps is its own fault, which it fixes; any other is SIGSEGV. */
@@ -343,7 +343,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     private Action[] testPageReadySteps() {
         long area = test.area(id());
         java.util.List<Action> steps = new java.util.ArrayList<>();
-        steps.add(new Action.Compute(config().irqHandlerNs()));
+        steps.add(irqHandlerStep());
         steps.add(new Action.Op((c, t) -> count(Counter.GUEST_APF_IRQS)));
         for (TestKernel.ReadyStep step : test.pageReady()) {
             steps.add(switch (step) {
