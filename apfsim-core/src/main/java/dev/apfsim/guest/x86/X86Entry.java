@@ -55,10 +55,24 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         return registration.areaGpa();
     }
 
-    /** A test guest's kernel never enables async PF: its script does. */
+    /** The CPU came out of INIT: its LAPIC is software-disabled until {@code setup_local_APIC} writes SPIV. */
+    private boolean apicReset;
+
+    /** A test guest's kernel never enables async PF (nor its LAPIC after INIT): its script does. */
     @Override
     protected Action[] enableActions() {
-        return test != null ? new Action[0] : registration.enableActions();
+        if (test != null) {
+            return new Action[0];
+        }
+        Action[] enable = registration.enableActions();
+        if (!apicReset) {
+            return enable;
+        }
+        apicReset = false; // start_secondary → apic_ap_setup (SPIV enable) before kvm_guest_cpu_init
+        Action[] out = new Action[enable.length + 1];
+        out[0] = new Action.SetLapicEnabled(true);
+        System.arraycopy(enable, 0, out, 1, enable.length);
+        return out;
     }
 
     @Override
@@ -88,6 +102,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     protected void resetRegistration() {
         registration.reset();
+        apicReset = true;
     }
 
     @Override
