@@ -62,6 +62,10 @@ public final class ModelChecks implements ProbeListener {
                 if (!n.guestMode() && !n.paging()) {
                     monitor.violation(n.vcpu(), Invariant.UNDELIVERABLE_INJECTED,
                             "async #PF token " + hex(n.token()) + " injected with CR0.PG=0");
+                } else if (!n.guestMode() && !n.irqsAllowed()) {
+                    // kvm_can_do_async_pf: "If interrupts are off we cannot even use an artificial halt state."
+                    monitor.violation(n.vcpu(), Invariant.UNDELIVERABLE_INJECTED,
+                            "async #PF token " + hex(n.token()) + " set up and injected for a fault with IF=0");
                 }
             }
             case Probe.SharedWordWrite w -> {
