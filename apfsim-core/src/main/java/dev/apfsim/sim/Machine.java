@@ -112,9 +112,11 @@ public final class Machine implements VmObserver, GuestObserver {
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
         S390Flic flic = new S390Flic();
+        dev.apfsim.kvm.HostCpus hostCpus = new dev.apfsim.kvm.HostCpus(sim, host.hostCpus(), s.vcpus());
         PfaultList pfaultList = new PfaultList(); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
-            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
+            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this,
+                    hostCpus);
             v.setFaultListener(livelock);
             vcpus.add(v);
             switch (host.arch()) {
