@@ -222,6 +222,10 @@ public final class Machine implements VmObserver, GuestObserver {
                 vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
             } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
                 new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
+            } else if (p.kind() == Perturbation.Kind.NMI) {
+                if (p.cpu() < x86Vcpus().size()) {
+                    x86Vcpus().get(p.cpu()).injectNmi(); // x86 only: the other hosts have no NMI
+                }
             } else {
                 guest.cpu(p.cpu()).queuePerturbation(p);
                 irqLines.get(p.cpu()).accept(Perturbation.VECTOR);

@@ -44,6 +44,10 @@ final class ApfMsrHandler {
                 }
                 yield Result.OK;
             }
+            // the other PV MSRs of the guest's hotplug code (kvmclock, steal time, PV EOI; migration control, which
+            // the VMM handles): accepted, nothing of them is modelled
+            case ApfMsr.MSR_KVM_SYSTEM_TIME_NEW, ApfMsr.MSR_KVM_STEAL_TIME, ApfMsr.MSR_KVM_PV_EOI_EN,
+                 ApfMsr.MSR_KVM_MIGRATION_CONTROL -> Result.OK;
             default -> null;
         };
     }
