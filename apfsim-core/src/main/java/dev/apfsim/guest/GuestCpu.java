@@ -44,6 +44,12 @@ public final class GuestCpu implements GuestCode {
         /** CPUID offers KVM_FEATURE_ASYNC_PF_VMEXIT (Linux then sets EN bit 2). */
         boolean offersPfVmexit();
 
+        /** CPUID offers KVM_FEATURE_ASYNC_PF_INT (bit 14): a Linux ≥ 5.9 guest enables async PF only then. */
+        boolean offersAsyncPfInt();
+
+        /** CPUID offers KVM_FEATURE_ASYNC_PF (bit 4): what a Linux ≤ 5.7 guest checks before enabling. */
+        boolean offersAsyncPf();
+
         /** arm64 host with the SDEI-based design: not-present is an SDEI event, page-ready a PPI plus ACK call. */
         default boolean sdeiAsyncPf() {
             return false;

@@ -274,6 +274,14 @@ public final class Machine implements VmObserver, GuestObserver {
                 return scenario.kvm().cpuidAsyncPfVmexit();
             }
 
+            public boolean offersAsyncPfInt() {
+                return scenario.kvm().cpuidAsyncPfInt();
+            }
+
+            public boolean offersAsyncPf() {
+                return scenario.kvm().cpuidAsyncPf();
+            }
+
             public boolean sdeiAsyncPf() {
                 return scenario.kvm().arch() == HostArch.ARM64
                         && scenario.kvm().arm64Injection() == Arm64Injection.SDEI;
