@@ -34,7 +34,7 @@ class CpuidGateTest {
     @Test
     void aCustomGuestWritesTheMsrsWhateverCpuidSays() {
         List<TraceEvent.Msr> m = msrs("guest.apf=custom", "host.cpuid.async_pf_int=false",
-                "host.enforce_pv_cpuid=true");
+                "host.enforce_pv_cpuid=true").stream().filter(x -> x.msr() != 0x4b564d07).toList(); // not ACKs
         assertEquals(2, m.size());
         assertTrue(m.get(0).gp(), m.toString()); // KVM_CAP_ENFORCE_PV_FEATURE_CPUID: guest_pv_has fails, #GP
     }
