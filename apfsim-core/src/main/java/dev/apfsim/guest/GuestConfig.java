@@ -15,10 +15,24 @@ package dev.apfsim.guest;
  * @param contextSwitchNs scheduler switch between tasks
  * @param scheduler      the scheduling policy of each CPU's run queue
  * @param test           a test guest's handlers ({@code guest.kind: test}), or null for the Linux-like kernel
+ * @param timerVector    the vector of the LAPIC timer interrupt (Linux: LOCAL_TIMER_VECTOR 0xec)
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
-                          long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test) {
+                          long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test, int timerVector) {
+
+    /** Linux x86 {@code LOCAL_TIMER_VECTOR} ({@code arch/x86/include/asm/irq_vectors.h}). */
+    public static final int LOCAL_TIMER_VECTOR = 0xec;
+    /** Linux x86 {@code HYPERVISOR_CALLBACK_VECTOR}: where {@code kvm_guest_cpu_init} puts page-ready. */
+    public static final int HYPERVISOR_CALLBACK_VECTOR = 0xf3;
+
+    /** A guest with Linux's timer vector. */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
+                       SchedulerPolicy scheduler, TestKernel test) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, scheduler, test, LOCAL_TIMER_VECTOR);
+    }
 
     /** A Linux-like guest (no test kernel). */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
@@ -41,7 +55,13 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
 
     public GuestConfig withScheduler(SchedulerPolicy s) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, s, test);
+                timerHandlerNs, contextSwitchNs, s, test, timerVector);
+    }
+
+    /** The same guest with another tick period (0: no tick). */
+    public GuestConfig withTick(long ns) {
+        return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, ns, pfHandlerNs, irqHandlerNs,
+                timerHandlerNs, contextSwitchNs, scheduler, test, timerVector);
     }
 
     /** This is a test guest: its handlers are {@link #test()}'s, not Linux's. */
@@ -78,7 +98,7 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
     }
 
     public static GuestConfig defaults() {
-        return new GuestConfig(ApfMode.LINUX, 0, 0xf3, PfHandler.WAIT, 3_000_000, 4_000_000, 1_500, 1_500, 1_000,
+        return new GuestConfig(ApfMode.LINUX, 0, HYPERVISOR_CALLBACK_VECTOR, PfHandler.WAIT, 3_000_000, 4_000_000, 1_500, 1_500, 1_000,
                 2_000);
     }
 }

@@ -259,11 +259,11 @@ public final class Machine implements VmObserver, GuestObserver {
             }
 
             public void timerInterrupt() {
-                irqLines.get(i).accept(ApfMsr.LOCAL_TIMER_VECTOR);
+                irqLines.get(i).accept(scenario.guest().timerVector());
             }
 
             public int timerVector() {
-                return ApfMsr.LOCAL_TIMER_VECTOR;
+                return scenario.guest().timerVector();
             }
 
             public int rescheduleVector() {
