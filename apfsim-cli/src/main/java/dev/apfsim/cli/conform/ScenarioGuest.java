@@ -54,6 +54,9 @@ public final class ScenarioGuest {
                     + s.kvm().arch().name().toLowerCase(java.util.Locale.ROOT));
         }
         GuestConfig g = s.guest();
+        if (g.isTest()) {
+            return testGuest(s);
+        }
         long en = enFlags(s);
         List<List<Step>> programs = new ArrayList<>();
         boolean kernelDelivery = false;
@@ -114,6 +117,71 @@ public final class ScenarioGuest {
                 s.kvm().enforcePvCpuid());
         TestGuest tg = new TestGuest(s.name(), ApicMode.X2APIC, cpuid, GuestKernel.APF_AREA_BASE, g.apfVector(),
                 reaction, LINUX_READY, regions(s), programs);
+        List<String> problems = tg.problems();
+        if (!problems.isEmpty()) {
+            throw new Unsupported(String.join("; ", problems));
+        }
+        return tg;
+    }
+
+    /**
+     * A scenario's test guest ({@code guest.kind: test}) is already described by its handlers: the same APF area,
+     * vector, #PF reaction and page-ready steps, and each vCPU's script as its program, from the task's start
+     * state (the real test guest boots at CPL0 with IF=0; a start with IF=1 begins with {@code sti}). Its kernel
+     * enables nothing by itself, so nothing is added before the script.
+     */
+    static TestGuest testGuest(Scenario s) {
+        dev.apfsim.guest.TestKernel k = s.guest().test();
+        NotPresentReaction reaction = switch (k.onNotPresent()) {
+            case SPIN -> NotPresentReaction.SPIN;
+            case RETURN -> NotPresentReaction.RETURN;
+            case PANIC -> NotPresentReaction.PANIC;
+            case SLEEP -> throw new Unsupported("guest.test.on_not_present: sleep needs a scheduler, which the"
+                    + " real-KVM test guest does not have (spin, return or panic)");
+        };
+        List<ReadyStep> ready = k.pageReady().stream().map(r -> ReadyStep.valueOf(r.name())).toList();
+        List<List<Step>> programs = new ArrayList<>();
+        for (int v = 0; v < s.vcpus(); v++) {
+            List<Step> p = new ArrayList<>();
+            for (TaskSpec t : s.tasks()) {
+                if (t.cpu() != v) {
+                    continue;
+                }
+                if (!(t instanceof TaskSpec.Scripted sc)) {
+                    throw new Unsupported("workload.tasks." + t.name() + ": conform runs script tasks");
+                }
+                boolean kernel = sc.startKernel();
+                if (sc.startIf()) {
+                    p.add(new TestGuest.Sti());
+                }
+                for (Action a : sc.steps()) {
+                    Cpl cpl = kernel ? Cpl.CPL0 : Cpl.CPL3;
+                    switch (a) {
+                        case Action.Touch tc -> p.add(new TestGuest.Touch(tc.gva(), tc.write(), cpl));
+                        case Action.KernelMode km -> kernel = km.kernel();
+                        case Action.Cli c -> p.add(new TestGuest.Cli());
+                        case Action.Sti c -> p.add(new TestGuest.Sti());
+                        case Action.Hlt h -> p.add(new TestGuest.Hlt());
+                        case Action.WrMsr w -> p.add(new TestGuest.WriteMsr(w.msr(), w.value()));
+                        case Action.RdMsr r -> p.add(new TestGuest.ReadMsr(r.msr()));
+                        // pause: N is N x 40 ns of compute in the model: a pause loop of as long on the real side
+                        case Action.Compute c -> p.add(new TestGuest.Pause((int) Math.clamp(c.ns() / 40, 1,
+                                Integer.MAX_VALUE), cpl));
+                        case Action.Io io -> p.add(io.in() ? new TestGuest.In() : new TestGuest.Report((int) io.value(),
+                                cpl));
+                        default -> throw new Unsupported("workload.tasks." + t.name() + ": the step "
+                                + a.getClass().getSimpleName() + " has no counterpart in the real-KVM test guest");
+                    }
+                }
+            }
+            p.add(new TestGuest.End());
+            programs.add(p);
+        }
+        PvCpuid cpuid = new PvCpuid(s.kvm().cpuidAsyncPf(), s.kvm().cpuidAsyncPfVmexit(), s.kvm().cpuidAsyncPfInt(),
+                s.kvm().enforcePvCpuid());
+        ApicMode apic = k.apic() == dev.apfsim.guest.TestKernel.Apic.XAPIC ? ApicMode.XAPIC : ApicMode.X2APIC;
+        TestGuest tg = new TestGuest(s.name(), apic, cpuid, k.apfArea(), k.vector(), reaction, ready, regions(s),
+                programs);
         List<String> problems = tg.problems();
         if (!problems.isEmpty()) {
             throw new Unsupported(String.join("; ", problems));
