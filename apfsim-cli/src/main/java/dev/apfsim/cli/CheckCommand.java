@@ -2,6 +2,9 @@ package dev.apfsim.cli;
 
 import dev.apfsim.explore.Explorer;
 import dev.apfsim.explore.RunCase;
+import dev.apfsim.explore.Strategy;
+import dev.apfsim.check.ChoiceSequence;
+import dev.apfsim.sim.LassoDetector;
 import dev.apfsim.campaign.CampaignEngine;
 import dev.apfsim.campaign.LocalEngine;
 import dev.apfsim.campaign.Shard;
@@ -33,6 +36,17 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:no violation in any run", "1:a violation was found (and shrunk)", "2:bad input"})
 final class CheckCommand implements Callable<Integer> {
+    static final class StrategyConverter implements picocli.CommandLine.ITypeConverter<Strategy> {
+        @Override
+        public Strategy convert(String v) {
+            try {
+                return Strategy.fromKey(v);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     @Spec
     CommandSpec spec;
 
@@ -59,9 +73,32 @@ final class CheckCommand implements Callable<Integer> {
                     + "directory, named in the output).")
     Path out;
 
-    @Option(names = "--trace-lines", paramLabel = "N", defaultValue = "80",
+    @Option(names = "--trace-lines", paramLabel = "N", defaultValue = "0",
             description = "Lines of the minimal trace to print, ending at the violation (default: ${DEFAULT-VALUE}).")
     int traceLines;
+
+    @Option(names = "--strategy", paramLabel = "S", converter = StrategyConverter.class,
+            description = {"random (random decisions, swarm cost levels), pct (probabilistic concurrency testing, "
+                    + "--depth), exhaustive (bounded breadth-first search over choice sequences, --bound), or "
+                    + "portfolio: random and pct runs interleaved (default)."})
+    Strategy strategy;
+
+    @Option(names = "--depth", paramLabel = "D", defaultValue = "3",
+            description = "PCT bug depth d (default: ${DEFAULT-VALUE}).")
+    int depth;
+
+    @Option(names = "--bound", paramLabel = "B", defaultValue = "2",
+            description = "Exhaustive: at most B decisions that differ from the scenario's own (default: ${DEFAULT-VALUE}).")
+    int bound;
+
+    @Option(names = "--max-states", paramLabel = "N", defaultValue = "20000",
+            description = "Exhaustive: give up (inconclusive) after N runs (default: ${DEFAULT-VALUE}).")
+    int maxStates;
+
+    @Option(names = "--replay", paramLabel = "CHOICES",
+            description = "Run once with these decisions (the choice sequence a violation printed, e.g. 0*41,2,1) "
+                    + "and report what breaks.")
+    String replay;
 
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
@@ -104,14 +141,32 @@ final class CheckCommand implements Callable<Integer> {
         }
         HeapCheck.require(base, Math.min(threads, runs));
         Explorer.Report report;
-        if (rows != null) {
+        Strategy strat = strategy != null ? strategy : Strategy.PORTFOLIO;
+        if (depth < 1 || bound < 0 || maxStates < 1) {
+            throw new Main.UserException("--depth must be at least 1, --bound at least 0, --max-states at least 1");
+        }
+        if (replay != null) {
+            ChoiceSequence c;
+            try {
+                c = ChoiceSequence.parse(replay);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException("--replay: " + e.getMessage());
+            }
+            long t0 = System.nanoTime();
+            RunCase one = RunCase.run(base.withCheck(base.check().withRun(0, base.check().perturbations())
+                    .withChoices(c, base.check().costLevels())), true);
+            Explorer.Finding f = one.violation() == null ? null
+                    : new Explorer.Finding(0, base.seed(), one.violation(), one, one, 0, System.nanoTime() - t0);
+            report = new Explorer.Report(1, f, Map.of(), System.nanoTime() - t0, strat, 0, 0, false, null);
+        } else if (rows != null) {
             report = CampaignRuns.check(engine, base, seed, runs, rows, new CampaignEngine.Options(
                     shard != null ? shard : Shard.ALL, force, threads, null), shrinkBudget, json,
                     spec.commandLine().getErr());
         } else {
             try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
-                report = Explorer.explore(base, new Explorer.Options(runs, seed, threads, shrinkBudget),
-                        done -> bar.update(done, String.format("%.0f runs/s, no violation yet",
+                report = Explorer.explore(base, new Explorer.Options(strat, runs, seed, threads, shrinkBudget,
+                                depth, bound, maxStates),
+                        done -> bar.update(Math.min(done, runs), String.format("%.0f runs/s, no violation yet",
                                 done / Math.max(1e-9, bar.elapsedSeconds()))));
             }
         }
@@ -156,9 +211,20 @@ final class CheckCommand implements Callable<Integer> {
     private void human(PrintWriter o, Scenario base, Explorer.Report r, Path written) {
         String label = base.name() + (options.variant() != null ? " (variant " + options.variant() + ")" : "");
         Explorer.Finding f = r.finding();
+        if (r.guarantee() != null) {
+            o.println(r.guarantee());
+        }
         if (f == null) {
-            o.printf("check %s: no violation in %,d runs (%.0f runs/s, %.1f s)%n", label, r.runsDone(),
-                    r.runsPerSecond(), r.wallNs() / 1e9);
+            if (r.strategy() == Strategy.EXHAUSTIVE) {
+                o.printf(r.complete() ? "check %s: holds for all schedules within bound %d (%,d states, %,d runs, %.1f s)%n"
+                                : "check %s: no violation, bound %d NOT exhausted after %,d states in %,d runs (%.1f s):"
+                                + " raise --max-states%n", label, r.bound(), r.distinctStates(), r.runsDone(),
+                        r.wallNs() / 1e9);
+            } else {
+                o.printf("check %s: no violation in %,d runs (%.0f runs/s, %.1f s)%n", label, r.runsDone(),
+                        r.runsPerSecond(), r.wallNs() / 1e9);
+            }
+            o.println(summary(r));
             return;
         }
         Violation v = f.minimal().violation();
@@ -168,17 +234,49 @@ final class CheckCommand implements Callable<Integer> {
                 f.wallNsToFind() / 1e9, r.runsDone(), r.runsPerSecond());
         Scenario a = f.original().scenario();
         Scenario b = f.minimal().scenario();
-        o.printf("shrunk in %d re-runs: %d -> %d tasks, %d -> %d injected events, %d -> %d vCPUs, %s -> %s%n",
+        o.printf("shrunk in %d re-runs: %d -> %d tasks, %d -> %d injected events, %d -> %d vCPUs, %s -> %s,"
+                        + " %d -> %d deviating decisions%n",
                 f.shrinkAttempts(), a.tasks().size(), b.tasks().size(), a.check().perturbations().size(),
                 b.check().perturbations().size(), a.vcpus(), b.vcpus(), Fmt.duration(a.durationNs()),
-                Fmt.duration(b.durationNs()));
-        List<String> trace = tail(f.minimal());
-        o.printf("%nminimal trace (%d of %d lines, ending at the violation):%n", trace.size(),
-                f.minimal().trace().size());
-        for (String line : trace) {
-            o.println("  " + line);
+                Fmt.duration(b.durationNs()), a.check().choices().deviations(), b.check().choices().deviations());
+        List<String> events = f.minimal().protocolToViolation();
+        var lasso = f.minimal().lasso();
+        if (lasso != null) {
+            o.printf("%nlivelock as a lasso: prefix of %d protocol events, then a cycle of %d repeating for ever"
+                    + " (%s):%n", lasso.prefixLength(), lasso.cycleLength(), LassoDetector.fairness(lasso));
+            for (int i = 0; i < events.size(); i++) {
+                if (i == lasso.cycleStart()) {
+                    o.println("  -- cycle:");
+                }
+                o.println("  " + events.get(i));
+            }
+        } else {
+            o.printf("%nprotocol events (%d, ending at the violation):%n", events.size());
+            for (String line : events) {
+                o.println("  " + line);
+            }
         }
-        o.printf("%nminimal scenario: %s%nreplay:           ./apfsim run %s%n", written, written);
+        if (traceLines > 0 && !f.minimal().trace().isEmpty()) {
+            List<String> trace = tail(f.minimal());
+            o.printf("%nfull trace (%d of %d lines, ending at the violation; --trace-lines):%n", trace.size(),
+                    f.minimal().trace().size());
+            for (String line : trace) {
+                o.println("  " + line);
+            }
+        }
+        o.printf("%nchoices:          %s%n", b.check().choices().length() == 0 ? "(the scenario's own)"
+                : b.check().choices());
+        o.printf("minimal scenario: %s%nreplay:           ./apfsim run %s%n", written, written);
+        o.println(summary(r));
+    }
+
+    /** One line: what was explored, how, and how long it took to find. */
+    private static String summary(Explorer.Report r) {
+        Explorer.Finding f = r.finding();
+        return String.format("summary: strategy %s, %,d runs, %,d distinct abstract states%s, %s", r.strategy().key(),
+                r.runsDone(), r.distinctStates(), r.strategy() == Strategy.EXHAUSTIVE ? ", bound " + r.bound() : "",
+                f == null ? String.format("no violation in %.2f s", r.wallNs() / 1e9)
+                        : String.format("found in %.2f s", f.wallNsToFind() / 1e9));
     }
 
     /** The last lines of the minimal trace, up to and including the violation. */
@@ -201,6 +299,12 @@ final class CheckCommand implements Callable<Integer> {
         m.put("runs", r.runsDone());
         m.put("runs_per_second", r.runsPerSecond());
         m.put("wall_ns", r.wallNs());
+        m.put("strategy", r.strategy().key());
+        m.put("distinct_states", r.distinctStates());
+        if (r.strategy() == Strategy.EXHAUSTIVE) {
+            m.put("bound", r.bound());
+            m.put("bound_exhausted", r.complete());
+        }
         Explorer.Finding f = r.finding();
         m.put("violation_found", f != null);
         if (f != null) {
@@ -217,6 +321,17 @@ final class CheckCommand implements Callable<Integer> {
             m.put("shrink_attempts", f.shrinkAttempts());
             m.put("minimal_scenario", written == null ? null : written.toString());
             m.put("trace", tail(f.minimal()));
+            m.put("protocol_events", f.minimal().protocolToViolation());
+            m.put("choices", f.minimal().scenario().check().choices().toString());
+            if (f.minimal().lasso() != null) {
+                var l = f.minimal().lasso();
+                Map<String, Object> lasso = new LinkedHashMap<>();
+                lasso.put("prefix", l.prefixLength());
+                lasso.put("cycle", l.cycleLength());
+                lasso.put("weak_fairness", l.weaklyFair());
+                lasso.put("strong_fairness", l.stronglyFair());
+                m.put("lasso", lasso);
+            }
         }
         return m;
     }

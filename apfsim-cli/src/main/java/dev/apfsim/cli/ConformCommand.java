@@ -6,6 +6,9 @@ import dev.apfsim.cli.conform.ScenarioGuest;
 import dev.apfsim.realkvm.RealKvm;
 import dev.apfsim.realkvm.kvm.Probe;
 import dev.apfsim.scenario.Scenario;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -103,7 +106,7 @@ final class ConformCommand implements Callable<Integer> {
         Conformance.Result r = run(s, host);
         List<Path> kept = keep(r);
         if (json) {
-            out.println(r.report().toJson());
+            out.println(json(r, host));
         } else {
             out.println("host: " + host);
             out.print(r.report().render());
@@ -135,7 +138,7 @@ final class ConformCommand implements Callable<Integer> {
                 differ++;
             }
             if (json) {
-                jsons.add(r.report().toJson());
+                jsons.add(json(r, host));
             } else {
                 out.println(r.report().summaryLine());
                 out.flush();
@@ -163,6 +166,22 @@ final class ConformCommand implements Callable<Integer> {
             throw new Main.UserException(s.name() + ": " + e.getMessage());
         }
     }
+
+    /** The report's JSON ({@code DiffReport.toJson}) with the host it ran on first. */
+    private static String json(Conformance.Result r, Probe.Usable host) {
+        try {
+            ObjectNode report = (ObjectNode) JSON.readTree(r.report().toJson());
+            ObjectNode n = JSON.createObjectNode();
+            n.put("host", host.toString());
+            n.put("backend", host.backend().toString());
+            n.setAll(report);
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private List<Path> keep(Conformance.Result r) throws IOException {
         return keep == null ? List.of() : r.keep(keep);

@@ -209,7 +209,7 @@ final class RunCommand implements Callable<Integer> {
 
         out.add("");
         Fmt.Table vcpus = new Fmt.Table(">vcpu", ">guest user", ">guest kernel", ">idle", ">synthetic halt",
-                ">sync blocked", ">host");
+                ">sync blocked", ">host", ">preempted");
         for (RunResult.VcpuResult v : r.vcpus()) {
             Map<String, Long> t = v.timeNs();
             long total = t.values().stream().mapToLong(Long::longValue).sum();

@@ -22,7 +22,7 @@ class FtraceWriterTest {
     Path dir;
 
     private static final TraceEvent A = new TraceEvent.NotPresent(1_234_567_000L, 0, 0x1000, 0x300000);
-    private static final TraceEvent B = new TraceEvent.Completed(1_284_567_000L, 1, 0x7f0000300000L, 0x300000);
+    private static final TraceEvent B = new TraceEvent.Completed(1_284_567_000L, 1, 0x7f0000300000L, 0x300000, 1, 0);
 
     @Test
     void writesOneLinePerEventAndNothingElse() throws IOException {

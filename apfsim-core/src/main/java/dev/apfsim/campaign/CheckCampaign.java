@@ -87,7 +87,7 @@ public final class CheckCampaign implements Campaign {
 
     @Override
     public Row run(long index) {
-        RunCase c = RunCase.run(Explorer.runScenario(base(), seed, index), false);
+        RunCase c = Explorer.runCase(base(), seed, index, false);
         RunResult r = c.result();
         Violation v = c.violation();
         List<Object> row = new ArrayList<>();
@@ -115,7 +115,7 @@ public final class CheckCampaign implements Campaign {
      * within {@code shrinkBudget} re-runs, and the minimal run with its trace.
      */
     public Explorer.Finding finding(long index, int shrinkBudget, long wallNsToFind) {
-        RunCase first = RunCase.run(Explorer.runScenario(base(), seed, index), true);
+        RunCase first = Explorer.runCase(base(), seed, index, false);
         if (first.violation() == null) {
             throw new IllegalStateException("run " + index + " breaks no invariant when run again");
         }

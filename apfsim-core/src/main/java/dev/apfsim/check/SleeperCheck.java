@@ -23,6 +23,8 @@ public final class SleeperCheck {
     private final long bound;
     private final HashMap<Integer, Long> orphanSince = new HashMap<>();
     private final HashMap<Integer, Long> reported = new HashMap<>();
+    /** Since when each sleeper's page has been there (its item completed), for the liveness bound. */
+    private final HashMap<Integer, Long> arrivedSince = new HashMap<>();
 
     public SleeperCheck(GuestKernel guest, List<? extends VcpuView> vcpus, Monitor monitor, long livenessBoundNs) {
         this.guest = guest;
@@ -35,13 +37,20 @@ public final class SleeperCheck {
         for (Task t : guest.tasks()) {
             if (t.state() != Task.State.APF_SLEEP) {
                 orphanSince.remove(t.id);
+                arrivedSince.remove(t.id);
                 continue;
             }
             Long rep = reported.get(t.id);
             if (rep != null && rep == t.sleepStart()) {
                 continue; // this sleep was reported already
             }
-            if (now - t.sleepStart() > bound) {
+            // the page must have arrived: a slow device (the checker's cost choices) is not a liveness failure
+            boolean arrived = !inService(t.sleepToken());
+            if (!arrived) {
+                arrivedSince.remove(t.id);
+            }
+            long got = arrived ? arrivedSince.computeIfAbsent(t.id, k -> now) : now;
+            if (now - t.sleepStart() > bound && now - got >= Math.min(bound, ORPHAN_GRACE_NS)) {
                 reported.put(t.id, t.sleepStart());
                 monitor.violation(t.cpu, Invariant.LIVENESS, "task " + t.name + " asleep on token "
                         + FtraceFormat.hex(t.sleepToken()) + " for " + (now - t.sleepStart()) / 1_000_000 + " ms");
@@ -58,6 +67,18 @@ public final class SleeperCheck {
                         + FtraceFormat.hex(t.sleepToken()) + " that no vCPU has outstanding: nothing will wake it");
             }
         }
+    }
+
+    /** An item with this token is still being worked on (its worker has not completed). */
+    private boolean inService(long token) {
+        for (VcpuView v : vcpus) {
+            for (VcpuView.Outstanding w : v.outstanding()) {
+                if (w.token() == token && !w.completed()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private boolean outstanding(long token) {

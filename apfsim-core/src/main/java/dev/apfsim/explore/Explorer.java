@@ -1,36 +1,42 @@
 package dev.apfsim.explore;
 
+import dev.apfsim.check.ChoiceSequence;
+import dev.apfsim.check.ControlledChoices;
 import dev.apfsim.check.Invariant;
 import dev.apfsim.check.Violation;
-import dev.apfsim.check.CheckSpec;
-import dev.apfsim.perturb.Perturbation;
-
-import dev.apfsim.engine.RandomStreams;
-import dev.apfsim.guest.Action;
+import dev.apfsim.engine.Choices;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.sim.Machine;
-import dev.apfsim.trace.TraceEvent;
-import dev.apfsim.workload.TaskSpec;
 
-import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.LongConsumer;
 
 /**
- * Schedule exploration: many runs of one scenario, each perturbed deterministically from its own seed (device
- * latencies, the order of simultaneous events, jitter of scripted steps, injected dangerous events placed just
- * before completions), stopping at the first broken invariant and shrinking it. Runs go in batches over a
- * thread pool; the finding is the lowest-numbered violating run, so the answer does not depend on the number
- * of threads.
+ * Schedule exploration: many runs of one scenario, each steered at the model's choice points ({@link Choices}) by a
+ * strategy — random with swarm cost levels, PCT, or a bounded exhaustive search ({@link Exhaustive}) — stopping at
+ * the first broken invariant and shrinking it. Random and PCT runs go over a thread pool; the finding is the
+ * lowest-numbered violating run, reported as soon as every lower-numbered run has finished, so the answer does not
+ * depend on the number of threads.
  */
 public final class Explorer {
-    public record Options(int runs, long seed, int jobs, int shrinkBudget) {
+    /**
+     * @param depth PCT's bug depth d
+     * @param bound exhaustive: at most this many decisions that differ from the scenario's own
+     * @param maxStates exhaustive: stop (inconclusive) after this many runs
+     */
+    public record Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
+                          int maxStates) {
+        public Options(int runs, long seed, int jobs, int shrinkBudget) {
+            this(Strategy.PORTFOLIO, runs, seed, jobs, shrinkBudget, 3, 2, 20_000);
+        }
     }
 
     /** A violation found and shrunk. */
@@ -38,137 +44,130 @@ public final class Explorer {
                           int shrinkAttempts, long wallNsToFind) {
     }
 
-    public record Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs) {
+    /**
+     * What was explored: {@code runsDone} runs, {@code distinctStates} abstract states among them; exhaustive also
+     * says whether the bound was exhausted ({@code complete}); PCT its per-run guarantee.
+     */
+    public record Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs,
+                         Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee) {
+        public Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs) {
+            this(runsDone, finding, violationsInBatch, wallNs, Strategy.PORTFOLIO, 0, 0, false, null);
+        }
+
         public double runsPerSecond() {
             return wallNs == 0 ? 0 : runsDone / (wallNs / 1e9);
         }
     }
 
-    private static final int BATCH = 64;
-
     private Explorer() {
     }
 
-    /** The scenario of run {@code index}: everything that varies derives from {@code seed} and the index. */
-    public static Scenario runScenario(Scenario base, long seed, long index) {
-        long runSeed = RandomStreams.mix(seed * 0x9E3779B97F4A7C15L + index + 1);
-        SplittableRandom r = new SplittableRandom(runSeed);
-        Scenario s = base.withSeed(runSeed);
-        CheckSpec spec = base.check();
-        s = jitter(s, r, spec.jitter());
-        List<Perturbation> ps = new ArrayList<>(spec.perturbations());
-        if (!spec.perturbKinds().isEmpty() && spec.maxPerturbations() > 0) {
-            Hot hot = hotSpots(s);
-            int n = 1 + r.nextInt(spec.maxPerturbations());
-            for (int i = 0; i < n; i++) {
-                Perturbation.Kind kind = spec.perturbKinds().get(r.nextInt(spec.perturbKinds().size()));
-                long at;
-                boolean afterSetup = kind == Perturbation.Kind.MIGRATE || kind == Perturbation.Kind.REGULAR_PF;
-                List<Long> spots = afterSetup ? hot.notPresent() : hot.completions();
-                if (!spots.isEmpty() && r.nextDouble() < 0.8) {
-                    at = afterSetup
-                            // just after an async #PF was set up: a migration before it reaches the guest, or
-                            // a regular #PF right after an async one
-                            ? spots.get(r.nextInt(spots.size())) + 1 + r.nextLong(3_000)
-                            // just before a completion: the window the seed threads worry about
-                            : Math.max(0, spots.get(r.nextInt(spots.size())) - r.nextLong(200_000));
-                } else {
-                    at = r.nextLong(Math.max(1, s.durationNs()));
-                }
-                long dur = 10_000 + r.nextLong(2_000_000);
-                ps.add(new Perturbation(at, r.nextInt(s.vcpus()), kind, dur));
-            }
-            ps.sort((a, b) -> Long.compare(a.timeNs(), b.timeNs()));
-        }
-        long schedule = RandomStreams.mix(runSeed ^ 0x5DEECE66DL) | 1;
-        return s.withCheck(spec.withRun(schedule, ps));
+    /** Run {@code index} of a portfolio check of {@code base} from {@code seed} (campaigns run it row by row). */
+    public static RunCase runCase(Scenario base, long seed, long index, boolean keepTrace) {
+        Pct.Params pct = PCT_PARAMS.computeIfAbsent(base, b -> pctParams(b, 3));
+        RunPlans.Plan p = RunPlans.plan(base, Strategy.PORTFOLIO, seed, index, pct);
+        return RunCase.run(p.scenario(), p.choices(), keepTrace, null, null);
     }
 
-    private static Scenario jitter(Scenario s, SplittableRandom r, double j) {
-        if (j <= 0) {
-            return s;
-        }
-        List<TaskSpec> tasks = new ArrayList<>();
-        for (TaskSpec t : s.tasks()) {
-            if (t instanceof TaskSpec.Scripted sc) {
-                List<Action> steps = new ArrayList<>(sc.steps().size());
-                for (Action a : sc.steps()) {
-                    if (a instanceof Action.Compute c) {
-                        double f = 1 + (r.nextDouble() * 2 - 1) * j;
-                        steps.add(new Action.Compute(Math.max(1, Math.round(c.ns() * f))));
-                    } else {
-                        steps.add(a);
-                    }
-                }
-                tasks.add(new TaskSpec.Scripted(sc.name(), sc.cpu(), List.copyOf(steps)));
-            } else {
-                tasks.add(t);
-            }
-        }
-        return s.withTasks(tasks);
-    }
+    private static final Map<Scenario, Pct.Params> PCT_PARAMS = new ConcurrentHashMap<>();
 
-    /** Times in an unperturbed run where perturbations do most harm. */
-    private record Hot(List<Long> completions, List<Long> notPresent) {
-    }
-
-    /** Worker completions and async PF set-ups of an unperturbed run of {@code s}. */
-    private static Hot hotSpots(Scenario s) {
-        Machine m = new Machine(s);
-        List<Long> completions = new ArrayList<>();
-        List<Long> notPresent = new ArrayList<>();
-        m.attach(e -> {
-            if (e instanceof TraceEvent.Completed && completions.size() < 256) {
-                completions.add(e.time());
-            } else if (e instanceof TraceEvent.NotPresent && notPresent.size() < 256) {
-                notPresent.add(e.time());
+    /** PCT's n (tasks) and k (task decisions of the scenario's own run, at least 1). */
+    static Pct.Params pctParams(Scenario base, int depth) {
+        int[] k = {0};
+        ControlledChoices counting = new ControlledChoices(ChoiceSequence.NONE, Map.of(), (p, n, ids, step) -> {
+            if (p == Choices.Point.GUEST_TASK) {
+                k[0]++;
             }
+            return 0;
         });
+        Machine m = new Machine(base, counting);
         m.run();
-        return new Hot(completions, notPresent);
+        return new Pct.Params(Math.max(1, m.guest().tasks().size()), Math.max(1, k[0]), Math.max(1, depth));
     }
 
     public static Report explore(Scenario base, Options o, LongConsumer progress) throws Exception {
+        if (o.strategy() == Strategy.EXHAUSTIVE) {
+            return Exhaustive.explore(base, o, progress);
+        }
         long start = System.nanoTime();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, o.jobs()));
+        Pct.Params pct = o.strategy() == Strategy.RANDOM ? new Pct.Params(1, 1, 1) : pctParams(base, o.depth());
+        Set<Long> states = ConcurrentHashMap.newKeySet();
+        int jobs = Math.max(1, o.jobs());
+        ExecutorService pool = Executors.newFixedThreadPool(jobs);
         try {
-            int done = 0;
-            while (done < o.runs()) {
-                int n = Math.min(BATCH, o.runs() - done);
-                List<Future<RunCase>> futures = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    long index = done + i;
-                    futures.add(pool.submit(() -> RunCase.run(runScenario(base, o.seed(), index), false)));
+            ExecutorCompletionService<Object[]> cs = new ExecutorCompletionService<>(pool);
+            boolean[] finished = new boolean[o.runs()];
+            Map<Long, RunCase> violating = new HashMap<>();
+            Map<Invariant, Integer> counts = new EnumMap<>(Invariant.class);
+            long lowest = Long.MAX_VALUE;
+            int next = 0;
+            int inFlight = 0;
+            int prefix = 0; // every run below this index has finished
+            while (next < Math.min(o.runs(), 2 * jobs)) {
+                submit(cs, base, o, pct, next++, states);
+                inFlight++;
+            }
+            while (inFlight > 0) {
+                Future<Object[]> f = cs.take();
+                inFlight--;
+                Object[] done = f.get();
+                long index = (Long) done[0];
+                RunCase c = (RunCase) done[1];
+                finished[(int) index] = true;
+                if (c.violation() != null) {
+                    counts.merge(c.violation().invariant(), 1, Integer::sum);
+                    violating.put(index, c);
+                    lowest = Math.min(lowest, index);
                 }
-                Map<Invariant, Integer> counts = new EnumMap<>(Invariant.class);
-                RunCase first = null;
-                long firstIndex = -1;
-                for (int i = 0; i < n; i++) {
-                    RunCase c = futures.get(i).get();
-                    if (c.violation() != null) {
-                        counts.merge(c.violation().invariant(), 1, Integer::sum);
-                        if (first == null) {
-                            first = c;
-                            firstIndex = done + i;
-                        }
-                    }
+                while (prefix < o.runs() && finished[prefix]) {
+                    prefix++;
                 }
-                done += n;
-                progress.accept(done);
-                if (first != null) {
-                    long found = System.nanoTime() - start;
-                    RunCase original = RunCase.run(first.scenario(), true);
-                    Shrinker sh = new Shrinker(first.violation().invariant(), o.shrinkBudget());
-                    RunCase small = sh.shrink(first);
-                    RunCase minimal = RunCase.run(small.scenario(), true);
-                    Finding f = new Finding(firstIndex, first.scenario().seed(), first.violation(), original, minimal,
-                            sh.attempts(), found);
-                    return new Report(done, f, counts, System.nanoTime() - start);
+                progress.accept(prefix);
+                if (lowest != Long.MAX_VALUE && prefix > lowest) {
+                    break; // every run before the lowest violating one is done: that is the answer
+                }
+                if (next < o.runs() && next < lowest) {
+                    submit(cs, base, o, pct, next++, states);
+                    inFlight++;
                 }
             }
-            return new Report(done, null, Map.of(), System.nanoTime() - start);
+            pool.shutdownNow();
+            String guarantee = o.strategy() == Strategy.RANDOM ? null : pctGuarantee(pct);
+            if (lowest == Long.MAX_VALUE) {
+                return new Report(prefix, null, Map.of(), System.nanoTime() - start, o.strategy(), states.size(), 0,
+                        false, guarantee);
+            }
+            long found = System.nanoTime() - start;
+            RunCase first = violating.get(lowest);
+            Finding finding = shrunk(lowest, first, o.shrinkBudget(), found);
+            return new Report((int) lowest + 1, finding, counts, System.nanoTime() - start, o.strategy(),
+                    states.size(), 0, false, guarantee);
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    static String pctGuarantee(Pct.Params p) {
+        return String.format("pct depth %d: n=%d tasks, k=%d steps: each run finds a depth-%d bug with probability "
+                        + ">= 1/(n*k^(d-1)) = %.3g; %,d runs give 95%% confidence", p.depth(), p.n(), p.k(), p.depth(),
+                p.guarantee(), p.runsFor(0.95));
+    }
+
+    private static void submit(ExecutorCompletionService<Object[]> cs, Scenario base, Options o, Pct.Params pct,
+                               long index, Set<Long> states) {
+        cs.submit(() -> {
+            RunPlans.Plan p = RunPlans.plan(base, o.strategy(), o.seed(), index, pct);
+            return new Object[]{index, RunCase.run(p.scenario(), p.choices(), false, states, null)};
+        });
+    }
+
+    /** Shrinks a violating run (its decisions, then the scenario) and re-runs both ends with traces. */
+    static Finding shrunk(long index, RunCase first, int budget, long wallNsToFind) {
+        RunCase original = RunCase.run(first.scenario(), true);
+        Shrinker sh = new Shrinker(first.violation().invariant(), budget);
+        RunCase small = sh.shrink(first);
+        RunCase minimal = RunCase.run(small.scenario(), true);
+        return new Finding(index, first.scenario().seed(), first.violation(), original, minimal, sh.attempts(),
+                wallNsToFind);
     }
 }

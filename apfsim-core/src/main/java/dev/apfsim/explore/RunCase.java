@@ -1,34 +1,85 @@
 package dev.apfsim.explore;
 
+import dev.apfsim.check.ChoiceSequence;
+import dev.apfsim.check.ControlledChoices;
 import dev.apfsim.check.Invariant;
 import dev.apfsim.check.Violation;
 import dev.apfsim.scenario.Scenario;
+import dev.apfsim.sim.LassoDetector;
 import dev.apfsim.sim.Machine;
+import dev.apfsim.sim.ProtocolEvents;
 import dev.apfsim.sim.RunResult;
 import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.TraceEvent;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
-/** One checked run: the scenario, stopped at its first violation, with the trace kept if asked. */
-public record RunCase(Scenario scenario, Violation violation, RunResult result, List<String> trace) {
+/**
+ * One checked run: the scenario (its {@code check} section holding the decisions taken, so it replays), stopped at
+ * its first violation, with the full trace and the protocol events kept if asked, and a lasso if the run found one.
+ */
+public record RunCase(Scenario scenario, Violation violation, RunResult result, List<String> trace,
+                      List<String> protocol, LassoDetector.Lasso lasso, int choiceSteps) {
 
+    /** Replays {@code s} as it stands (its recorded choices, or the scenario's own values). */
     public static RunCase run(Scenario s, boolean keepTrace) {
-        Machine m = new Machine(s);
+        return run(s, null, keepTrace, null, null);
+    }
+
+    /**
+     * Runs {@code s} with {@code choices} deciding (null: as recorded in {@code s}); the returned scenario records
+     * the decisions taken. {@code states} collects the abstract states seen; {@code setup} may observe the machine.
+     */
+    static RunCase run(Scenario s, ControlledChoices choices, boolean keepTrace, Set<Long> states,
+                       java.util.function.Consumer<Machine> setup) {
+        if (choices == null) {
+            choices = new ControlledChoices(s.check().choices(), s.check().costLevels(), legacyOrder(s));
+        }
+        Machine m = new Machine(s, choices);
         m.monitor().setStopOnFirst(true);
+        LassoDetector lasso = m.enableLassos(states);
         List<TraceEvent> events = keepTrace ? new ArrayList<>() : List.of();
         if (keepTrace) {
             m.attach((TraceEvent e) -> events.add(e));
         }
+        if (setup != null) {
+            setup.accept(m);
+        }
         RunResult r = m.run();
+        ChoiceSequence taken = choices.taken();
+        Scenario recorded = s.withCheck(s.check().withChoices(taken, s.check().costLevels()));
         // printed like the --trace file: by simulated time, then emission order (a stable sort)
-        List<String> lines = events.stream().sorted(java.util.Comparator.comparingLong(TraceEvent::time))
-                .map(FtraceFormat::line).toList();
-        return new RunCase(s, m.monitor().first(), r, lines);
+        List<TraceEvent> sorted = events.stream().sorted(java.util.Comparator.comparingLong(TraceEvent::time)).toList();
+        List<String> lines = sorted.stream().map(FtraceFormat::line).toList();
+        List<String> protocol = !keepTrace ? List.of() : lasso.found() != null
+                ? lasso.events().stream().map(FtraceFormat::line).toList()
+                : sorted.stream().filter(e -> ProtocolEvents.is(e)).map(FtraceFormat::line).toList();
+        return new RunCase(recorded, m.monitor().first(), r, lines, protocol, lasso.found(), choices.steps());
+    }
+
+    private static ControlledChoices.Picker legacyOrder(Scenario s) {
+        if (s.check().scheduleSeed() == 0) {
+            return ControlledChoices.DEFAULTS;
+        }
+        java.util.SplittableRandom order = new java.util.SplittableRandom(s.check().scheduleSeed());
+        return (p, n, ids, step) -> p == dev.apfsim.engine.Choices.Point.EVENT_ORDER ? order.nextInt(n) : 0;
     }
 
     public boolean violates(Invariant i) {
         return violation != null && violation.invariant() == i;
+    }
+
+    /** The protocol events up to and including the violation (the lasso's prefix and cycle for a livelock). */
+    public List<String> protocolToViolation() {
+        List<String> out = new ArrayList<>();
+        for (String l : protocol) {
+            out.add(l);
+            if (l.contains("apfsim_violation")) {
+                break;
+            }
+        }
+        return out;
     }
 }

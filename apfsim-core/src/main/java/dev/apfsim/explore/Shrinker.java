@@ -7,7 +7,12 @@ import dev.apfsim.guest.Action;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.workload.TaskSpec;
 
+import dev.apfsim.check.ChoiceSequence;
+import dev.apfsim.engine.Choices;
+
 import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.List;
 import java.util.function.Function;
 
@@ -45,7 +50,8 @@ public final class Shrinker {
         while (progress && attempts < budget) {
             progress = false;
             for (Function<Scenario, List<Scenario>> step : List.<Function<Scenario, List<Scenario>>>of(
-                    this::fewerPerturbations, this::fewerTasks, this::fewerSteps, this::fewerVcpus)) {
+                    this::fewerDeviations, this::fewerCostLevels, this::fewerPerturbations, this::fewerTasks,
+                    this::fewerSteps, this::fewerVcpus)) {
                 for (Scenario candidate : step.apply(best.scenario())) {
                     if (attempts >= budget) {
                         return best;
@@ -61,6 +67,55 @@ public final class Shrinker {
             }
         }
         return best;
+    }
+
+    /** Decisions back to the scenario's own: all, each half, then one at a time (the last ones first). */
+    private List<Scenario> fewerDeviations(Scenario s) {
+        ChoiceSequence c = s.check().choices();
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i < c.length(); i++) {
+            if (c.at(i) != 0) {
+                at.add(i);
+            }
+        }
+        List<Scenario> out = new ArrayList<>();
+        if (at.isEmpty()) {
+            return out;
+        }
+        out.add(withChoices(s, ChoiceSequence.NONE));
+        if (at.size() > 2) {
+            out.add(withChoices(s, zero(c, at.subList(0, at.size() / 2))));
+            out.add(withChoices(s, zero(c, at.subList(at.size() / 2, at.size()))));
+        }
+        for (int k = at.size() - 1; k >= 0; k--) {
+            out.add(withChoices(s, c.with(at.get(k), 0)));
+        }
+        return out;
+    }
+
+    private static ChoiceSequence zero(ChoiceSequence c, List<Integer> at) {
+        for (int i : at) {
+            c = c.with(i, 0);
+        }
+        return c;
+    }
+
+    private static Scenario withChoices(Scenario s, ChoiceSequence c) {
+        return s.withCheck(s.check().withChoices(c, s.check().costLevels()));
+    }
+
+    private List<Scenario> fewerCostLevels(Scenario s) {
+        Map<Choices.Cost, Integer> levels = s.check().costLevels();
+        List<Scenario> out = new ArrayList<>();
+        if (levels.size() > 1) {
+            out.add(s.withCheck(s.check().withChoices(s.check().choices(), Map.of())));
+        }
+        for (Choices.Cost c : levels.keySet()) {
+            Map<Choices.Cost, Integer> less = new EnumMap<>(levels);
+            less.remove(c);
+            out.add(s.withCheck(s.check().withChoices(s.check().choices(), less)));
+        }
+        return out;
     }
 
     private List<Scenario> fewerPerturbations(Scenario s) {

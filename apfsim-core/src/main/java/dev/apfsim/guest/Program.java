@@ -13,4 +13,9 @@ public interface Program {
     default boolean maps(long gva) {
         return false;
     }
+
+    /** How far a script has got (steps fetched), for the checker's abstract state; -1 for a statistical task. */
+    default int position() {
+        return -1;
+    }
 }

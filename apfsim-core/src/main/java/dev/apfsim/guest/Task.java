@@ -49,6 +49,11 @@ public final class Task extends Context {
         return id + 1L;
     }
 
+    /** Script steps fetched so far (-1 for a statistical task): where the task is in its program. */
+    public int programPosition() {
+        return program.position();
+    }
+
     public State state() {
         return state;
     }

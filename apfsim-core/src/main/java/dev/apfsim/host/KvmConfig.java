@@ -1,6 +1,7 @@
 package dev.apfsim.host;
 
 import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.kvm.HostCpuConfig;
 import dev.apfsim.kvm.arm64.Arm64Config;
 import dev.apfsim.kvm.arm64.Arm64Injection;
 import dev.apfsim.kvm.x86.X86Config;
@@ -22,14 +23,24 @@ import dev.apfsim.kvm.x86.X86Policy;
  * @param apfIdStart       initial {@code apf.id} token counter (0 in the kernel; a test knob to reach the wrap)
  * @param arch             which host rules run: x86 (Linux 6.12), the arm64 proposal of seed thread 002, s390 pfault
  * @param arm64Injection   with {@code arch} arm64: how notifications reach the guest and what guards them
+ * @param hostCpus         the host CPUs the vCPU threads and kworkers share, and where the threads run
  */
 public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
                         boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
-                        X86Policy policy, boolean tdp, int apfIdStart, HostArch arch, Arm64Injection arm64Injection) {
+                        X86Policy policy, boolean tdp, int apfIdStart, HostArch arch, Arm64Injection arm64Injection,
+                        HostCpuConfig hostCpus) {
 
     public KvmConfig {
         java.util.Objects.requireNonNull(arch, "arch");
         java.util.Objects.requireNonNull(arm64Injection, "arm64Injection");
+        java.util.Objects.requireNonNull(hostCpus, "hostCpus");
+    }
+
+    public KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforcePvCpuid, boolean cpuidAsyncPf,
+                     boolean cpuidAsyncPfVmexit, boolean cpuidAsyncPfInt, boolean hltInGuest, HostCosts costs,
+                     X86Policy policy, boolean tdp, int apfIdStart, HostArch arch, Arm64Injection arm64Injection) {
+        this(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt, hltInGuest,
+                costs, policy, tdp, apfIdStart, arch, arm64Injection, HostCpuConfig.defaults());
     }
 
     /** An x86 host (the arity before {@code host.arch} existed). */
@@ -58,17 +69,22 @@ public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforceP
 
     public KvmConfig withAsyncPf(boolean on) {
         return new KvmConfig(on, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
-                hltInGuest, costs, policy, tdp, apfIdStart, arch, arm64Injection);
+                hltInGuest, costs, policy, tdp, apfIdStart, arch, arm64Injection, hostCpus);
     }
 
     public KvmConfig withMmu(boolean tdpOn, int idStart) {
         return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
-                hltInGuest, costs, policy, tdpOn, idStart, arch, arm64Injection);
+                hltInGuest, costs, policy, tdpOn, idStart, arch, arm64Injection, hostCpus);
     }
 
     public KvmConfig withArch(HostArch a, Arm64Injection injection) {
         return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
-                hltInGuest, costs, policy, tdp, apfIdStart, a, injection);
+                hltInGuest, costs, policy, tdp, apfIdStart, a, injection, hostCpus);
+    }
+
+    public KvmConfig withHostCpus(HostCpuConfig c) {
+        return new KvmConfig(asyncPf, lapicInKernel, enforcePvCpuid, cpuidAsyncPf, cpuidAsyncPfVmexit, cpuidAsyncPfInt,
+                hltInGuest, costs, policy, tdp, apfIdStart, arch, arm64Injection, c);
     }
 
     /** The x86 host's part. */

@@ -10,7 +10,6 @@ import dev.apfsim.trace.Tracer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 
 /**
@@ -18,7 +17,7 @@ import java.util.Iterator;
  * {@code virt/kvm/async_pf.c}): the queue of items this vCPU created, the done list the workers fill, the
  * count of outstanding items, the worker, and the wake-all item.
  */
-public final class AsyncPf implements EventHandler {
+public final class AsyncPf {
     /** {@code ASYNC_PF_PER_VCPU}. */
     public static final int ASYNC_PF_PER_VCPU = 64;
 
@@ -34,20 +33,24 @@ public final class AsyncPf implements EventHandler {
     /** {@code CONFIG_KVM_ASYNC_PF_SYNC} (s390): page-present is sent from the worker, not the vCPU thread. */
     private final boolean sync;
     private final Runnable wakeUp;
+    private final HostCpus cpus;
+    /** The host CPU the vCPU thread runs on now. */
+    private final java.util.function.IntSupplier hostCpu;
 
     private final ArrayList<KvmAsyncPf> queue = new ArrayList<>();
     private final ArrayDeque<KvmAsyncPf> done = new ArrayDeque<>();
     private int queued;
-    // items waiting for a worker thread to pick them up, by sequence number (lookup only)
-    private final HashMap<Long, KvmAsyncPf> scheduled = new HashMap<>();
-    private long workSeq;
 
     /**
      * @param wakeUp {@code __kvm_vcpu_wake_up} of the owning vCPU, which the worker calls when it is done
      * @param sync   {@code CONFIG_KVM_ASYNC_PF_SYNC}
+     * @param cpus   the host CPUs the kworkers run on
+     * @param hostCpu the host CPU the owning vCPU thread runs on now
      */
     public AsyncPf(int vcpuId, Simulator sim, HostMemory memory, Tracer tracer, Metrics metrics, long workerDispatchNs,
-                   Runnable wakeUp, boolean sync) {
+                   Runnable wakeUp, boolean sync, HostCpus cpus, java.util.function.IntSupplier hostCpu) {
+        this.cpus = cpus;
+        this.hostCpu = hostCpu;
         this.vcpuId = vcpuId;
         this.wakeUp = wakeUp;
         this.sync = sync;
@@ -94,42 +97,93 @@ public final class AsyncPf implements EventHandler {
         return true;
     }
 
-    /** {@code schedule_work}: a kworker picks the item up after the workqueue's dispatch latency. */
+    /**
+     * {@code schedule_work}: {@code system_wq} is a per-CPU workqueue, so the item goes to the pool of the host CPU
+     * the vCPU thread runs on now; a kworker of that pool wakes there and competes with the vCPU thread.
+     */
     private void schedule(KvmAsyncPf work) {
-        long seq = ++workSeq;
-        scheduled.put(seq, work);
-        sim.after(sim.choices().cost(dev.apfsim.engine.Choices.Cost.WORKER_DISPATCH, workerDispatchNs), this,
-                WORKER_START, seq);
+        int cpu = hostCpu.getAsInt();
+        cpus.wakeKworker(cpu, new Kworker(work, cpu));
     }
 
-    @Override
-    public void onEvent(int code, long seq) {
-        KvmAsyncPf work = scheduled.remove(seq);
-        if (work == null || !work.live) {
-            return; // cancelled by kvm_clear_async_pf_completion_queue before it ran
+    /**
+     * One bound kworker ({@code kworker/N:M}) running {@code async_pf_execute} for one item: {@code worker_dispatch}
+     * of CPU time up to {@code get_user_pages_remote}, then the GUP, on the CPU (a GUP that fails or finds the page
+     * at once) or asleep until the page is in (the CPU is free meanwhile, and the worker wakes on it again to finish).
+     */
+    private final class Kworker implements HostCpus.HostThread, EventHandler {
+        private final KvmAsyncPf work;
+        private final int cpu;
+        private int id = -1;
+        private int errno;
+        private long dispatch;
+
+        Kworker(KvmAsyncPf work, int cpu) {
+            this.work = work;
+            this.cpu = cpu;
         }
-        long started = sim.now();
-        metrics.workerNs += workerDispatchNs;
-        // async_pf_execute: get_user_pages_remote(FOLL_WRITE); the result is ignored in 6.12
-        memory.getUserPages(work.gfn, (gfn, errno) -> {
-            long busy = sim.now() - started + workerDispatchNs;
-            metrics.workerNs += sim.now() - started;
-            if (errno != 0) {
-                metrics.failedWorkerNs += busy;
-                if (metrics.firstWorkerErrorNs < 0) {
-                    metrics.firstWorkerErrorNs = sim.now();
-                }
-                metrics.lastWorkerErrorNs = sim.now();
+
+        @Override
+        public void cpuGranted(int c) {
+            if (id >= 0) {
+                finish(); // woken after its GUP's I/O
+                return;
             }
-            complete(work, errno);
-        });
+            if (!work.live) {
+                cpus.release(this, cpu); // cancelled by kvm_clear_async_pf_completion_queue before it ran
+                return;
+            }
+            id = cpus.takeWorker(cpu);
+            dispatch = sim.choices().cost(dev.apfsim.engine.Choices.Cost.WORKER_DISPATCH, workerDispatchNs);
+            metrics.workerNs += dispatch;
+            sim.after(dispatch, this, WORKER_START, 0);
+        }
+
+        @Override
+        public void reschedule() {
+            // a kworker runs to its next sleep
+        }
+
+        /** async_pf_execute reaches get_user_pages_remote(FOLL_WRITE); the result is ignored in 6.12. */
+        @Override
+        public void onEvent(int code, long arg) {
+            long started = sim.now();
+            boolean sleeps = memory.gupSleeps(work.gfn);
+            memory.getUserPages(work.gfn, (gfn, e) -> {
+                metrics.workerNs += sim.now() - started;
+                if (e != 0) {
+                    metrics.failedWorkerNs += sim.now() - started + dispatch;
+                    if (metrics.firstWorkerErrorNs < 0) {
+                        metrics.firstWorkerErrorNs = sim.now();
+                    }
+                    metrics.lastWorkerErrorNs = sim.now();
+                }
+                errno = e;
+                if (sleeps) {
+                    cpus.wakeKworker(cpu, this);
+                } else {
+                    finish();
+                }
+            });
+            if (sleeps) {
+                cpus.release(this, cpu); // asleep on the page: the CPU goes to the next thread
+            }
+        }
+
+        private void finish() {
+            complete(work, errno, cpu, id);
+            cpus.freeWorker(cpu, id);
+            cpus.release(this, cpu);
+        }
     }
 
     /** The tail of {@code async_pf_execute}: append to done, maybe raise present_queued, trace, wake. */
-    private void complete(KvmAsyncPf work, int errno) {
+    private void complete(KvmAsyncPf work, int errno, int cpu, int worker) {
         if (!work.live) {
             return;
         }
+        work.workerCpu = cpu;
+        work.worker = worker;
         work.workerErrno = errno;
         work.completed = true;
         metrics.counters.inc(Counter.WORKER_COMPLETED);
@@ -144,7 +198,7 @@ public final class AsyncPf implements EventHandler {
         if (!sync && first) {
             arch.asyncPagePresentQueued();
         }
-        tracer.emit(new TraceEvent.Completed(sim.now(), vcpuId, work.addr, work.cr2OrGpa));
+        tracer.emit(new TraceEvent.Completed(sim.now(), vcpuId, work.addr, work.cr2OrGpa, cpu, worker));
         wakeUp.run(); // __kvm_vcpu_wake_up
     }
 

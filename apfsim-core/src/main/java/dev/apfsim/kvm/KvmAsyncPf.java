@@ -26,6 +26,9 @@ public final class KvmAsyncPf {
     /** GUP result in the worker; Linux 6.12 ignores it, the error policies of seed 004 do not. */
     public int workerErrno;
     public final long setupTime;
+    /** The host CPU and pool index of the kworker that ran it ({@code kworker/N:M}), once completed. */
+    public int workerCpu = -1;
+    public int worker = -1;
     /** False once the item was discarded, so a late worker completion is dropped. */
     public boolean live = true;
 

@@ -24,14 +24,14 @@ import java.util.List;
  * goes through its {@link KvmArch}. The guest runs inline until it exits or the next event is due; everything the
  * host does costs time.
  */
-public final class KvmVcpu implements EventHandler, VcpuView {
+public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThread {
     private static final int EV_ENTER = 0;
     private static final int EV_RESUME = 1;
     private static final int EV_EXIT = 2;
     private static final int EV_KICK = 3;
 
-    /** Where the vCPU thread is. */
-    public enum RunState { IN_GUEST, IN_HOST, BLOCKED, SYNC_WAIT, STOPPED }
+    /** Where the vCPU thread is; PREEMPTED: runnable, waiting for its host CPU. */
+    public enum RunState { IN_GUEST, IN_HOST, BLOCKED, SYNC_WAIT, PREEMPTED, STOPPED }
 
     public final int id;
     private final Simulator sim;
@@ -53,13 +53,26 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     private RunState state = RunState.IN_HOST;
     private long gen;
     private GuestExit pendingExit;
+    private final HostCpus cpus;
+    /** The host CPU the thread runs on, or last ran on. */
+    private int hostCpu;
+    /** While PREEMPTED: host work still owed when the CPU comes back (ns). */
+    private long owed;
+    /** When the pending KVM_RUN loop pass is due (-1: none), and its generation (a preempted pass is dropped). */
+    private long enterAt = -1;
+    private long enterGen;
+    /** This loop pass follows a {@code cond_resched} / {@code xfer_to_guest_mode_handle_work} that gave the CPU away. */
+    private boolean afterResched;
 
     /**
      * @param asyncPfEnabled host-side async PF at all ({@code false}: every fault synchronous, as before 2.6.38)
      * @param asyncPfSync    {@code CONFIG_KVM_ASYNC_PF_SYNC} (s390)
+     * @param cpus           the host CPUs this thread and the kworkers share
      */
     public KvmVcpu(int id, Simulator sim, HostCosts costs, boolean asyncPfEnabled, boolean asyncPfSync,
-                   Metrics metrics, Tracer tracer, HostMemory memory, VmObserver observer) {
+                   Metrics metrics, Tracer tracer, HostMemory memory, VmObserver observer, HostCpus cpus) {
+        this.cpus = cpus;
+        this.hostCpu = cpus.home(id);
         this.id = id;
         this.sim = sim;
         this.costs = costs;
@@ -70,7 +83,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
         this.observer = observer;
         this.time = metrics.vcpuTime[id];
         this.asyncPf = new AsyncPf(id, sim, memory, tracer, metrics, costs.workerDispatchNs(), this::wakeUp,
-                asyncPfSync);
+                asyncPfSync, cpus, () -> hostCpu);
     }
 
     /** Plugs the architecture in (before {@link #start}). */
@@ -130,6 +143,19 @@ public final class KvmVcpu implements EventHandler, VcpuView {
         return state;
     }
 
+    /**
+     * True in the first pass of the run loop after the thread was preempted: it comes back from the scheduler at the
+     * bottom of the loop and goes straight to {@code vcpu_enter_guest} (what ≤5.7 polled before that did not run).
+     */
+    public boolean afterResched() {
+        return afterResched;
+    }
+
+    /** The host CPU the thread runs on (or last ran on). */
+    public int hostCpu() {
+        return hostCpu;
+    }
+
     public void trace(TraceEvent e) {
         tracer.emit(e);
     }
@@ -172,7 +198,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     public List<Outstanding> outstanding() {
         List<Outstanding> out = new ArrayList<>();
         for (KvmAsyncPf w : asyncPf.queue()) {
-            out.add(new Outstanding(w.tokenUnsigned(), w.gfn));
+            out.add(new Outstanding(w.tokenUnsigned(), w.gfn, w.completed));
         }
         return out;
     }
@@ -186,9 +212,55 @@ public final class KvmVcpu implements EventHandler, VcpuView {
 
     /** Starts the vCPU thread at the current time. */
     public void start() {
+        state = RunState.PREEMPTED;
+        owed = 0;
+        time.hostState(TimeCategory.HOST_PREEMPTED, sim.now());
+        if (!cpus.wake(this, hostCpu)) {
+            vcpuState(sim.now(), "preempted");
+        }
+    }
+
+    /** The host scheduler gives the thread its CPU ({@link HostCpus}): it carries on where it stopped. */
+    @Override
+    public void cpuGranted(int cpu) {
+        hostCpu = cpu;
+        if (state == RunState.STOPPED) {
+            cpus.release(this, cpu);
+            return;
+        }
         time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
         vcpuState(sim.now(), "host");
-        sim.at(sim.now(), this, EV_ENTER, 0);
+        scheduleEnter(owed);
+    }
+
+    /**
+     * Another thread wants this CPU: in the guest that is a VM exit (the host interrupt), in host work between exit
+     * and entry the thread is preempted where it is (a woken kworker's wake-up preemption) and owes the rest.
+     */
+    @Override
+    public void reschedule() {
+        if (state == RunState.IN_GUEST) {
+            kick();
+        } else if (state == RunState.IN_HOST && enterAt >= 0) {
+            preempted(enterAt - sim.now());
+        }
+    }
+
+    /** Off the CPU with {@code rest} of host work still to do when it comes back. */
+    private void preempted(long rest) {
+        state = RunState.PREEMPTED;
+        owed = rest;
+        afterResched = true;
+        enterAt = -1;
+        enterGen++;
+        time.hostState(TimeCategory.HOST_PREEMPTED, sim.now());
+        vcpuState(sim.now(), "preempted");
+        cpus.yield(this, hostCpu);
+    }
+
+    /** The thread sleeps or ends: its CPU goes to the next thread. */
+    private void releaseCpu() {
+        cpus.release(this, hostCpu);
     }
 
     /** {@code kvm_vcpu_running}. */
@@ -238,9 +310,17 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     /** {@code kvm_vcpu_wake_up}: a blocked thread re-checks whether it can run. */
     public void wakeUp() {
         if (state == RunState.BLOCKED && runnable()) {
-            time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-            vcpuState(sim.now(), "host");
-            scheduleEnter(cost(Choices.Cost.HALT_WAKEUP, costs.haltWakeupNs()));
+            threadWoken(cost(Choices.Cost.HALT_WAKEUP, costs.haltWakeupNs()));
+        }
+    }
+
+    /** {@code try_to_wake_up} of the vCPU thread: it runs once it has a host CPU and {@code cost} has passed. */
+    private void threadWoken(long cost) {
+        state = RunState.PREEMPTED;
+        owed = cost;
+        time.hostState(TimeCategory.HOST_PREEMPTED, sim.now());
+        if (!cpus.wake(this, hostCpu)) {
+            vcpuState(sim.now(), "preempted");
         }
     }
 
@@ -261,7 +341,12 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     /** Back into the run loop after {@code delay} of host work. */
     public void scheduleEnter(long delay) {
         state = RunState.IN_HOST;
-        sim.after(delay, this, EV_ENTER, gen);
+        if (cpus.mustYield(hostCpu)) {
+            preempted(delay); // need_resched: the next preemption point is now
+            return;
+        }
+        enterAt = sim.now() + delay;
+        sim.after(delay, this, EV_ENTER, ++enterGen);
     }
 
     @Override
@@ -270,7 +355,17 @@ public final class KvmVcpu implements EventHandler, VcpuView {
             return;
         }
         switch (code) {
-            case EV_ENTER -> vcpuRun();
+            case EV_ENTER -> {
+                if (arg != enterGen || state != RunState.IN_HOST) {
+                    return; // the pass was preempted and is owed instead
+                }
+                enterAt = -1;
+                if (cpus.mustYield(hostCpu)) {
+                    preempted(0); // xfer_to_guest_mode_handle_work: schedule() before entering the guest
+                    return;
+                }
+                vcpuRun();
+            }
             case EV_RESUME -> {
                 if (arg == gen && state == RunState.IN_GUEST) {
                     runGuest(sim.now());
@@ -294,7 +389,9 @@ public final class KvmVcpu implements EventHandler, VcpuView {
     private void vcpuRun() {
         while (state != RunState.STOPPED) {
             if (running()) {
-                switch (arch.vcpuEnterGuest()) {
+                KvmArch.Entry pass = arch.vcpuEnterGuest();
+                afterResched = false;
+                switch (pass) {
                     case AGAIN -> {
                         continue;
                     }
@@ -318,6 +415,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
                 boolean apfHalt = arch.inApfHalt();
                 time.hostState(apfHalt ? TimeCategory.SYNTHETIC_HALT : TimeCategory.GUEST_IDLE, sim.now());
                 vcpuState(sim.now(), apfHalt ? "apf_halt" : "hlt");
+                releaseCpu();
                 return;
             }
             mpHalted = false;
@@ -369,6 +467,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
         time.hostState(TimeCategory.SYNC_BLOCKED, start);
         vcpuState(start, "sync");
         trace(new TraceEvent.SyncFault(start, id, gfn, reason.key()));
+        boolean sleeps = memory.gupSleeps(gfn);
         memory.getUserPages(gfn, (g, errno) -> {
             if (state == RunState.STOPPED) {
                 return;
@@ -381,11 +480,19 @@ public final class KvmVcpu implements EventHandler, VcpuView {
             } else {
                 memory.map(g);
                 faults.mapped(g);
-                time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-                vcpuState(sim.now(), "host");
-                scheduleEnter(cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()));
+                long minor = cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs());
+                if (sleeps) {
+                    threadWoken(minor); // woken from the page lock
+                } else {
+                    time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+                    vcpuState(sim.now(), "host");
+                    scheduleEnter(minor);
+                }
             }
         });
+        if (sleeps && state == RunState.SYNC_WAIT) {
+            releaseCpu(); // asleep in the GUP: the CPU goes to the next thread (a kworker, another vCPU)
+        }
     }
 
     /** KVM_RUN returns an error to the VMM, which stops the VM. */
@@ -402,6 +509,7 @@ public final class KvmVcpu implements EventHandler, VcpuView {
 
     private void stopThread() {
         state = RunState.STOPPED;
+        cpus.leave(this, hostCpu);
         vcpuState(sim.now(), "stopped");
         time.hostState(null, sim.now());
     }

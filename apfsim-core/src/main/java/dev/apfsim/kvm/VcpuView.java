@@ -5,7 +5,10 @@ import java.util.List;
 /** What an observer (the checker) may read of a vCPU's async PF state; nothing here changes the model. */
 public interface VcpuView {
     /** An item created by this vCPU and not consumed yet: {@code struct kvm_async_pf} as seen from outside. */
-    record Outstanding(long token, long gfn) {
+    record Outstanding(long token, long gfn, boolean completed) {
+        public Outstanding(long token, long gfn) {
+            this(token, gfn, false);
+        }
     }
 
     int id();

@@ -161,6 +161,20 @@ public final class HostMemory implements EventHandler {
         return Nowait.NEEDS_IO;
     }
 
+    /**
+     * Whether a blocking GUP of {@code gfn} sleeps (waits for I/O) rather than returning on the CPU that called it:
+     * a page already in, or a fault that fails at once (SIGBUS-mode userfault, no VMA, poison), does not sleep.
+     */
+    public boolean gupSleeps(long gfn) {
+        FailureRule f = activeFailure(gfn);
+        if (f != null && (f.kind() == FailureRule.Kind.SIGBUS || f.kind() == FailureRule.Kind.UNMAPPED
+                || f.kind() == FailureRule.Kind.HWPOISON)) {
+            return false;
+        }
+        byte s = state[(int) gfn];
+        return !(isResidentState(s) || s == UNTOUCHED);
+    }
+
     /** A blocking {@code get_user_pages}: the waiter hears back when the page is in, or failed. */
     public void getUserPages(long gfn, PageWaiter waiter) {
         FailureRule f = activeFailure(gfn);

@@ -33,7 +33,7 @@ public final class HtmlReport {
     static final int HALF = 570;
 
     private static final List<String> TIME_COLORS = List.of("#0072B2", "#56B4E9", "#BBBBBB", "#E69F00", "#D55E00",
-            "#CC79A7");
+            "#CC79A7", "#009E73");
 
     private HtmlReport() {
     }
@@ -299,7 +299,7 @@ public final class HtmlReport {
         for (TimeCategory c : TimeCategory.values()) {
             Boolean better = switch (c) {
                 case GUEST_USER -> true;
-                case SYNTHETIC_HALT, SYNC_BLOCKED, HOST_OVERHEAD -> false;
+                case SYNTHETIC_HALT, SYNC_BLOCKED, HOST_OVERHEAD, HOST_PREEMPTED -> false;
                 default -> null;
             };
             m.add(new Metric("vCPU time " + timeLabel(c) + " (share)", v -> 100 * share(v.result(), c.key()),
@@ -710,6 +710,7 @@ public final class HtmlReport {
             case SYNTHETIC_HALT -> "synthetic halt";
             case SYNC_BLOCKED -> "sync blocked";
             case HOST_OVERHEAD -> "host";
+            case HOST_PREEMPTED -> "preempted (host CPU busy)";
         };
     }
 

@@ -354,6 +354,7 @@ final class Timeline {
             case "hlt" -> "idle (hlt)";
             case "apf_halt" -> "synthetic halt (apf)";
             case "sync" -> "sync fault (blocked in GUP)";
+            case "preempted" -> "preempted (host CPU busy)";
             case "guest" -> "guest";
             case "guest_user" -> "guest user";
             case "guest_kernel" -> "guest kernel";

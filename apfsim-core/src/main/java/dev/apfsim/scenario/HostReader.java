@@ -3,6 +3,7 @@ package dev.apfsim.scenario;
 import dev.apfsim.host.HostArch;
 import dev.apfsim.kvm.arm64.Arm64Injection;
 import dev.apfsim.kvm.HostCosts;
+import dev.apfsim.kvm.HostCpuConfig;
 import dev.apfsim.host.KvmConfig;
 import dev.apfsim.kvm.x86.X86Policy;
 import dev.apfsim.memory.LatencyDistribution;
@@ -43,6 +44,9 @@ final class HostReader {
     private static final Map<String, Arm64Injection> ARM64_INJECTION = ordered(
             "pc-range", Arm64Injection.PC_RANGE, "unguarded", Arm64Injection.UNGUARDED,
             "sdei", Arm64Injection.SDEI);
+
+    private static final Map<String, HostCpuConfig.Pinning> PINNING = ordered(
+            "floating", HostCpuConfig.Pinning.FLOATING, "pinned", HostCpuConfig.Pinning.PINNED);
 
     /** {@code apf.id} is a 20-bit counter (token = id << 12 | vcpu_id, {@code alloc_apf_token}). */
     private static final int APF_ID_MAX = 0xfffff;
@@ -102,6 +106,14 @@ final class HostReader {
                 r.choiceField(p, "error_policy", ERROR_POLICY, dp.errorPolicy()),
                 r.choiceField(p, "nested_async_pf", NESTED_ASYNC_PF, dp.nestedAsyncPf()),
                 r.choiceField(p, "nested_pending_save", NESTED_PENDING_SAVE, dp.nestedPendingSave()));
+        HostCpuConfig dh = d.hostCpus();
+        HostCpuConfig hostCpus = new HostCpuConfig(
+                r.intField(host, "cpus", 1, 4096, dh.cpus()),
+                r.choiceField(host, "pinning", PINNING, dh.pinning()),
+                r.durField(host, "sched_slice", dh.sliceNs()));
+        if (hostCpus.sliceNs() <= 0) {
+            throw r.error(host.get("sched_slice"), host.path("sched_slice"), "expected a duration above 0");
+        }
         return new KvmConfig(
                 r.boolField(host, "async_pf", d.asyncPf()),
                 r.boolField(host, "lapic_in_kernel", d.lapicInKernel()),
@@ -114,7 +126,8 @@ final class HostReader {
                 r.boolField(host, "tdp", d.tdp()),
                 r.intField(host, "apf_id_start", 0, APF_ID_MAX, d.apfIdStart()),
                 r.choiceField(host, "arch", ARCH, d.arch()),
-                r.choiceField(p, "arm64_injection", ARM64_INJECTION, d.arm64Injection()));
+                r.choiceField(p, "arm64_injection", ARM64_INJECTION, d.arm64Injection()),
+                hostCpus);
     }
 
     /** {@code host.swap}; defaults as documented: lognormal median 30us, p99 120us, queue depth 32. */

@@ -101,6 +101,11 @@ public final class ScenarioWriter {
         X86Policy p = k.policy();
         Map<String, Object> h = new LinkedHashMap<>();
         h.put("arch", k.arch().key());
+        if (k.hostCpus().cpus() > 0) {
+            h.put("cpus", k.hostCpus().cpus());
+        }
+        h.put("pinning", k.hostCpus().pinning().name().toLowerCase());
+        h.put("sched_slice", ns(k.hostCpus().sliceNs()));
         h.put("memory_limit", size(s.hostLimitBytes()));
         h.put("async_pf", k.asyncPf());
         h.put("lapic_in_kernel", k.lapicInKernel());

@@ -32,8 +32,16 @@ public final class LivelockDetector implements FaultListener {
         }
     }
 
+    private long mapped;
+
+    /** Faulting gfns finally mapped so far: accesses that completed after a fault (progress, for the checker). */
+    public long mappedCount() {
+        return mapped;
+    }
+
     @Override
     public void mapped(long gfn) {
+        mapped++;
         if (!streaks.isEmpty()) {
             streaks.remove(gfn);
         }

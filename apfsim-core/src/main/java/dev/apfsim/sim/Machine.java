@@ -112,9 +112,11 @@ public final class Machine implements VmObserver, GuestObserver {
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
         S390Flic flic = new S390Flic();
+        dev.apfsim.kvm.HostCpus hostCpus = new dev.apfsim.kvm.HostCpus(sim, host.hostCpus(), s.vcpus());
         PfaultList pfaultList = new PfaultList(); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
-            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this);
+            KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this,
+                    hostCpus);
             v.setFaultListener(livelock);
             vcpus.add(v);
             switch (host.arch()) {
@@ -146,6 +148,9 @@ public final class Machine implements VmObserver, GuestObserver {
         for (Perturbation p : s.check().perturbations()) {
             inject(p);
         }
+        if (s.check().controlled()) {
+            enableLassos(null); // a reproducer: it shows the cycle the checker found
+        }
         int taskNo = 0;
         for (TaskSpec spec : s.tasks()) {
             switch (spec) {
@@ -166,6 +171,32 @@ public final class Machine implements VmObserver, GuestObserver {
         }
     }
 
+    private LassoDetector lassos;
+    private long perturbationsFired;
+
+    /**
+     * True while the environment still changes by the clock alone (a failure rule starts or ends later): a cycle
+     * of the abstract state then may end by itself, so it is not a livelock.
+     */
+    public boolean timeDependent() {
+        long now = sim.now();
+        for (dev.apfsim.memory.FailureRule f : scenario.failures()) {
+            if (f.fromNs() > now || (f.untilNs() != Long.MAX_VALUE && f.untilNs() > now)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Detects livelocks as lassos of the abstract state (once); {@code states} collects the states seen. */
+    public LassoDetector enableLassos(java.util.Set<Long> states) {
+        if (lassos == null) {
+            lassos = new LassoDetector(this, states);
+            tracer.attach(lassos);
+        }
+        return lassos;
+    }
+
     /** The decisions a reproducer records: its choice sequence, then (legacy) a seeded order of simultaneous events. */
     private static Choices replay(Scenario s) {
         long seed = s.check().scheduleSeed();
@@ -182,6 +213,7 @@ public final class Machine implements VmObserver, GuestObserver {
             return;
         }
         sim.at(p.timeNs(), (code, arg) -> {
+            perturbationsFired++;
             if (p.kind() == Perturbation.Kind.MIGRATE) {
                 vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
             } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
@@ -363,6 +395,22 @@ public final class Machine implements VmObserver, GuestObserver {
             outcome = new Outcome.VmStopped(time, vcpu, reason, errno, gfn);
         }
         sim.stop();
+    }
+
+    /**
+     * A count that grows whenever the run makes protocol progress: a faulting access completes, a script step is
+     * fetched, a task ends. A livelock is a cycle of states with no growth here.
+     */
+    public long progress() {
+        // an injected event counts too: a cycle that needed one is not one the protocol repeats by itself
+        long p = livelock.mappedCount() + perturbationsFired + (outcome instanceof Outcome.VmStopped ? 1 : 0);
+        for (Task t : guest.tasks()) {
+            p += Math.max(0, t.programPosition());
+            if (t.state() == Task.State.DONE || t.state() == Task.State.KILLED) {
+                p++;
+            }
+        }
+        return p;
     }
 
     public Monitor monitor() {

@@ -20,8 +20,11 @@ public final class FtraceFormat {
         int cpu = Math.max(e.vcpu(), 0);
         switch (e.actor()) {
             case VCPU_THREAD, VMM -> sb.append("CPU ").append(cpu).append("/KVM-").append(1000 + cpu);
-            case WORKER -> sb.append("kworker/u16:").append(cpu).append('-').append(2000 + cpu);
+            case WORKER -> worker(sb, e);
             case GUEST -> sb.append("guest-cpu").append(cpu).append('-').append(0);
+        }
+        if (e.actor() == TraceEvent.Actor.WORKER) {
+            cpu = workerCpu(e);
         }
         sb.append(" [");
         if (cpu < 100) {
@@ -39,6 +42,30 @@ public final class FtraceFormat {
         }
         sb.append(": ").append(e.name()).append(": ");
         appendFields(sb, e);
+    }
+
+    /**
+     * A bound per-CPU kworker's comm, as {@code create_worker} names it ({@code "kworker/%d:%d"}: CPU, pool index),
+     * with a pid made of both; a worker line's CPU column is the worker's CPU.
+     */
+    private static void worker(StringBuilder sb, TraceEvent e) {
+        int cpu = workerCpu(e);
+        int id = switch (e) {
+            case Completed c -> c.worker();
+            case S390PfaultDone d -> d.worker();
+            default -> 0;
+        };
+        id = Math.max(id, 0);
+        sb.append("kworker/").append(cpu).append(':').append(id).append('-').append(2000 + 1000 * cpu + id);
+    }
+
+    private static int workerCpu(TraceEvent e) {
+        int cpu = switch (e) {
+            case Completed c -> c.hostCpu();
+            case S390PfaultDone d -> d.hostCpu();
+            default -> e.vcpu();
+        };
+        return Math.max(cpu, 0);
     }
 
     private static StringBuilder s390(StringBuilder sb, int vcpu, long pswMask, long pswAddr) {

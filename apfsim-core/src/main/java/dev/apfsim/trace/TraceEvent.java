@@ -49,8 +49,11 @@ public sealed interface TraceEvent {
         public String name() { return "kvm_async_pf_ready"; }
     }
 
-    /** {@code kvm_async_pf_completed}: end of {@code async_pf_execute} (address = host virtual address). */
-    record Completed(long time, int vcpu, long address, long gva) implements TraceEvent {
+    /**
+     * {@code kvm_async_pf_completed}: end of {@code async_pf_execute} (address = host virtual address), on the
+     * bound kworker {@code kworker/hostCpu:worker} of the CPU the vCPU thread queued the work on.
+     */
+    record Completed(long time, int vcpu, long address, long gva, int hostCpu, int worker) implements TraceEvent {
         public String name() { return "kvm_async_pf_completed"; }
         public Actor actor() { return Actor.WORKER; }
     }
@@ -114,7 +117,8 @@ public sealed interface TraceEvent {
     }
 
     /** {@code kvm_s390_pfault_done}: {@code kvm_arch_async_page_present} injects PFAULT_DONE (floating). */
-    record S390PfaultDone(long time, int vcpu, long pswMask, long pswAddr, long pfaultToken) implements TraceEvent {
+    record S390PfaultDone(long time, int vcpu, long pswMask, long pswAddr, long pfaultToken, int hostCpu, int worker)
+            implements TraceEvent {
         public String name() { return "kvm_s390_pfault_done"; }
         public Actor actor() { return Actor.WORKER; }
     }

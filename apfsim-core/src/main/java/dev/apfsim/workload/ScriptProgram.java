@@ -31,6 +31,11 @@ public final class ScriptProgram implements Program {
     }
 
     @Override
+    public int position() {
+        return next;
+    }
+
+    @Override
     public Action next() {
         if (opPending) {
             opPending = false;

@@ -115,7 +115,7 @@ class PerfettoProtoWriterTest {
                 new GuestSwitch(300, 0, 0, -1),
                 new PageIo(310, -1, 5, false, false),
                 new PageIo(900, -1, 5, true, true),
-                new Completed(1_000, 0, 0x7f0000005000L, 0x5000),
+                new Completed(1_000, 0, 0x7f0000005000L, 0x5000, 0, 0),
                 new Ready(1_100, 0, 0x1000, 0x5000),
                 new Msr(1_150, 0, true, PerfettoWriter.MSR_ACK, 1, false),
                 new GuestApfWake(1_200, 0, 0, 0x1000),

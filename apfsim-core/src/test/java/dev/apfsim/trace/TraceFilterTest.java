@@ -34,14 +34,14 @@ class TraceFilterTest {
             new GuestSwitch(450, 1, -1, 2),                    // 9 oltp-1 on vCPU 1
             new Msr(460, 1, true, 0x4b564d02, 0x1000, false),  // 10 oltp-1's own MSR write
             new PageIo(900, -1, 5, true, false),               // 11
-            new Completed(1_000, 0, 0x7f0000005000L, 0x5000),  // 12 oltp-0's page
+            new Completed(1_000, 0, 0x7f0000005000L, 0x5000, 0, 0),  // 12 oltp-0's page
             new Ready(1_100, 0, 0x1000, 0x5000),               // 13 ... delivered while scan-0 runs
             new ApicAcceptIrq(1_100, 0, 0, 243),               // 14 its interrupt
             new GuestApfWake(1_150, 0, 0, 0x1000),             // 15
             new Msr(1_160, 0, true, 0x4b564d07, 1, false),     // 16 its ACK
             new Msr(1_170, 0, true, 0x4b564d06, 243, false),   // 17 scan-0's own
             new Violation(1_200, -1, "token-unique", "x"),     // 18 VM-wide
-            new Completed(1_300, 0, 0x7f0000006000L, 0x6000)); // 19 scan-0's page
+            new Completed(1_300, 0, 0x7f0000006000L, 0x6000, 0, 0)); // 19 scan-0's page
 
     static List<Integer> kept(TraceFilter.Selection s) {
         TraceFilter f = s.filter(2, TASKS);

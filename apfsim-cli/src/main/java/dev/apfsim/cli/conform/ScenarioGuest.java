@@ -3,6 +3,7 @@ package dev.apfsim.cli.conform;
 import dev.apfsim.guest.Action;
 import dev.apfsim.guest.GuestConfig;
 import dev.apfsim.guest.GuestKernel;
+import dev.apfsim.guest.TestKernel;
 import dev.apfsim.host.HostArch;
 import dev.apfsim.memory.FailureRule;
 import dev.apfsim.memory.LatencyDistribution;
@@ -25,7 +26,8 @@ import java.util.List;
 
 /**
  * The real side's guest for a scenario: the test guest that does on the real KVM what the scenario's guest does
- * in the model. A scenario's Linux-like guest with script tasks maps onto the guest Linux boots into:
+ * in the model. A test guest ({@code guest.kind: test}) is the same record field for field ({@link #fromTest}).
+ * A scenario's Linux-like guest with script tasks maps onto the guest Linux boots into:
  * {@code kvm_guest_cpu_init} writes INT then EN with IF=0 at CPL0, interrupts come on, and each vCPU runs its
  * tasks' steps (user mode at CPL3; {@code kernel: true} or {@code cli} at CPL0). Its #PF handler waits for
  * page-ready with IF=1, as {@code kvm_async_pf_task_wait_schedule} does (the tiny guest spins where Linux
@@ -48,15 +50,81 @@ public final class ScenarioGuest {
     private static final List<ReadyStep> LINUX_READY = List.of(ReadyStep.READ_TOKEN, ReadyStep.ZERO_TOKEN,
             ReadyStep.ACK, ReadyStep.EOI);
 
+    /** One {@code pause} of a {@code pause: N} step, as the scenario reader prices it (ScriptReader.PAUSE_NS). */
+    static final long PAUSE_NS = 40;
+
     public static TestGuest of(Scenario s) {
         if (s.kvm().arch() != HostArch.X86) {
             throw new Unsupported("host.arch: conform runs x86 guests (this host's KVM), the scenario is "
                     + s.kvm().arch().name().toLowerCase(java.util.Locale.ROOT));
         }
-        GuestConfig g = s.guest();
-        if (g.isTest()) {
-            return testGuest(s);
+        return s.guest().isTest() ? fromTest(s) : fromLinux(s);
+    }
+
+    /**
+     * A test guest ({@code guest.kind: test}) maps field for field: its APF area, vector, APIC, #PF reaction and
+     * page-ready steps; each task's start state ({@code start: {cpl, if}}: an {@code sti} first when IF is set)
+     * and steps. {@code enable_apf} (INT, then EN = area | flags) is the real guest's EnableApf, {@code pause: N}
+     * its pause loop, {@code out}/{@code in} its reports to the VMM. {@code sleep} becomes {@code spin}: the real
+     * test guest has no scheduler to sleep a task on, and the vCPU's KVM events are the same.
+     */
+    static TestGuest fromTest(Scenario s) {
+        TestKernel k = s.guest().test();
+        List<List<Step>> programs = new ArrayList<>();
+        for (int v = 0; v < s.vcpus(); v++) {
+            List<Step> p = new ArrayList<>();
+            long area = k.area(v);
+            for (TaskSpec t : s.tasks()) {
+                if (t.cpu() != v) {
+                    continue;
+                }
+                if (!(t instanceof TaskSpec.Scripted sc)) {
+                    throw new Unsupported("workload.tasks." + t.name() + ": conform runs script tasks");
+                }
+                boolean kernel = sc.startKernel();
+                if (sc.startIf()) {
+                    p.add(new TestGuest.Sti());
+                }
+                List<Action> steps = sc.steps();
+                for (int i = 0; i < steps.size(); i++) {
+                    Action a = steps.get(i);
+                    Cpl cpl = kernel ? Cpl.CPL0 : Cpl.CPL3;
+                    if (a instanceof Action.WrMsr(int msr, long value) && msr == KvmAbi.MSR_KVM_ASYNC_PF_INT
+                            && value == k.vector() && i + 1 < steps.size()
+                            && steps.get(i + 1) instanceof Action.WrMsr(int en, long ev)
+                            && en == KvmAbi.MSR_KVM_ASYNC_PF_EN && (ev & ~0x3fL) == area) {
+                        p.add(new TestGuest.EnableApf(ev & 0x3f));
+                        i++;
+                        continue;
+                    }
+                    switch (a) {
+                        case Action.KernelMode km -> kernel = km.kernel();
+                        case Action.Touch tc -> p.add(new TestGuest.Touch(tc.gva(), tc.write(), cpl));
+                        case Action.Compute c -> p.add(new TestGuest.Pause((int) Math.clamp(c.ns() / PAUSE_NS, 1,
+                                1_000_000), cpl));
+                        case Action.Io io when io.in() -> p.add(new TestGuest.In());
+                        case Action.Io io -> p.add(new TestGuest.Report((int) io.value(), cpl));
+                        default -> p.add(common(a, t.name()));
+                    }
+                }
+            }
+            p.add(new TestGuest.End());
+            programs.add(p);
         }
+        NotPresentReaction reaction = switch (k.onNotPresent()) {
+            case SLEEP, SPIN -> NotPresentReaction.SPIN;
+            case RETURN -> NotPresentReaction.RETURN;
+            case PANIC -> NotPresentReaction.PANIC;
+        };
+        List<ReadyStep> ready = k.pageReady().stream().map(r -> ReadyStep.valueOf(r.name())).toList();
+        ApicMode apic = k.apic() == TestKernel.Apic.XAPIC ? ApicMode.XAPIC : ApicMode.X2APIC;
+        return checked(new TestGuest(s.name(), apic, cpuid(s), k.apfArea(), k.vector(), reaction, ready, regions(s),
+                programs));
+    }
+
+    /** A Linux-like guest with script tasks, as the class comment says. */
+    static TestGuest fromLinux(Scenario s) {
+        GuestConfig g = s.guest();
         long en = enFlags(s);
         List<List<Step>> programs = new ArrayList<>();
         boolean kernelDelivery = false;
@@ -90,19 +158,15 @@ public final class ScenarioGuest {
                         case Action.KernelMode km -> kernel = km.kernel();
                         case Action.Cli c -> {
                             irqOff = true;
-                            p.add(new TestGuest.Cli());
+                            p.add(common(a, t.name()));
                         }
                         case Action.Sti c -> {
                             irqOff = false;
-                            p.add(new TestGuest.Sti());
+                            p.add(common(a, t.name()));
                         }
-                        case Action.Hlt h -> p.add(new TestGuest.Hlt());
-                        case Action.WrMsr w -> p.add(new TestGuest.WriteMsr(w.msr(), w.value()));
-                        case Action.RdMsr r -> p.add(new TestGuest.ReadMsr(r.msr()));
                         case Action.Compute c -> p.add(new TestGuest.Compute((int) Math.clamp(c.ns() / 1000, 1,
                                 1_000_000), kernel || irqOff ? Cpl.CPL0 : Cpl.CPL3));
-                        default -> throw new Unsupported("workload.tasks." + t.name() + ": the step "
-                                + a.getClass().getSimpleName() + " has no counterpart in the real-KVM test guest");
+                        default -> p.add(common(a, t.name()));
                     }
                 }
             }
@@ -113,75 +177,30 @@ public final class ScenarioGuest {
         // for both modes, so it panics when the scenario makes KVM deliver one at CPL0.
         NotPresentReaction reaction = g.pfHandler() == GuestConfig.PfHandler.RETURN_WITHOUT_WAIT
                 ? NotPresentReaction.RETURN : kernelDelivery ? NotPresentReaction.PANIC : NotPresentReaction.SPIN;
-        PvCpuid cpuid = new PvCpuid(s.kvm().cpuidAsyncPf(), s.kvm().cpuidAsyncPfVmexit(), s.kvm().cpuidAsyncPfInt(),
-                s.kvm().enforcePvCpuid());
-        TestGuest tg = new TestGuest(s.name(), ApicMode.X2APIC, cpuid, GuestKernel.APF_AREA_BASE, g.apfVector(),
-                reaction, LINUX_READY, regions(s), programs);
-        List<String> problems = tg.problems();
-        if (!problems.isEmpty()) {
-            throw new Unsupported(String.join("; ", problems));
-        }
-        return tg;
+        return checked(new TestGuest(s.name(), ApicMode.X2APIC, cpuid(s), GuestKernel.APF_AREA_BASE, g.apfVector(),
+                reaction, LINUX_READY, regions(s), programs));
     }
 
-    /**
-     * A scenario's test guest ({@code guest.kind: test}) is already described by its handlers: the same APF area,
-     * vector, #PF reaction and page-ready steps, and each vCPU's script as its program, from the task's start
-     * state (the real test guest boots at CPL0 with IF=0; a start with IF=1 begins with {@code sti}). Its kernel
-     * enables nothing by itself, so nothing is added before the script.
-     */
-    static TestGuest testGuest(Scenario s) {
-        dev.apfsim.guest.TestKernel k = s.guest().test();
-        NotPresentReaction reaction = switch (k.onNotPresent()) {
-            case SPIN -> NotPresentReaction.SPIN;
-            case RETURN -> NotPresentReaction.RETURN;
-            case PANIC -> NotPresentReaction.PANIC;
-            case SLEEP -> throw new Unsupported("guest.test.on_not_present: sleep needs a scheduler, which the"
-                    + " real-KVM test guest does not have (spin, return or panic)");
+    /** The steps both kinds of guest write the same way. */
+    private static Step common(Action a, String task) {
+        return switch (a) {
+            case Action.Cli c -> new TestGuest.Cli();
+            case Action.Sti c -> new TestGuest.Sti();
+            case Action.Hlt h -> new TestGuest.Hlt();
+            case Action.WrMsr w -> new TestGuest.WriteMsr(w.msr(), w.value());
+            case Action.RdMsr r -> new TestGuest.ReadMsr(r.msr());
+            default -> throw new Unsupported("workload.tasks." + task + ": the step " + a.getClass().getSimpleName()
+                    + " has no counterpart in the real-KVM test guest");
         };
-        List<ReadyStep> ready = k.pageReady().stream().map(r -> ReadyStep.valueOf(r.name())).toList();
-        List<List<Step>> programs = new ArrayList<>();
-        for (int v = 0; v < s.vcpus(); v++) {
-            List<Step> p = new ArrayList<>();
-            for (TaskSpec t : s.tasks()) {
-                if (t.cpu() != v) {
-                    continue;
-                }
-                if (!(t instanceof TaskSpec.Scripted sc)) {
-                    throw new Unsupported("workload.tasks." + t.name() + ": conform runs script tasks");
-                }
-                boolean kernel = sc.startKernel();
-                if (sc.startIf()) {
-                    p.add(new TestGuest.Sti());
-                }
-                for (Action a : sc.steps()) {
-                    Cpl cpl = kernel ? Cpl.CPL0 : Cpl.CPL3;
-                    switch (a) {
-                        case Action.Touch tc -> p.add(new TestGuest.Touch(tc.gva(), tc.write(), cpl));
-                        case Action.KernelMode km -> kernel = km.kernel();
-                        case Action.Cli c -> p.add(new TestGuest.Cli());
-                        case Action.Sti c -> p.add(new TestGuest.Sti());
-                        case Action.Hlt h -> p.add(new TestGuest.Hlt());
-                        case Action.WrMsr w -> p.add(new TestGuest.WriteMsr(w.msr(), w.value()));
-                        case Action.RdMsr r -> p.add(new TestGuest.ReadMsr(r.msr()));
-                        // pause: N is N x 40 ns of compute in the model: a pause loop of as long on the real side
-                        case Action.Compute c -> p.add(new TestGuest.Pause((int) Math.clamp(c.ns() / 40, 1,
-                                Integer.MAX_VALUE), cpl));
-                        case Action.Io io -> p.add(io.in() ? new TestGuest.In() : new TestGuest.Report((int) io.value(),
-                                cpl));
-                        default -> throw new Unsupported("workload.tasks." + t.name() + ": the step "
-                                + a.getClass().getSimpleName() + " has no counterpart in the real-KVM test guest");
-                    }
-                }
-            }
-            p.add(new TestGuest.End());
-            programs.add(p);
-        }
-        PvCpuid cpuid = new PvCpuid(s.kvm().cpuidAsyncPf(), s.kvm().cpuidAsyncPfVmexit(), s.kvm().cpuidAsyncPfInt(),
+    }
+
+    /** What CPUID leaf 0x40000001 offers, as the scenario's host says. */
+    private static PvCpuid cpuid(Scenario s) {
+        return new PvCpuid(s.kvm().cpuidAsyncPf(), s.kvm().cpuidAsyncPfVmexit(), s.kvm().cpuidAsyncPfInt(),
                 s.kvm().enforcePvCpuid());
-        ApicMode apic = k.apic() == dev.apfsim.guest.TestKernel.Apic.XAPIC ? ApicMode.XAPIC : ApicMode.X2APIC;
-        TestGuest tg = new TestGuest(s.name(), apic, cpuid, k.apfArea(), k.vector(), reaction, ready, regions(s),
-                programs);
+    }
+
+    private static TestGuest checked(TestGuest tg) {
         List<String> problems = tg.problems();
         if (!problems.isEmpty()) {
             throw new Unsupported(String.join("; ", problems));

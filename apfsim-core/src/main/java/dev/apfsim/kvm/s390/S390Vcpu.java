@@ -114,7 +114,8 @@ public final class S390Vcpu implements KvmArch {
     @Override
     public void asyncPagePresent(KvmAsyncPf work) {
         long token = ((S390ArchAsyncPf) work.arch).pfaultToken();
-        trace(new TraceEvent.S390PfaultDone(now(), id, cpu.pswMask(), cpu.pswAddr(), token));
+        trace(new TraceEvent.S390PfaultDone(now(), id, cpu.pswMask(), cpu.pswAddr(), token, work.workerCpu,
+                work.worker));
         kvm.metrics().counters.inc(Counter.PAGE_READY);
         kvm.metrics().counters.inc(Counter.PAGE_READY_INJECTED);
         flic.injectPfaultDone(token);

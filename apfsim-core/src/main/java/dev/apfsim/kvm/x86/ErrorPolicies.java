@@ -38,6 +38,11 @@ public final class ErrorPolicies {
         }
 
         @Override
+        public long stateHash() {
+            return errorGfn;
+        }
+
+        @Override
         public boolean pagePresent(KvmAsyncPf work) {
             if (work.workerErrno != 0) {
                 errorGfn = work.gfn;
@@ -56,6 +61,15 @@ public final class ErrorPolicies {
         @Override
         public Counter refuseAsync(long gfn) {
             return errorGfns.remove(gfn) ? Counter.SYNC_ERROR_GFN : null;
+        }
+
+        @Override
+        public long stateHash() {
+            long h = 17;
+            for (int i = 0; i < ApfGfnHash.SLOTS; i++) {
+                h = h * 31 + errorGfns.slotValue(i);
+            }
+            return h;
         }
 
         @Override
@@ -84,6 +98,11 @@ public final class ErrorPolicies {
         }
 
         @Override
+        public long stateHash() {
+            return pending ? 1 : 0;
+        }
+
+        @Override
         public Integer forcedExit() {
             if (pending) {
                 pending = false;
@@ -100,6 +119,11 @@ public final class ErrorPolicies {
      */
     static final class InjectError implements ErrorPolicyHook {
         private final ErrorGfn haltPath = new ErrorGfn();
+
+        @Override
+        public long stateHash() {
+            return haltPath.stateHash();
+        }
 
         @Override
         public Counter refuseAsync(long gfn) {

@@ -23,6 +23,11 @@ public interface ErrorPolicyHook {
         return null;
     }
 
+    /** The policy's own state (error_gfn, error_gfns[], the pending request) folded into a hash, for the checker. */
+    default long stateHash() {
+        return 0;
+    }
+
     ErrorPolicyHook IGNORE = new ErrorPolicyHook() {
     };
 }

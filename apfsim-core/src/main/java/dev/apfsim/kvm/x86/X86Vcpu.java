@@ -85,6 +85,11 @@ public final class X86Vcpu implements KvmArch {
         return x86;
     }
 
+    /** The error policy's state, hashed (seed 004: error_gfn), for the checker's abstract state. */
+    public long errorPolicyState() {
+        return errorPolicy.stateHash();
+    }
+
     public void setErrorPolicy(ErrorPolicyHook hook) {
         this.errorPolicy = hook;
     }
@@ -182,8 +187,10 @@ public final class X86Vcpu implements KvmArch {
             trace(new TraceEvent.ApfHalt(sim.now(), id, -1));
             return Entry.AGAIN;
         }
-        if (kvm.checkRequest(REQ_APF_READY) || apf.legacy) {
-            asyncPf.checkCompletion(); // ≤5.7 vcpu_run checked on every iteration
+        // ≤5.7 vcpu_run polled at the bottom of every iteration, before cond_resched: a pass that resumes from
+        // the scheduler (a kworker ran meanwhile) enters the guest without polling again
+        if (kvm.checkRequest(REQ_APF_READY) || (apf.legacy && !kvm.afterResched())) {
+            asyncPf.checkCompletion();
         }
         Integer forced = errorPolicy.forcedExit();
         if (forced != null) {

@@ -1,0 +1,133 @@
+package dev.apfsim.sim;
+
+import dev.apfsim.check.Invariant;
+import dev.apfsim.guest.Task;
+import dev.apfsim.trace.TraceEvent;
+import dev.apfsim.trace.TraceSink;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+
+/**
+ * Liveness as lassos: after every protocol event the abstract state ({@link AbstractState}) is hashed; when a state
+ * comes back with no progress in between ({@link Machine#progress()}: no faulting access completed, no script
+ * step, no task ended, no VM stop), the run has a cycle it can repeat for ever. It is reported as a livelock with
+ * its prefix and its cycle of protocol events, and with whether the cycle survives fairness: under weak fairness
+ * no task may stay runnable through the whole cycle without running in it, under strong fairness no task may be
+ * runnable at some point of it without running in it (otherwise a fair scheduler would leave the cycle).
+ */
+public final class LassoDetector implements TraceSink {
+    /** A found cycle: protocol events [0, cycleStart) are the prefix, [cycleStart, cycleEnd) the cycle. */
+    public record Lasso(int cycleStart, int cycleEnd, boolean weaklyFair, boolean stronglyFair, String unfairTo) {
+        public int prefixLength() {
+            return cycleStart;
+        }
+
+        public int cycleLength() {
+            return cycleEnd - cycleStart;
+        }
+    }
+
+    private final Machine machine;
+    private final List<TraceEvent> events = new ArrayList<>();
+    /** Per protocol event: tasks runnable or running, and tasks that ran since the previous event. */
+    private final List<long[]> masks = new ArrayList<>();
+    private final HashMap<Long, Integer> seen = new HashMap<>();
+    private final java.util.Set<Long> allStates;
+    private long lastProgress = -1;
+    private long ranSince;
+    private Lasso found;
+
+    public LassoDetector(Machine machine, java.util.Set<Long> allStates) {
+        this.machine = machine;
+        this.allStates = allStates;
+    }
+
+    @Override
+    public void accept(TraceEvent e) {
+        if (e instanceof TraceEvent.GuestSwitch s && s.next() < 64) {
+            ranSince |= 1L << s.next();
+        }
+        if (found != null || !ProtocolEvents.is(e) || e instanceof TraceEvent.Violation) {
+            return;
+        }
+        events.add(e);
+        long enabled = 0;
+        List<Task> tasks = machine.guest().tasks();
+        for (int i = 0; i < Math.min(64, tasks.size()); i++) {
+            Task.State st = tasks.get(i).state();
+            if (st == Task.State.RUNNABLE || st == Task.State.RUNNING) {
+                enabled |= 1L << i;
+                if (st == Task.State.RUNNING) {
+                    ranSince |= 1L << i;
+                }
+            }
+        }
+        masks.add(new long[]{enabled, ranSince});
+        ranSince = 0;
+        long progress = machine.progress();
+        if (progress != lastProgress) {
+            lastProgress = progress;
+            seen.clear();
+        }
+        if (!(e instanceof TraceEvent.TryAsyncGetPage || e instanceof TraceEvent.GuestPageFault)
+                || machine.timeDependent()) {
+            return; // the state is sampled where a fault is attempted: a repeat there is a retry cycle
+        }
+        long h = AbstractState.hash(machine);
+        if (allStates != null && allStates.size() < 1_000_000) {
+            allStates.add(h);
+        }
+        Integer first = seen.put(h, events.size());
+        if (first != null) {
+            found = lasso(first, events.size());
+            machine.monitor().violation(e.time(), e.vcpu() < 0 ? 0 : e.vcpu(), Invariant.LIVELOCK, String.format(
+                    "the protocol state repeats with no progress: a cycle of %d protocol events after a prefix of %d"
+                            + " (%s)", found.cycleLength(), found.prefixLength(), fairness(found)));
+            machine.simulator().stop();
+        }
+    }
+
+    /** The cycle runs from the fault attempt at {@code start - 1} up to, not including, the one at {@code end - 1}. */
+    private Lasso lasso(int start, int end) {
+        start--;
+        end--;
+        long always = ~0L;
+        long sometime = 0;
+        long ran = 0;
+        for (int i = start; i < end; i++) {
+            long[] m = masks.get(i);
+            always &= m[0];
+            sometime |= m[0];
+            ran |= m[1];
+        }
+        long weak = always & ~ran;
+        long strong = sometime & ~ran;
+        String unfair = null;
+        long who = weak != 0 ? weak : strong;
+        if (who != 0) {
+            unfair = machine.guest().tasks().get(Long.numberOfTrailingZeros(who)).name;
+        }
+        return new Lasso(start, end, weak == 0, strong == 0, unfair);
+    }
+
+    public static String fairness(Lasso l) {
+        if (l.stronglyFair()) {
+            return "survives weak and strong fairness";
+        }
+        if (l.weaklyFair()) {
+            return "survives weak fairness, not strong fairness: " + l.unfairTo() + " is runnable in the cycle but"
+                    + " never runs";
+        }
+        return "survives no fairness: " + l.unfairTo() + " stays runnable through the cycle and never runs";
+    }
+
+    public Lasso found() {
+        return found;
+    }
+
+    public List<TraceEvent> events() {
+        return events;
+    }
+}
