@@ -128,6 +128,16 @@ public abstract class ArchEntry implements GuestCode {
         return cpu.kernel.config;
     }
 
+    /** The #PF (data abort, program interrupt) handler's cost as a step, made once for the kernel. */
+    protected final Action.Compute pfHandlerStep() {
+        return cpu.kernel.pfHandlerStep;
+    }
+
+    /** An interrupt handler's cost as a step, made once for the kernel. */
+    protected final Action.Compute irqHandlerStep() {
+        return cpu.kernel.irqHandlerStep;
+    }
+
     protected final GuestRam ram() {
         return cpu.kernel.ram;
     }

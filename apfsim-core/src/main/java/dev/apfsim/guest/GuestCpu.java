@@ -68,6 +68,8 @@ public final class GuestCpu implements GuestCode {
     private long segStart = -1;
     private long segEnd = -1;
     private Context segCtx;
+    /** The answer "still in the guest", reused (the host reads it before it runs this CPU again). */
+    private final GuestExit.Continue stillRunning = new GuestExit.Continue();
 
     GuestCpu(GuestKernel kernel, int id, Platform platform, Function<GuestCpu, ? extends ArchEntry> arch) {
         this.kernel = kernel;
@@ -124,7 +126,7 @@ public final class GuestCpu implements GuestCode {
                 steps = 0;
             } else if (++steps > Simulator.MAX_STEPS_PER_INSTANT) {
                 kernel.sim.noProgress(t); // a loop of zero-time actions: stop the run rather than hang
-                return new GuestExit.Continue(t);
+                return stillRunning.at(t);
             }
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
@@ -171,7 +173,7 @@ public final class GuestCpu implements GuestCode {
                         segStart = t;
                         segEnd = t + ctx.remaining;
                         segCtx = ctx;
-                        return new GuestExit.Continue(segEnd);
+                        return stillRunning.at(segEnd);
                     }
                 }
                 case Action.Touch touch -> {
@@ -346,13 +348,13 @@ public final class GuestCpu implements GuestCode {
         } else if (vector == Perturbation.VECTOR) {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> perturbations.run(t)));
         } else if (vector == platform.timerVector()) {
-            frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.timerHandlerNs()),
+            frames.enter(Frame.Kind.INTERRUPT, kernel.timerHandlerStep,
                     new Action.Op((c, t) -> {
                         lapic.eoi();
                         scheduler.timerTick(t);
                     }));
         } else if (vector == Perturbation.DEVICE_VECTOR) {
-            frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+            frames.enter(Frame.Kind.INTERRUPT, kernel.irqHandlerStep,
                     new Action.Op((c, t) -> lapic.eoi()));
         } else {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> lapic.eoi()));

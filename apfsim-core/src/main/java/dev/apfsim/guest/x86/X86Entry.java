@@ -55,10 +55,24 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         return registration.areaGpa();
     }
 
-    /** A test guest's kernel never enables async PF: its script does. */
+    /** The CPU came out of INIT: its LAPIC is software-disabled until {@code setup_local_APIC} writes SPIV. */
+    private boolean apicReset;
+
+    /** A test guest's kernel never enables async PF (nor its LAPIC after INIT): its script does. */
     @Override
     protected Action[] enableActions() {
-        return test != null ? new Action[0] : registration.enableActions();
+        if (test != null) {
+            return new Action[0];
+        }
+        Action[] enable = registration.enableActions();
+        if (!apicReset) {
+            return enable;
+        }
+        apicReset = false; // start_secondary → apic_ap_setup (SPIV enable) before kvm_guest_cpu_init
+        Action[] out = new Action[enable.length + 1];
+        out[0] = new Action.SetLapicEnabled(true);
+        System.arraycopy(enable, 0, out, 1, enable.length);
+        return out;
     }
 
     @Override
@@ -88,6 +102,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     protected void resetRegistration() {
         registration.reset();
+        apicReset = true;
     }
 
     @Override
@@ -122,7 +137,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
             return;
         }
         long fault = faultEntered(now());
-        Frame f = enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        Frame f = enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> pageFault(t, cr2, fault)));
         if (vector != ApfMsr.PF_VECTOR) {
             f.clearSteps(); // only #PF is modelled; anything else is acknowledged and ignored
@@ -132,7 +147,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     protected void nativePageFault(long now, long address) {
         long fault = faultEntered(now);
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> pageFault(t, address, fault)));
     }
 
@@ -143,7 +158,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
             enter(Frame.Kind.INTERRUPT, testPageReadySteps());
             return;
         }
-        enter(Frame.Kind.INTERRUPT, new Action.Compute(config().irqHandlerNs()),
+        enter(Frame.Kind.INTERRUPT, irqHandlerStep(),
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
 
@@ -253,7 +268,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     public void deliverNestedPfExit(long now, long token) {
         long fault = faultEntered(now());
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> l1HandleAsyncPfExit(t, token, fault)));
     }
 
@@ -278,7 +293,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
      */
     private void deliverExceptionToL2(long cr2) {
         long fault = faultEntered(now());
-        enterInL2(new Action.Compute(config().pfHandlerNs()), new Action.Op((c, t) -> l2PageFault(t, cr2, fault)));
+        enterInL2(pfHandlerStep(), new Action.Op((c, t) -> l2PageFault(t, cr2, fault)));
     }
 
     /** L2's #PF handler: an address its task maps is its own fault, which it fixes; any other is SIGSEGV. */
@@ -343,7 +358,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     private Action[] testPageReadySteps() {
         long area = test.area(id());
         java.util.List<Action> steps = new java.util.ArrayList<>();
-        steps.add(new Action.Compute(config().irqHandlerNs()));
+        steps.add(irqHandlerStep());
         steps.add(new Action.Op((c, t) -> count(Counter.GUEST_APF_IRQS)));
         for (TestKernel.ReadyStep step : test.pageReady()) {
             steps.add(switch (step) {

@@ -39,7 +39,7 @@ final class ApfMsrHandler {
                     yield Result.GP;
                 }
                 if ((data & 1) != 0) {
-                    apf.pageReadyPending = false;
+                    apf.pageReadyPending = dev.apfsim.engine.Mutants.on(dev.apfsim.engine.Mutants.Mutant.ACK_KEEPS_PENDING);
                     generic.checkCompletion();
                 }
                 yield Result.OK;

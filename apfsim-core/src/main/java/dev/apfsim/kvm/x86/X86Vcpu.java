@@ -44,6 +44,19 @@ public final class X86Vcpu implements KvmArch {
     ErrorPolicyHook errorPolicy;
     private X86GuestCode guest;
 
+    /** {@code MSR_IA32_APICBASE}: bit 11 is the APIC's hardware enable. */
+    static final int MSR_IA32_APICBASE = 0x1b;
+    static final long APICBASE_ENABLE = 1L << 11;
+    static final long APICBASE_BSP = 1L << 8;
+    /**
+     * INIT to STARTUP: Linux's {@code wakeup_secondary_cpu_via_init} sends the STARTUP IPI right after INIT
+     * deassert on current CPUs ({@code init_udelay} 0) and a short udelay.
+     */
+    static final long SIPI_AFTER_INIT_NS = 10_000;
+
+    /** {@code mp_state == KVM_MP_STATE_INIT_RECEIVED}: after INIT, waiting for a STARTUP IPI. */
+    private boolean initReceived;
+
     /** A queued #PF (async "page not present"): token to deliver as CR2, or -1. */
     private long pendingPfToken = -1;
     /** The queued #PF is an async #PF taken in L2, to be delivered as a nested VM-exit to L1. */
@@ -171,12 +184,20 @@ public final class X86Vcpu implements KvmArch {
     /** kvm_vcpu_running: not in the synthetic halt ({@code vcpu->arch.apf.halted}). */
     @Override
     public boolean vcpuRunning() {
-        return !apf.halted;
+        return !apf.halted && !initReceived; // KVM_MP_STATE_INIT_RECEIVED is not running
+    }
+
+    /** {@code KVM_MP_STATE_INIT_RECEIVED}: the vCPU got INIT and waits for SIPI. */
+    public boolean initReceived() {
+        return initReceived;
     }
 
     /** kvm_vcpu_has_events, the parts the model has. */
     @Override
     public boolean vcpuHasEvents() {
+        if (initReceived) {
+            return false; // only SIPI (kvm_apic_has_pending_init_or_sipi) makes it runnable
+        }
         return hasPendingException() || (nmiPending && !cpu.nmiBlocked)
                 || (cpu.interruptAllowed() && lapic.hasInterrupt());
     }
@@ -322,7 +343,26 @@ public final class X86Vcpu implements KvmArch {
             case GuestExit.MemoryFault e -> handleEptViolation(e);
             case GuestExit.Init i -> {
                 vcpuReset();
-                kvm.scheduleEnter(c.vmExitNs());
+                // kvm_apic_accept_events: an AP that gets INIT waits for SIPI (the guest's APs are CPUs 1..n)
+                if (id == 0) {
+                    kvm.scheduleEnter(c.vmExitNs());
+                } else {
+                    initReceived = true;
+                    sim.after(SIPI_AFTER_INIT_NS, (code, arg) -> startup(), 0, 0);
+                    kvm.scheduleEnter(c.vmExitNs());
+                }
+            }
+            case X86Exit.WrMsr m when m.msr() == MSR_IA32_APICBASE -> {
+                setApicBase(m.value());
+                trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), false));
+                guest.msrResult(false, 0);
+                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case X86Exit.RdMsr m when m.msr() == MSR_IA32_APICBASE -> {
+                long v = 0xfee00000L | (lapic.hardwareEnabled() ? APICBASE_ENABLE : 0) | (id == 0 ? APICBASE_BSP : 0);
+                trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), v, false));
+                guest.msrResult(false, v);
+                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
             }
             case X86Exit.WrMsr m -> {
                 ApfMsrHandler.Result r = msrs.write(m.msr(), m.value());
@@ -366,10 +406,9 @@ public final class X86Vcpu implements KvmArch {
                 kvm.scheduleEnter(c.vmExitNs());
             }
             case GuestExit.IrqControllerEnable s -> {
-                boolean was = lapic.enabled();
                 lapic.setSoftwareEnabled(s.enabled());
-                if (!was && s.enabled() && config.policy().lapicDisabledFix()) {
-                    makeRequest(REQ_APF_READY); // apic_set_spiv (2f15d027c05f)
+                if (s.enabled() && config.policy().lapicDisabledFix()) {
+                    makeRequest(REQ_APF_READY); // apic_set_spiv: on every write with the enable bit (2f15d027c05f)
                 }
                 kvm.scheduleEnter(c.vmExitNs());
             }
@@ -401,19 +440,44 @@ public final class X86Vcpu implements KvmArch {
         }
     }
 
-    /** {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting. */
+    /**
+     * {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting and
+     * {@code apf.pageready_pending} is left alone (only the guest's ACK write clears it). {@code kvm_lapic_reset}
+     * leaves the LAPIC software-disabled (SPIV = 0xff) until the guest enables it.
+     */
     private void vcpuReset() {
         apf.msrEnVal = 0;
         apf.msrIntVal = 0;
         asyncPf.clearCompletionQueue("reset");
         apf.gfns.reset();
         apf.halted = false;
-        apf.pageReadyPending = false;
         cancelPendingException();
         nmiPending = false;
         cpu.reset();
-        lapic.reset(true);
+        lapic.reset(false);
+        if (id == 0) {
+            guest.reset(sim.now()); // the BSP restarts at the reset vector at once
+        }
+    }
+
+    /** {@code kvm_vcpu_deliver_sipi_vector}: the AP starts at the trampoline and boots from scratch. */
+    private void startup() {
+        if (!initReceived) {
+            return;
+        }
+        initReceived = false;
         guest.reset(sim.now());
+        wakeUp();
+    }
+
+    /** {@code kvm_lapic_set_base}: hardware-enabling the APIC asks for pending page-ready events. */
+    private void setApicBase(long value) {
+        boolean on = (value & APICBASE_ENABLE) != 0;
+        boolean was = lapic.hardwareEnabled();
+        lapic.setHardwareEnabled(on);
+        if (on && !was && config.policy().lapicDisabledFix()) {
+            makeRequest(REQ_APF_READY); // "Check if there are APF page ready requests pending"
+        }
     }
 
     /**
