@@ -136,6 +136,24 @@ class TestGuestTest {
         TraceEvent.Completed done = r.all(TraceEvent.Completed.class).getFirst();
         assertTrue(r.pageReadyIrqs().get(1).time() - done.time() < 5_000, r.dump());
         assertTrue(r.msrs(ACK).isEmpty(), "the handler never ACKs");
+    }
+
+    /**
+     * {@code kvm_arch_can_dequeue_async_page_present}: the next page-ready waits for a free slot (token zeroed by the
+     * guest); the ACK only decides whether the vCPU is kicked ({@code kvm_arch_async_page_present_queued}), so a guest
+     * that zeroes the token but never ACKs still gets the next page-ready at the vCPU's next entry (here: when the
+     * kworker that completed the page preempts the vCPU thread on its host CPU).
+     */
+    @Test
+    void kvmArchCanDequeueAsyncPagePresent_theSlotNotTheAckGatesTheNextPageReady() {
+        SimRun busy = SimRun.of(guest("{page_ready: [read_token, eoi, ack]}", "{cpl: 0, if: 0}",
+                "[enable_apf: 0xb, sti, touch: 0x200000]"));
+        assertEquals(1, busy.pageReadyIrqs().size(), busy.dump()); // the wake-all only: its token stays in the slot
+        assertNotEquals(Task.State.DONE, busy.task(0).state()); // still spinning on its token
+        SimRun noAck = SimRun.of(guest("{page_ready: [read_token, zero_token, eoi]}", "{cpl: 0, if: 0}",
+                "[enable_apf: 0xb, sti, touch: 0x200000]"));
+        assertEquals(2, noAck.pageReadyIrqs().size(), noAck.dump());
+        assertEquals(Task.State.DONE, noAck.task(0).state());
         SimRun acked = SimRun.of(guest("{page_ready: [read_token, zero_token, eoi, ack]}", "{cpl: 0, if: 0}",
                 "[enable_apf: 0xb, sti, touch: 0x200000]"));
         assertEquals(2, acked.pageReadyIrqs().size(), acked.dump());

@@ -61,6 +61,8 @@ public final class X86Vcpu implements KvmArch {
     private long pendingPfToken = -1;
     /** The queued #PF is an async #PF taken in L2, to be delivered as a nested VM-exit to L1. */
     private boolean pendingPfNested;
+    /** {@code vcpu->arch.nmi_pending}: an NMI waits to be injected. */
+    private boolean nmiPending;
 
     public X86Vcpu(KvmVcpu kvm, X86Config config, HostMemory memory, GuestRam ram, X86CpuState cpu) {
         this.kvm = kvm;
@@ -196,7 +198,8 @@ public final class X86Vcpu implements KvmArch {
         if (initReceived) {
             return false; // only SIPI (kvm_apic_has_pending_init_or_sipi) makes it runnable
         }
-        return hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt());
+        return hasPendingException() || (nmiPending && !cpu.nmiBlocked)
+                || (cpu.interruptAllowed() && lapic.hasInterrupt());
     }
 
     /** vcpu_enter_guest: KVM_REQ_APF_HALT, KVM_REQ_APF_READY, then the error policy's forced exit. */
@@ -231,9 +234,13 @@ public final class X86Vcpu implements KvmArch {
         apf.halted = false;
     }
 
-    /** {@code kvm_check_and_inject_events}: one exception, else one interrupt if the guest takes it. */
+    /**
+     * {@code kvm_check_and_inject_events}: one exception, else an NMI unless one is in service, else one interrupt
+     * if the guest takes it; what is left asks for its window.
+     */
     @Override
     public void injectPendingEvents(long at) {
+        boolean canInject = pendingPfToken < 0;
         if (pendingPfToken >= 0) {
             long token = pendingPfToken;
             pendingPfToken = -1;
@@ -249,10 +256,37 @@ public final class X86Vcpu implements KvmArch {
                 trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
                 guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
             }
-        } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
+        }
+        if (nmiPending) {
+            if (canInject && !cpu.nmiBlocked) {
+                nmiPending = false;
+                canInject = false;
+                probe(new Probe.HaltProgress(id));
+                guest.deliverNmi(at);
+            } else {
+                cpu.nmiWindowExiting = true; // enable_nmi_window
+            }
+        }
+        if (canInject && cpu.interruptAllowed() && lapic.hasInterrupt()) {
             probe(new Probe.HaltProgress(id));
             guest.deliverInterrupt(at, lapic.acknowledge());
         }
+        if (lapic.hasInterrupt()) {
+            // kvm_cpu_has_injectable_intr after the attempt → enable_irq_window: IF=0, the STI shadow, or an
+            // exception injected first (can_inject = false) keep it out; exit as soon as the guest can take it
+            cpu.interruptWindowExiting = true;
+        }
+    }
+
+    /**
+     * {@code handle_interrupt_window} / {@code handle_nmi_window}: clear the window-exiting controls; the next entry
+     * injects (and asks again for what it still cannot).
+     */
+    @Override
+    public void interruptWindowExit() {
+        cpu.interruptWindowExiting = false;
+        cpu.nmiWindowExiting = false;
+        metrics.counters.inc(Counter.IRQ_WINDOW_EXITS);
     }
 
     /**
@@ -279,6 +313,12 @@ public final class X86Vcpu implements KvmArch {
         return apf.dataGpa >= 0 && ram.valid(gpa) && Integer.toUnsignedLong(ram.read32(gpa)) == token;
     }
 
+    /** {@code kvm_inject_nmi} (a perf NMI from the guest's PMU, or KVM_NMI from the VMM): then the kick. */
+    public void injectNmi() {
+        nmiPending = true;
+        kick();
+    }
+
     /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
     public void apicSetIrq(int vector) {
         if (lapic.acceptFixed(vector)) {
@@ -294,6 +334,11 @@ public final class X86Vcpu implements KvmArch {
     @Override
     public void handleExit(GuestExit exit) {
         HostCosts c = costs();
+        if (!(exit instanceof GuestExit.MemoryFault)) {
+            // KVM completes the instruction (kvm_skip_emulated_instruction → vmx_set_interrupt_shadow(vcpu, 0)):
+            // an STI shadow on it ends here; an EPT violation retries the instruction, still under the shadow
+            cpu.interruptShadow = false;
+        }
         switch (exit) {
             case GuestExit.MemoryFault e -> handleEptViolation(e);
             case GuestExit.Init i -> {
@@ -408,6 +453,7 @@ public final class X86Vcpu implements KvmArch {
         apf.gfns.reset();
         apf.halted = false;
         cancelPendingException();
+        nmiPending = false;
         cpu.reset();
         lapic.reset(false);
         if (id == 0) {
