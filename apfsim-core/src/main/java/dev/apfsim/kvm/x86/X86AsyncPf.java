@@ -49,7 +49,7 @@ public final class X86AsyncPf {
             return Counter.SYNC_HLT_IN_GUEST;
         }
         // "If interrupts are off we cannot even use an artificial halt state."
-        // kvm_arch_interrupt_allowed (Mutants: the checker's test-only protocol mutant)
+        // kvm_arch_interrupt_allowed → vmx_interrupt_blocked (an L2 whose L1 exits on interrupts is never blocked)
         return !cpu.interruptBlocked() || Mutants.on(Mutants.Mutant.ASYNC_WITH_IRQS_OFF) ? null : Counter.SYNC_IRQS_OFF;
     }
 
