@@ -88,6 +88,8 @@ public final class BenchMain {
         row("real time, 64-vCPU variant, 1 core", f2(wideRun.realTimeFactor()) + "x real time", "", "");
         row("engine events per async PF cycle", f2(model.eventsPerAsyncPf()), "", "");
         row("  64-vCPU variant", f2(wideRun.eventsPerAsyncPf()), "", "");
+        row("  besides: vCPU steps run without an event", f2(model.inlineStepsPerAsyncPf()) + " (64 vCPUs: "
+                + f2(wideRun.inlineStepsPerAsyncPf()) + ")", "", "");
         row("bytes allocated per engine event", f2(model.bytesPerEvent()), "", "");
         row("bytes allocated per async PF cycle", String.format(Locale.ROOT, "%.0f",
                 model.allocatedBytes() / (double) model.asyncPfs()), "", "");
@@ -166,6 +168,9 @@ public final class BenchMain {
         System.out.printf(Locale.ROOT, "%nengine events per async PF cycle on %s, by handler (%.2f in all):%n",
                 s.name(), b.events / (double) b.cycles);
         b.lines(b.engine, 20).forEach(System.out::println);
+        System.out.printf(Locale.ROOT, "%nsteps per async PF cycle run as continuations, without an engine event "
+                + "(nothing else was due first), by handler (%.2f in all):%n", b.inlineSteps / (double) b.cycles);
+        b.lines(b.inline, 20).forEach(System.out::println);
         System.out.printf(Locale.ROOT, "%ncanonical trace events per async PF cycle, by name (%.2f in all):%n",
                 b.traceEvents / (double) b.cycles);
         b.lines(b.trace, 30).forEach(System.out::println);

@@ -18,15 +18,19 @@ import java.util.Map;
  */
 final class EventBreakdown {
     final Map<String, Long> engine = new LinkedHashMap<>();
+    /** Steps run as continuations, without an engine event ({@code Simulator.continueAt}). */
+    final Map<String, Long> inline = new LinkedHashMap<>();
     final Map<String, Long> trace = new LinkedHashMap<>();
     long cycles;
     long events;
+    long inlineSteps;
     long traceEvents;
 
     static EventBreakdown of(Scenario s) {
         EventBreakdown b = new EventBreakdown();
         Machine m = new Machine(s);
-        m.simulator().setProbe((h, code) -> b.engine.merge(label(h, code), 1L, Long::sum));
+        m.simulator().setProbe((h, code, queued) -> (queued ? b.engine : b.inline).merge(label(h, code), 1L,
+                Long::sum));
         m.attach(new TraceSink() {
             @Override
             public void accept(TraceEvent e) {
@@ -36,6 +40,7 @@ final class EventBreakdown {
         RunResult r = m.run();
         b.cycles = Measured.asyncPfCycles(r);
         b.events = r.events();
+        b.inlineSteps = m.simulator().inlineSteps();
         b.traceEvents = r.traceEvents();
         return b;
     }
@@ -44,13 +49,15 @@ final class EventBreakdown {
     static String label(EventHandler h, int code) {
         String c = h.getClass().getSimpleName();
         return switch (c) {
-            case "X86Vcpu" -> switch (code) {
+            case "KvmVcpu" -> switch (code) {
                 case 0 -> "vCPU: enter (vcpu_run loop after an exit, a kick or a wake-up)";
-                case 1 -> "vCPU: guest resumes after yielding to a pending event";
+                case 1 -> "vCPU: guest resumes at the end of a compute segment other events came before";
                 case 2 -> "vCPU: exit handled at its time";
+                case 3 -> "vCPU: an interrupt taken a few instructions later (checker choice)";
                 default -> "vCPU: code " + code;
             };
-            case "AsyncPf" -> "kworker: async_pf_execute starts (after dispatch latency)";
+            case "AsyncPf", "Kworker" -> "kworker: async_pf_execute starts (after dispatch latency)";
+            case "HostCpus" -> "host CPU: time slice ends (the next thread may run)";
             case "BackingDevice" -> "backing device: read done";
             case "Scheduler" -> code == 0 ? "guest: scheduler tick" : "guest: sleep done";
             case "HostMemory" -> code == 1 ? "host memory: failed GUP answered" : "host memory: delayed arrival";

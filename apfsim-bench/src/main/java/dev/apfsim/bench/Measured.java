@@ -14,8 +14,8 @@ import java.util.function.Function;
  * ({@code com.sun.management.ThreadMXBean}). A run is single-threaded, so its thread's CPU time is what one core
  * spends on it, whatever else the machine is doing; the collector's own threads are not in it.
  */
-record Measured(long cpuNs, long wallNs, long simulatedNs, long events, long asyncPfs, long allocatedBytes,
-                RunResult result) {
+record Measured(long cpuNs, long wallNs, long simulatedNs, long events, long inlineSteps, long asyncPfs,
+                long allocatedBytes, RunResult result) {
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
@@ -37,7 +37,8 @@ record Measured(long cpuNs, long wallNs, long simulatedNs, long events, long asy
         long wall = System.nanoTime() - t0;
         long cpu = THREADS.getCurrentThreadCpuTime() - c0;
         long allocated = THREADS.getThreadAllocatedBytes(thread) - a0;
-        return new Measured(cpu, wall, r.simulatedNs(), r.events(), asyncPfCycles(r), allocated, r);
+        return new Measured(cpu, wall, r.simulatedNs(), r.events(), m.simulator().inlineSteps(), asyncPfCycles(r),
+                allocated, r);
     }
 
     /**
@@ -74,6 +75,11 @@ record Measured(long cpuNs, long wallNs, long simulatedNs, long events, long asy
 
     double eventsPerAsyncPf() {
         return events / (double) Math.max(1, asyncPfs);
+    }
+
+    /** Steps run as continuations, without an engine event ({@code Simulator.continueAt}), per async PF cycle. */
+    double inlineStepsPerAsyncPf() {
+        return inlineSteps / (double) Math.max(1, asyncPfs);
     }
 
     /** The faster of two measurements of the same thing. */

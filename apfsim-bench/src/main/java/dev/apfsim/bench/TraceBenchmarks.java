@@ -68,7 +68,7 @@ public class TraceBenchmarks {
         }
     }
 
-    /** The fingerprint: each event's ftrace line, hashed with SHA-256. */
+    /** The fingerprint: each event's binary record, hashed with SHA-256. */
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public String fingerprint() {
@@ -79,7 +79,7 @@ public class TraceBenchmarks {
         return f.hex();
     }
 
-    /** The fingerprint's text formatting alone (the rest of {@link #fingerprint} is copying and hashing). */
+    /** An event's ftrace line alone: what the fingerprint cost per event when it hashed the text (issue 13). */
     @Benchmark
     @OperationsPerInvocation(EVENTS)
     public int ftraceLine() {

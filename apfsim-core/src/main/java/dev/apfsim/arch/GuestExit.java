@@ -10,8 +10,27 @@ public sealed interface GuestExit permits GuestExit.Continue, GuestExit.MemoryFa
     /** Simulated time of the exit. */
     long at();
 
-    /** Still in the guest: nothing to do before {@code at}, when the current compute ends. */
-    record Continue(long at) implements GuestExit {
+    /**
+     * Still in the guest: nothing to do before {@link #at}, when the current compute ends. The most frequent answer
+     * of a guest run, so each guest CPU keeps one and sets it anew: read it before that CPU runs again.
+     */
+    final class Continue implements GuestExit {
+        private long at;
+
+        public Continue at(long time) {
+            this.at = time;
+            return this;
+        }
+
+        @Override
+        public long at() {
+            return at;
+        }
+
+        @Override
+        public String toString() {
+            return "Continue[at=" + at + "]";
+        }
     }
 
     /**

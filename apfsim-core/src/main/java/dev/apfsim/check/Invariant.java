@@ -34,6 +34,15 @@ public enum Invariant {
      * interrupted context's return state was overwritten.
      */
     EXCEPTION_STATE_CLOBBERED("exception-state-clobbered"),
+    /**
+     * The gfn hash does not hold exactly the gfns of the vCPU's outstanding items ({@code kvm_add_async_pf_gfn} at
+     * not-present, {@code kvm_del_async_pf_gfn} at page-present).
+     */
+    GFN_HASH("gfn-hash"),
+    /** The run stopped advancing simulated time (a loop of zero-time steps). */
+    NO_PROGRESS("no-progress"),
+    /** The run took longer than the checker's per-run watchdog (wall time): the model hangs. */
+    WATCHDOG("watchdog"),
     /** The guest kernel panicked. */
     GUEST_PANIC("guest-panic");
 

@@ -5,7 +5,8 @@ import dev.apfsim.trace.FtraceFormat;
 import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.ProbeListener;
 
-import java.util.HashMap;
+import org.agrona.collections.Long2LongHashMap;
+
 import java.util.List;
 
 /**
@@ -25,7 +26,8 @@ public final class ModelChecks implements ProbeListener {
     /** Token of the notification the host just entered into each vCPU, until the guest's handler takes it. */
     private final long[] delivered;
     /** What each open guest fault handler was really given: a token, or -1 for a fault of the guest's own. */
-    private final HashMap<Long, Long> faultTruth = new HashMap<>();
+    /** The token delivered for each fault the guest entered; absent (-1) for a regular fault. */
+    private final Long2LongHashMap faultTruth = new Long2LongHashMap(-1);
 
     public ModelChecks(Monitor monitor, List<? extends VcpuView> vcpus) {
         this.monitor = monitor;
@@ -60,6 +62,10 @@ public final class ModelChecks implements ProbeListener {
                 if (!n.guestMode() && !n.paging()) {
                     monitor.violation(n.vcpu(), Invariant.UNDELIVERABLE_INJECTED,
                             "async #PF token " + hex(n.token()) + " injected with CR0.PG=0");
+                } else if (!n.guestMode() && !n.irqsAllowed()) {
+                    // kvm_can_do_async_pf: "If interrupts are off we cannot even use an artificial halt state."
+                    monitor.violation(n.vcpu(), Invariant.UNDELIVERABLE_INJECTED,
+                            "async #PF token " + hex(n.token()) + " set up and injected for a fault with IF=0");
                 }
             }
             case Probe.SharedWordWrite w -> {
@@ -101,7 +107,11 @@ public final class ModelChecks implements ProbeListener {
             }
             case Probe.NotificationDelivered d -> delivered[d.vcpu()] = d.token();
             case Probe.GuestFaultEntered e -> {
-                faultTruth.put(e.fault(), delivered[e.cpu()]);
+                if (delivered[e.cpu()] < 0) {
+                    faultTruth.remove(e.fault()); // no notification: absent reads as -1
+                } else {
+                    faultTruth.put(e.fault(), delivered[e.cpu()]);
+                }
                 delivered[e.cpu()] = -1;
             }
             case Probe.GuestFaultClassified c -> classified(c);
@@ -112,8 +122,7 @@ public final class ModelChecks implements ProbeListener {
 
     /** {@code reason-confusion}: the guest's reading of its APF flags against what the host really sent. */
     private void classified(Probe.GuestFaultClassified c) {
-        Long t = faultTruth.remove(c.fault());
-        long truth = t == null ? -1 : t;
+        long truth = faultTruth.remove(c.fault());
         boolean confused = (c.flags() == 0) != (truth < 0);
         String detail = switch (c.site()) {
             case X86_PF -> !confused ? null : truth >= 0

@@ -38,7 +38,13 @@ public final class EventQueue {
         pushWithSeq(t, nextSeq++, h, c, a);
     }
 
-    private void pushWithSeq(long t, long s, EventHandler h, int c, long a) {
+    /** Takes the sequence number the next push would get, for an event pushed later ({@link #pushWithSeq}). */
+    public long reserveSeq() {
+        return nextSeq++;
+    }
+
+    /** Pushes with a sequence number taken earlier, so the event is ordered as if pushed then. */
+    public void pushWithSeq(long t, long s, EventHandler h, int c, long a) {
         if (size == time.length) {
             grow();
         }

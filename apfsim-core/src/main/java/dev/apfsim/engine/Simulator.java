@@ -31,9 +31,20 @@ public final class Simulator {
     private static final int CHECK_EVERY = 4096;
     private Probe probe;
 
-    /** Sees every event just before it runs (benchmarks count events per handler); no effect on the run. */
+    // the continuation an actor asked to run next ({@link #continueAt}), with the sequence number it got then
+    private EventHandler nextHandler;
+    private long nextTime;
+    private long nextSeq;
+    private int nextCode;
+    private long nextArg;
+    private long inlineSteps;
+
+    /**
+     * Sees every step just before it runs (benchmarks count them per handler); no effect on the run. {@code queued}
+     * is false for a continuation that ran without going through the queue ({@link #continueAt}).
+     */
     public interface Probe {
-        void event(EventHandler handler, int code);
+        void event(EventHandler handler, int code, boolean queued);
     }
 
     public Simulator(long seed) {
@@ -48,8 +59,14 @@ public final class Simulator {
         return random;
     }
 
+    /** Events popped from the queue: the steps that other actors' steps could come before or between. */
     public long eventCount() {
         return events;
+    }
+
+    /** Continuations run without the queue ({@link #continueAt}): not engine events, each a step of its actor. */
+    public long inlineSteps() {
+        return inlineSteps;
     }
 
     /** Installs {@code p} (null: none, the default, which costs one test per event). */
@@ -71,11 +88,34 @@ public final class Simulator {
      * to (not past) this horizon, so nothing happens after the time a run stops at.
      */
     public long horizon() {
-        return Math.min(queue.peekTime(), until);
+        return Math.min(Math.min(queue.peekTime(), nextHandler == null ? Long.MAX_VALUE : nextTime), until);
     }
 
     public int pending() {
-        return queue.size();
+        return queue.size() + (nextHandler == null ? 0 : 1);
+    }
+
+    /**
+     * Schedules the next step of the actor whose event is running, like {@link #at}, and runs it as soon as this event
+     * ends without going through the queue when nothing else can come first: when it is due strictly before every
+     * pending event and before the end of the run. Then no other actor can act (or observe anything) in between, and
+     * no chooser has a choice to make (choices are among events due at the same time): it is the same step the queue
+     * would have run next, so the run is the same event for event. Otherwise it is queued with the sequence number it
+     * got now, exactly as {@link #at} would have. One continuation at a time; a second one is queued at once.
+     */
+    public void continueAt(long time, EventHandler h, int code, long arg) {
+        if (nextHandler != null) {
+            at(time, h, code, arg);
+            return;
+        }
+        if (time < now) {
+            throw new IllegalArgumentException("event in the past: " + time + " < " + now);
+        }
+        nextHandler = h;
+        nextTime = time;
+        nextSeq = queue.reserveSeq();
+        nextCode = code;
+        nextArg = arg;
     }
 
     public void at(long time, EventHandler h, int code, long arg) {
@@ -134,9 +174,41 @@ public final class Simulator {
         return stopped;
     }
 
+    /**
+     * Runs the pending continuation inline if it is strictly the earliest step and the run goes on, else queues it.
+     * Returns true when no continuation is left to look at.
+     */
+    private boolean runContinuation() {
+        EventHandler h = nextHandler;
+        nextHandler = null;
+        if (stopped || nextTime >= until || nextTime >= queue.peekTime()) {
+            queue.pushWithSeq(nextTime, nextSeq, h, nextCode, nextArg);
+            return true;
+        }
+        now = nextTime;
+        inlineSteps++;
+        if (now != instant) {
+            instant = now;
+            stepsAtInstant = 1;
+        } else if (++stepsAtInstant > MAX_STEPS_PER_INSTANT) {
+            noProgress(now);
+            return true;
+        }
+        if (probe != null) {
+            probe.event(h, nextCode, false);
+        }
+        h.onEvent(nextCode, nextArg);
+        return nextHandler == null;
+    }
+
     /** Runs until {@code until} (exclusive), an explicit stop, or an empty queue. Returns true if time ran out. */
     public boolean run(long until) {
         this.until = until;
+        if (nextHandler != null) { // asked for outside an event: an ordinary one
+            EventHandler h = nextHandler;
+            nextHandler = null;
+            queue.pushWithSeq(nextTime, nextSeq, h, nextCode, nextArg);
+        }
         if (interruptRequested) {
             interrupted = true;
             stopped = true;
@@ -167,9 +239,12 @@ public final class Simulator {
                 }
             }
             if (probe != null) {
-                probe.event(queue.poppedHandler(), queue.poppedCode());
+                probe.event(queue.poppedHandler(), queue.poppedCode(), true);
             }
             queue.poppedHandler().onEvent(queue.poppedCode(), queue.poppedArg());
+            while (nextHandler != null && !runContinuation()) {
+                // the continuation ran and asked for another one
+            }
         }
         publishedNow = now;
         publishedEvents = events;

@@ -80,7 +80,8 @@ public final class Explorer {
             }
             return 0;
         });
-        Machine m = new Machine(base, counting);
+        // k from the first 200 ms at most: the steps of a run's start are the ones PCT's change points must hit
+        Machine m = new Machine(base.withDuration(Math.min(base.durationNs(), 200_000_000L)), counting);
         m.run();
         return new Pct.Params(Math.max(1, m.guest().tasks().size()), Math.max(1, k[0]), Math.max(1, depth));
     }

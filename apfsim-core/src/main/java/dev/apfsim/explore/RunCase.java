@@ -23,6 +23,15 @@ import java.util.Set;
 public record RunCase(Scenario scenario, Violation violation, RunResult result, List<String> trace,
                       List<String> protocol, LassoDetector.Lasso lasso, int choiceSteps) {
 
+    /** Wall time a checked run may take before the watchdog stops it (a hanging model cannot hang check). */
+    static final long WATCHDOG_SECONDS = 60;
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "apfsim-check-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+
     /** Replays {@code s} as it stands (its recorded choices, or the scenario's own values). */
     public static RunCase run(Scenario s, boolean keepTrace) {
         return run(s, null, keepTrace, null, null);
@@ -47,7 +56,18 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         if (setup != null) {
             setup.accept(m);
         }
-        RunResult r = m.run();
+        java.util.concurrent.ScheduledFuture<?> watchdog = WATCHDOG.schedule(m.simulator()::requestInterrupt,
+                WATCHDOG_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        RunResult r;
+        try {
+            r = m.run();
+        } finally {
+            watchdog.cancel(false);
+        }
+        if (m.simulator().interrupted() && m.monitor().first() == null) {
+            m.monitor().violation(0, Invariant.WATCHDOG, "the run took more than " + WATCHDOG_SECONDS
+                    + " s of wall time (" + m.simulator().eventCount() + " events): the model hangs");
+        }
         ChoiceSequence taken = choices.taken();
         Scenario recorded = s.withCheck(s.check().withChoices(taken, s.check().costLevels()));
         // printed like the --trace file: by simulated time, then emission order (a stable sort)

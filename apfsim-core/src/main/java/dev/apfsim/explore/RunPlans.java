@@ -51,7 +51,7 @@ final class RunPlans {
 
     /** Uniform at scheduling points; costs varied and perturbations injected at per-run rates (swarm). */
     static ControlledChoices.Picker random(SplittableRandom r) {
-        double perturb = Math.pow(10, -2.5 * r.nextDouble());
+        double perturb = new double[]{0.02, 0.1, 0.3, 1}[r.nextInt(4)]; // per-run rate at each cue (swarm)
         double cost = new double[]{0, 0.1, 0.4}[r.nextInt(3)];
         double irq = new double[]{0, 0.1, 0.3}[r.nextInt(3)];
         return (p, n, ids, step) -> switch (p) {

@@ -58,7 +58,8 @@ public final class Shrinker {
                     }
                     attempts++;
                     RunCase c = RunCase.run(candidate, false);
-                    if (c.violates(target)) {
+                    // smaller, and the violation no later: the trace that leads to it only gets shorter
+                    if (c.violates(target) && c.violation().timeNs() <= best.violation().timeNs()) {
                         best = c;
                         progress = true;
                         break;

@@ -2,18 +2,96 @@ package dev.apfsim.guest;
 
 /** One step a guest context executes: a task's program or a kernel handler. */
 public sealed interface Action {
-    /** Run on the CPU for {@code ns} (user or kernel time, whichever mode the context is in). */
-    record Compute(long ns) implements Action {
+    /**
+     * Run on the CPU for {@code ns} (user or kernel time, whichever mode the context is in). A value like the records
+     * here (equality, text), but a statistical program sets its own anew for each operation ({@link #reuse}): it
+     * draws one per operation, the run's most frequent allocation otherwise.
+     */
+    final class Compute implements Action {
+        private long ns;
+
+        public Compute(long ns) {
+            this.ns = ns;
+        }
+
+        public long ns() {
+            return ns;
+        }
+
+        /** Only for the program that made it, once the CPU has moved past it (nobody else keeps an action). */
+        public Compute reuse(long ns) {
+            this.ns = ns;
+            return this;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Compute c && c.ns == ns;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(ns);
+        }
+
+        @Override
+        public String toString() {
+            return "Compute[ns=" + ns + "]";
+        }
     }
 
-    /** Access guest virtual address {@code gva} (= guest physical by default). */
-    record Touch(long gva, boolean write) implements Action {
+    /**
+     * Access guest virtual address {@code gva} (= guest physical by default). A value, reused by a statistical
+     * program like {@link Compute}.
+     */
+    final class Touch implements Action {
+        private long gva;
+        private boolean write;
+
+        public Touch(long gva, boolean write) {
+            this.gva = gva;
+            this.write = write;
+        }
+
+        public long gva() {
+            return gva;
+        }
+
+        public boolean write() {
+            return write;
+        }
+
+        /** Only for the program that made it, once the CPU has moved past it (nobody else keeps an action). */
+        public Touch reuse(long gva, boolean write) {
+            this.gva = gva;
+            this.write = write;
+            return this;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Touch t && t.gva == gva && t.write == write;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(gva) * 31 + Boolean.hashCode(write);
+        }
+
+        @Override
+        public String toString() {
+            return "Touch[gva=" + gva + ", write=" + write + "]";
+        }
     }
 
     record Cli() implements Action {
     }
 
     record Sti() implements Action {
+    }
+
+    /** POPF loading RFLAGS.IF = {@code interruptFlag} (no interrupt shadow, unlike STI). */
+    record Popf(boolean interruptFlag) implements Action {
     }
 
     /** Enter ({@code true}) or leave kernel mode: a system call boundary. */
@@ -69,6 +147,17 @@ public sealed interface Action {
     record Init() implements Action {
     }
 
+    /**
+     * CPU hotplug takes this CPU down: its {@code CPUHP_AP_ONLINE_DYN} teardown callback {@code kvm_cpu_down_prepare}
+     * runs here (IRQs off, {@code kvm_guest_cpu_offline(false)}, IRQs restored).
+     */
+    record CpuOffline() implements Action {
+    }
+
+    /** CPU hotplug brings this CPU back: {@code kvm_cpu_online} → {@code kvm_guest_cpu_init} with IRQs off. */
+    record CpuOnline() implements Action {
+    }
+
     /** Sleep in the guest scheduler for {@code ns} (not an async PF wait). */
     record Sleep(long ns) implements Action {
     }
@@ -102,4 +191,8 @@ public sealed interface Action {
     Exit EXIT = new Exit();
     Iret IRET = new Iret();
     Init INIT = new Init();
+    CpuOffline CPU_OFFLINE = new CpuOffline();
+    CpuOnline CPU_ONLINE = new CpuOnline();
+    KernelMode TO_KERNEL = new KernelMode(true);
+    KernelMode TO_USER = new KernelMode(false);
 }

@@ -75,6 +75,19 @@ public abstract class ArchEntry implements GuestCode {
         taskWake(now, WAKE_ALL);
     }
 
+    /**
+     * {@code kvm_cpu_down_prepare} → {@code kvm_guest_cpu_offline(false)}, run with IRQs off: by default the
+     * async PF part ({@link #offlineActions}); x86 writes its other PV MSRs around it.
+     */
+    protected Action[] downPrepareActions() {
+        return offlineActions();
+    }
+
+    /** {@code kvm_cpu_online} → {@code kvm_guest_cpu_init}, run with IRQs off. */
+    protected Action[] onlineActions() {
+        return enableActions();
+    }
+
     /** {@code kvm_guest_cpu_offline}: async PF off, then wake every sleeper of this CPU. */
     final Action[] offlineActions() {
         Action[] off = disableActions();
@@ -113,6 +126,16 @@ public abstract class ArchEntry implements GuestCode {
 
     protected final GuestConfig config() {
         return cpu.kernel.config;
+    }
+
+    /** The #PF (data abort, program interrupt) handler's cost as a step, made once for the kernel. */
+    protected final Action.Compute pfHandlerStep() {
+        return cpu.kernel.pfHandlerStep;
+    }
+
+    /** An interrupt handler's cost as a step, made once for the kernel. */
+    protected final Action.Compute irqHandlerStep() {
+        return cpu.kernel.irqHandlerStep;
     }
 
     protected final GuestRam ram() {
@@ -175,6 +198,11 @@ public abstract class ArchEntry implements GuestCode {
     /** The innermost handler, or null when the task runs. */
     protected final Frame topFrame() {
         return cpu.frames.top();
+    }
+
+    /** An NMI handler is running on this CPU ({@code in_nmi()}). */
+    protected final boolean inNmi() {
+        return cpu.frames.contains(Frame.Kind.NMI);
     }
 
     protected final int frameDepth() {

@@ -82,7 +82,9 @@ final class GuestAsyncPf {
         if (n != null && !n.dummy()) {
             kernel.sleepers.remove(n);
             kernel.tracer.emit(new TraceEvent.GuestApfWake(now, id, n.task().id, token));
-            wakeSleeper(n.task(), now);
+            if (!dev.apfsim.engine.Mutants.on(dev.apfsim.engine.Mutants.Mutant.GUEST_SKIPS_WAKE)) {
+                wakeSleeper(n.task(), now);
+            }
         } else if (n == null) {
             kernel.metrics.counters.inc(Counter.GUEST_DUMMY_NODES); // the wake came first: leave a dummy
             kernel.sleepers.add(new SleeperTable.Node(token, id, null));

@@ -67,11 +67,15 @@ public final class GuestCpu implements GuestCode {
     final GuestAsyncPf asyncPf;
     private final PerturbationHandler perturbations;
     private boolean booted;
+    /** CPU hotplug state: {@code kvm_cpu_down_prepare} ran and {@code kvm_cpu_online} has not yet. */
+    private boolean online = true;
 
     // the compute segment the host is waiting on
     private long segStart = -1;
     private long segEnd = -1;
     private Context segCtx;
+    /** The answer "still in the guest", reused (the host reads it before it runs this CPU again). */
+    private final GuestExit.Continue stillRunning = new GuestExit.Continue();
 
     GuestCpu(GuestKernel kernel, int id, Platform platform, Function<GuestCpu, ? extends ArchEntry> arch) {
         this.kernel = kernel;
@@ -128,10 +132,15 @@ public final class GuestCpu implements GuestCode {
                 steps = 0;
             } else if (++steps > Simulator.MAX_STEPS_PER_INSTANT) {
                 kernel.sim.noProgress(t); // a loop of zero-time actions: stop the run rather than hang
-                return new GuestExit.Continue(t);
+                return stillRunning.at(t);
             }
             if (kernel.panicked) {
                 return new GuestExit.Dead(t);
+            }
+            if (cpu.windowExitDue()) {
+                // the interrupt window opened at this instruction boundary (IF=1, no STI shadow): the VM exit that
+                // lets the host inject what it could not before (SDM: interrupt-window exiting; vmx_interrupt_blocked)
+                return new GuestExit.IrqWindow(t);
             }
             Task current = scheduler.current();
             Context ctx = frames.isEmpty() ? current : frames.top();
@@ -150,17 +159,12 @@ public final class GuestCpu implements GuestCode {
             }
             Action a = ctx.action();
             boolean shadow = cpu.interruptShadow;
-            // A test guest keeps the STI shadow to exactly one instruction (vmx_skip_emulated_instruction,
-            // kvm_arch_interrupt_allowed): this action is that instruction, and a pending interrupt comes right
-            // after it. A compute or touch step starts with an instruction of its own (the loop's first, the
-            // "mov $gva, %rax" of the access), so the interrupt is taken before it; an exit ends the shadow too.
-            boolean shadowInsn = shadow && kernel.config.isTest() && !(a instanceof Action.Sti);
-            boolean multiInsn = a instanceof Action.Compute || a instanceof Action.Touch;
-            if (shadowInsn) {
+            // The STI shadow covers exactly one instruction. A compute step is many: its first one is the shadow
+            // and the window opens right after it. A test guest's touch starts with an instruction of its own too
+            // (the "mov $gva, %rax" of the access), so the interrupt is taken before the access.
+            if (shadow && (a instanceof Action.Compute || (a instanceof Action.Touch && kernel.config.isTest()))) {
                 cpu.interruptShadow = false;
-                if (multiInsn && cpu.interruptAllowed() && lapic.hasInterrupt()) {
-                    return new GuestExit.IrqWindow(t);
-                }
+                continue;
             }
             switch (a) {
                 case Action.Compute c -> {
@@ -175,7 +179,7 @@ public final class GuestCpu implements GuestCode {
                         segStart = t;
                         segEnd = t + ctx.remaining;
                         segCtx = ctx;
-                        return new GuestExit.Continue(segEnd);
+                        return stillRunning.at(segEnd);
                     }
                 }
                 case Action.Touch touch -> {
@@ -193,9 +197,13 @@ public final class GuestCpu implements GuestCode {
                     ctx.advance();
                     if (!cpu.interruptFlag) {
                         cpu.interruptFlag = true;
-                        cpu.interruptShadow = true; // blocks interrupts for one more instruction
+                        cpu.interruptShadow = cpu.unmaskShadow(); // x86: blocks interrupts for one more instruction
                         continue;
                     }
+                }
+                case Action.Popf p -> {
+                    cpu.interruptFlag = p.interruptFlag(); // POPF sets IF without a shadow (em_popf)
+                    ctx.advance();
                 }
                 case Action.KernelMode k -> {
                     cpu.cpl = k.kernel() ? 0 : 3;
@@ -253,6 +261,20 @@ public final class GuestCpu implements GuestCode {
                     ctx.advance();
                     return new GuestExit.Init(t);
                 }
+                case Action.CpuOffline o -> {
+                    ctx.advance();
+                    if (online) { // cpuhp: taking an offline CPU down again is a no-op
+                        online = false;
+                        frames.enter(Frame.Kind.HOTPLUG, entry.downPrepareActions()); // local_irq_save
+                    }
+                }
+                case Action.CpuOnline o -> {
+                    ctx.advance();
+                    if (!online) {
+                        online = true;
+                        frames.enter(Frame.Kind.HOTPLUG, entry.onlineActions());
+                    }
+                }
                 case Action.Sleep s -> {
                     ctx.advance();
                     scheduler.sleepFor((Task) ctx, s.ns(), t);
@@ -274,15 +296,7 @@ public final class GuestCpu implements GuestCode {
                 }
             }
             if (shadow) {
-                cpu.interruptShadow = false;
-            }
-            if (shadowInsn && !multiInsn && cpu.interruptAllowed() && lapic.hasInterrupt()) {
-                return new GuestExit.IrqWindow(t);
-            }
-            if (a instanceof Action.Iret || a instanceof Action.Sti) {
-                if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
-                    return new GuestExit.IrqWindow(t); // interrupt-window exit: the host injects now
-                }
+                cpu.interruptShadow = false; // the instruction after STI retired
             }
         }
     }
@@ -344,13 +358,13 @@ public final class GuestCpu implements GuestCode {
         } else if (vector == Perturbation.VECTOR) {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> perturbations.run(t)));
         } else if (vector == platform.timerVector()) {
-            frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.timerHandlerNs()),
+            frames.enter(Frame.Kind.INTERRUPT, kernel.timerHandlerStep,
                     new Action.Op((c, t) -> {
                         lapic.eoi();
                         scheduler.timerTick(t);
                     }));
         } else if (vector == Perturbation.DEVICE_VECTOR) {
-            frames.enter(Frame.Kind.INTERRUPT, new Action.Compute(kernel.config.irqHandlerNs()),
+            frames.enter(Frame.Kind.INTERRUPT, kernel.irqHandlerStep,
                     new Action.Op((c, t) -> lapic.eoi()));
         } else {
             frames.enter(Frame.Kind.INTERRUPT, new Action.Op((c, t) -> lapic.eoi()));

@@ -18,6 +18,11 @@ public final class GuestKernel {
 
     final Simulator sim;
     final GuestConfig config;
+    /** The kernel's fixed-cost steps, made once and shared (nothing resets them; a handler frame runs one per entry). */
+    final Action.Compute pfHandlerStep;
+    final Action.Compute irqHandlerStep;
+    final Action.Compute timerHandlerStep;
+    final Action.Compute contextSwitchStep;
     final Metrics metrics;
     final Tracer tracer;
     final GuestRam ram;
@@ -35,6 +40,10 @@ public final class GuestKernel {
                        dev.apfsim.arch.SecondStage memory, GuestObserver observer) {
         this.sim = sim;
         this.config = config;
+        this.pfHandlerStep = new Action.Compute(config.pfHandlerNs());
+        this.irqHandlerStep = new Action.Compute(config.irqHandlerNs());
+        this.timerHandlerStep = new Action.Compute(config.timerHandlerNs());
+        this.contextSwitchStep = new Action.Compute(config.contextSwitchNs());
         this.metrics = metrics;
         this.tracer = tracer;
         this.ram = ram;

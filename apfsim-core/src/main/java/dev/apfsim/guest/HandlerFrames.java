@@ -54,12 +54,17 @@ final class HandlerFrames {
     /** Enters a handler inside L2 (an exception injected straight into L2: no exit to L1). */
     void enterInL2(Frame f) {
         stack.push(f);
+        cpu.interruptShadow = false; // event delivery ends blocking by STI
         cpu.interruptFlag = false;
         cpu.cpl = 0;
     }
 
     private void pushL1(Frame f) {
+        if (f.kind == Frame.Kind.NMI) {
+            cpu.nmiBlocked = true; // blocking by NMI until the handler's IRET
+        }
         stack.push(f);
+        cpu.interruptShadow = false; // event delivery ends blocking by STI
         cpu.interruptFlag = false; // interrupt gates clear IF
         cpu.cpl = 0;
         cpu.guestMode = false;
@@ -68,6 +73,9 @@ final class HandlerFrames {
     /** IRET (ERET on arm64): leave the innermost handler, restoring what it interrupted. */
     void iret() {
         Frame f = stack.pop();
+        if (f.kind == Frame.Kind.NMI) {
+            cpu.nmiBlocked = false;
+        }
         leaveWindows(); // ERET
         cpu.interruptFlag = f.savedIf;
         cpu.cpl = f.savedCpl;
@@ -86,8 +94,21 @@ final class HandlerFrames {
         leaveWindows();
     }
 
+    /** A handler of {@code kind} is on the stack (x86 {@code in_nmi()} for NMI). */
+    boolean contains(Frame.Kind kind) {
+        for (Frame f : stack) {
+            if (f.kind == kind) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Drops every handler without restoring anything (task killed, CPU reset). */
     void clear() {
+        if (contains(Frame.Kind.NMI)) {
+            cpu.nmiBlocked = false;
+        }
         stack.clear();
         leaveWindows();
     }

@@ -71,6 +71,8 @@ final class PerturbationHandler {
                 steps.add(Action.INIT);
             }
             case REGULAR_PF -> steps.add(new Action.RegularFault(0x1000L * (1 + id)));
+            case CPU_OFFLINE -> steps.add(Action.CPU_OFFLINE);
+            case CPU_ONLINE -> steps.add(Action.CPU_ONLINE);
             case NESTED -> {
                 long orig = cpu.pgd; // L2 runs on its own page tables
                 steps.add(new Action.SetCr3(orig ^ 0x200000));
@@ -79,7 +81,7 @@ final class PerturbationHandler {
                 steps.add(new Action.SetGuestMode(false));
                 steps.add(new Action.SetCr3(orig));
             }
-            case MIGRATE, IRQ_STORM -> {
+            case MIGRATE, IRQ_STORM, NMI -> {
                 // VMM/host actions: Machine handles them and never queues them here
             }
             case CR3_SWITCH -> {

@@ -200,7 +200,7 @@ final class Scheduler implements EventHandler {
         cpu.interruptFlag = next.interruptFlag;
         cpu.cpl = next.kernelMode ? 0 : 3;
         frames.enterSwitchedIn(new Frame(Frame.Kind.SCHED, next.interruptFlag, cpu.cpl, next.inL2,
-                new Action.Compute(kernel.config.contextSwitchNs())));
+                kernel.contextSwitchStep));
         armTick(now);
     }
 

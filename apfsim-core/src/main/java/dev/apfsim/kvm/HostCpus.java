@@ -162,6 +162,10 @@ public final class HostCpus implements EventHandler {
     }
 
     private void dispatch(Cpu c) {
+        if (c.kworkers.size() + c.vcpus.size() > 1 && !sim.choices().isDefault()) {
+            run(c, chosen(c));
+            return;
+        }
         if (!c.kworkers.isEmpty()) {
             run(c, c.kworkers.pollFirst());
             return;
@@ -179,6 +183,22 @@ public final class HostCpus implements EventHandler {
                 }
             }
         }
+    }
+
+    /**
+     * The checker's pick of the next thread on {@code c} ({@link dev.apfsim.engine.Choices.Point#HOST_THREAD}):
+     * alternative 0 is the host's own (a woken kworker first, then the vCPU threads in turn), the others every other
+     * waiting thread, so a kworker can be made to run late or a vCPU thread to wait behind one.
+     */
+    private HostThread chosen(Cpu c) {
+        java.util.List<HostThread> alts = new java.util.ArrayList<>(c.kworkers.size() + c.vcpus.size());
+        alts.addAll(c.kworkers);
+        alts.addAll(c.vcpus);
+        HostThread t = alts.get(sim.choices().pick(dev.apfsim.engine.Choices.Point.HOST_THREAD, alts.size(), null));
+        if (!c.kworkers.remove(t)) {
+            c.vcpus.remove(t);
+        }
+        return t;
     }
 
     /** vCPU threads share a CPU by slice: when the running one has had its slice, it is asked to yield. */

@@ -52,6 +52,12 @@ public interface KvmArch {
     /** kvm_check_and_inject_events (x86) and its counterparts: one pending event into the guest at {@code at}. */
     void injectPendingEvents(long at);
 
+    /**
+     * The guest exited because the interrupt window opened (x86 {@code handle_interrupt_window}): stop asking for
+     * that exit ({@code CpuState.interruptWindowExiting}); the next entry injects.
+     */
+    void interruptWindowExit();
+
     /** kvm_vcpu_block, why: the arch's async PF halt (x86 {@code vcpu->arch.apf.halted}) rather than HLT. */
     default boolean inApfHalt() {
         return false;

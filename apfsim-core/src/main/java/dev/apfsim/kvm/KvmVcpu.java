@@ -63,6 +63,8 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
     private long enterGen;
     /** This loop pass follows a {@code cond_resched} / {@code xfer_to_guest_mode_handle_work} that gave the CPU away. */
     private boolean afterResched;
+    /** This vCPU's own event is running: its next step can be a continuation ({@link Simulator#continueAt}). */
+    private boolean inOwnEvent;
 
     /**
      * @param asyncPfEnabled host-side async PF at all ({@code false}: every fault synchronous, as before 2.6.38)
@@ -338,7 +340,12 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         state = RunState.IN_HOST;
     }
 
-    /** Back into the run loop after {@code delay} of host work. */
+    /**
+     * Back into the run loop after {@code delay} of host work. When this vCPU's own event asks (an exit handled, a
+     * HLT, a request), the entry is the thread's next step: it runs without a queued event when nothing else is due
+     * first (the host-side steps between an exit and the next entry are the vCPU thread's own; no other actor sees
+     * them unless it has an event in between). A kick or wake-up from another actor stays an event of its own.
+     */
     public void scheduleEnter(long delay) {
         state = RunState.IN_HOST;
         if (cpus.mustYield(hostCpu)) {
@@ -346,11 +353,28 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
             return;
         }
         enterAt = sim.now() + delay;
-        sim.after(delay, this, EV_ENTER, ++enterGen);
+        next(enterAt, EV_ENTER, ++enterGen);
+    }
+
+    private void next(long at, int code, long arg) {
+        if (inOwnEvent) {
+            sim.continueAt(at, this, code, arg);
+        } else {
+            sim.at(at, this, code, arg);
+        }
     }
 
     @Override
     public void onEvent(int code, long arg) {
+        inOwnEvent = true;
+        try {
+            step(code, arg);
+        } finally {
+            inOwnEvent = false;
+        }
+    }
+
+    private void step(int code, long arg) {
         if (state == RunState.STOPPED) {
             return;
         }
@@ -436,7 +460,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
             handleExit(exit);
         } else {
             pendingExit = exit;
-            sim.at(exit.at(), this, EV_EXIT, gen);
+            next(exit.at(), EV_EXIT, gen); // the guest ran ahead to it: usually before anything else is due
         }
     }
 
@@ -450,7 +474,10 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
                 mpHalted = true; // kvm_emulate_halt / kvm_vcpu_wfi / kvm_s390_handle_wait
                 scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             }
-            case GuestExit.IrqWindow w -> scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
+            case GuestExit.IrqWindow w -> {
+                arch.interruptWindowExit();
+                scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
+            }
             case GuestExit.Dead d -> stopThread();
             case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
             default -> arch.handleExit(exit);

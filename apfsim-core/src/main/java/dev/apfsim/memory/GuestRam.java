@@ -1,6 +1,6 @@
 package dev.apfsim.memory;
 
-import java.util.HashMap;
+import org.agrona.collections.Long2LongHashMap;
 
 /**
  * The few guest-physical words that host and guest both read and write: the APF control areas. Accesses outside
@@ -8,7 +8,8 @@ import java.util.HashMap;
  */
 public final class GuestRam {
     private final long size;
-    private final HashMap<Long, Integer> words = new HashMap<>();
+    /** Non-zero words by GPA (primitive keys: the page-ready path reads and writes them every time); 0 when absent. */
+    private final Long2LongHashMap words = new Long2LongHashMap(0);
 
     public GuestRam(long sizeBytes) {
         this.size = sizeBytes;
@@ -43,7 +44,6 @@ public final class GuestRam {
 
     /** Reads a word; callers check {@link #valid} first when a failed read matters. */
     public int read32(long gpa) {
-        Integer v = words.get(gpa);
-        return v == null ? 0 : v;
+        return (int) words.get(gpa);
     }
 }

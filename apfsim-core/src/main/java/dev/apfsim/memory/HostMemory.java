@@ -3,6 +3,8 @@ package dev.apfsim.memory;
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
 
+import org.agrona.collections.Long2ObjectHashMap;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,7 +42,8 @@ public final class HostMemory implements EventHandler {
     private final long residentLimit;
     private final long failSeed;
     private final List<FailureRule> failures;
-    private final HashMap<Long, ArrayList<PageWaiter>> inflight = new HashMap<>();
+    private final Long2ObjectHashMap<ArrayList<PageWaiter>> inflight =
+            new Long2ObjectHashMap<>();
     private final long sigbusLatencyNs;
     private BackingDevice swap;
     private BackingDevice remote;

@@ -33,6 +33,7 @@ public enum Counter {
     QUEUE_DISCARDED("apf_items_discarded"),
     MSR_GP("msr_gp"),
     HLT_EXITS("hlt_exits"),
+    IRQ_WINDOW_EXITS("irq_window_exits"),
     VM_EXITS("vm_exits"),
     GUEST_PF_ASYNC("guest_async_pf_handled"),
     GUEST_PF_REGULAR("guest_regular_pf"),

@@ -34,7 +34,17 @@ public record Perturbation(long timeNs, int cpu, Kind kind, long durationNs) {
          * NIC): each kicks the vCPU out of the guest and is handled through the guest's exception entry and exit
          * code. Seed 002: exits that land in those windows are where a notification can clobber them.
          */
-        IRQ_STORM("irq-storm");
+        IRQ_STORM("irq-storm"),
+        /**
+         * (host side, x86) an NMI ({@code kvm_inject_nmi}): a perf NMI whose handler walks the interrupted task's user
+         * stack and takes a kernel-mode #PF there ({@code copy_from_user_nmi}); inside an async #PF's entry this is
+         * where {@code __kvm_handle_async_pf}'s order of checks matters (guest.version).
+         */
+        NMI("nmi"),
+        /** CPU hotplug takes the CPU down: {@code kvm_cpu_down_prepare} (a no-op on a CPU that is down). */
+        CPU_OFFLINE("cpu-offline"),
+        /** CPU hotplug brings the CPU back: {@code kvm_cpu_online} (a no-op on a CPU that is up). */
+        CPU_ONLINE("cpu-online");
 
         private final String key;
 

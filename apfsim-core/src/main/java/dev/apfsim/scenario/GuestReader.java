@@ -34,7 +34,12 @@ final class GuestReader {
     static final Map<String, TestKernel.Apic> APIC = ordered("x2apic", TestKernel.Apic.X2APIC,
             "xapic", TestKernel.Apic.XAPIC);
     /** Fields of a Linux guest that a test guest does not have (its handlers and its script say it). */
-    private static final List<String> LINUX_ONLY = List.of("apf", "en_bits", "apf_vector", "pf_handler");
+    private static final List<String> LINUX_ONLY = List.of("apf", "en_bits", "apf_vector", "pf_handler", "version",
+            "page_ready_while_disabled");
+    static final Map<String, GuestConfig.DisabledPageReady> DISABLED_PAGE_READY = ordered(
+            "eoi-only", GuestConfig.DisabledPageReady.EOI_ONLY, "release", GuestConfig.DisabledPageReady.RELEASE);
+    static final Map<String, GuestConfig.KernelVersion> VERSION = ordered(
+            "6.12", GuestConfig.KernelVersion.V6_12, "mainline", GuestConfig.KernelVersion.MAINLINE);
 
     /** en_bits default for apf: custom: ENABLED | DELIVERY_AS_INT. */
     static final long CUSTOM_EN_BITS = 0x9;
@@ -95,7 +100,9 @@ final class GuestReader {
                 r.durField(g, "irq_handler_cost", d.irqHandlerNs()),
                 r.durField(g, "timer_handler_cost", d.timerHandlerNs()),
                 r.durField(g, "context_switch", test ? 0 : d.contextSwitchNs()),
-                r.choiceField(g, "scheduler", SCHEDULER, d.scheduler()), tk, timer);
+                r.choiceField(g, "scheduler", SCHEDULER, d.scheduler()), tk,
+                r.choiceField(g, "version", VERSION, d.version()),
+                r.choiceField(g, "page_ready_while_disabled", DISABLED_PAGE_READY, d.disabledPageReady()), timer);
     }
 
     /**

@@ -156,6 +156,9 @@ public final class ScenarioWriter {
         m.put("en_bits", hex(g.enBits()));
         m.put("apf_vector", hex(g.apfVector()));
         m.put("pf_handler", g.pfHandler() == GuestConfig.PfHandler.WAIT ? "wait" : "return");
+        m.put("version", g.version() == GuestConfig.KernelVersion.MAINLINE ? "mainline" : "6.12");
+        m.put("page_ready_while_disabled",
+                g.disabledPageReady() == GuestConfig.DisabledPageReady.RELEASE ? "release" : "eoi-only");
         guestCommon(g, m);
         return m;
     }
@@ -219,8 +222,11 @@ public final class ScenarioWriter {
             case Action.Sleep s -> map("sleep", ns(s.ns()));
             case Action.Cli c -> "cli";
             case Action.Sti s -> "sti";
+            case Action.Popf p -> map("popf", p.interruptFlag());
             case Action.Hlt h -> "halt";
             case Action.Init i -> "init";
+            case Action.CpuOffline o -> "cpu_offline";
+            case Action.CpuOnline o -> "cpu_online";
             case Action.KernelMode k -> map("kernel", k.kernel());
             case Action.WrMsr w -> map("wrmsr", map("msr", hex(w.msr() & 0xffff_ffffL), "value", hex(w.value())));
             case Action.RdMsr r -> map("rdmsr", hex(r.msr() & 0xffff_ffffL));

@@ -24,10 +24,11 @@ import static dev.apfsim.scenario.ScenarioLoader.MSR_KVM_ASYNC_PF_INT;
  * mappings, MSR names, and {@code repeat} blocks expanded at load time up to {@link ScenarioLoader#MAX_SCRIPT_STEPS}.
  */
 final class ScriptReader {
-    private static final List<String> STEP_WORDS = List.of("cli", "sti", "halt", "init");
+    private static final List<String> STEP_WORDS = List.of("cli", "sti", "halt", "init", "cpu_offline",
+            "cpu_online");
     private static final List<String> STEP_KEYS = List.of("touch", "write", "compute", "sleep", "kernel", "cpl",
             "wrmsr", "rdmsr", "enable_apf", "out", "in", "pause", "paging", "lapic", "cr3", "l2", "regular_pf",
-            "repeat");
+            "popf", "repeat");
     /** One PAUSE instruction of a {@code pause: N} loop (~140 cycles on recent Intel cores). */
     static final long PAUSE_NS = 40;
 
@@ -161,6 +162,7 @@ final class ScriptReader {
             }
             case "paging" -> out.add(new Action.SetPaging(r.bool(v, vp)));
             case "lapic" -> out.add(new Action.SetLapicEnabled(r.bool(v, vp)));
+            case "popf" -> out.add(new Action.Popf(r.bool(v, vp)));
             case "rdmsr" -> out.add(new Action.RdMsr(msr(v, vp)));
             case "cr3" -> out.add(new Action.SetCr3(r.integer(v, vp, 0, Long.MAX_VALUE)));
             case "l2" -> out.add(new Action.SetGuestMode(r.bool(v, vp)));
@@ -218,6 +220,8 @@ final class ScriptReader {
             case "sti" -> Action.STI;
             case "halt", "hlt" -> Action.HLT;
             case "init" -> Action.INIT;
+            case "cpu_offline" -> Action.CPU_OFFLINE;
+            case "cpu_online" -> Action.CPU_ONLINE;
             default -> {
                 List<String> all = new ArrayList<>(STEP_WORDS);
                 all.addAll(STEP_KEYS);

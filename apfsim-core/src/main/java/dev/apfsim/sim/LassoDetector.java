@@ -34,7 +34,7 @@ public final class LassoDetector implements TraceSink {
     /** Per protocol event: tasks runnable or running, and tasks that ran since the previous event. */
     private final List<long[]> masks = new ArrayList<>();
     private final HashMap<Long, Integer> seen = new HashMap<>();
-    private final java.util.Set<Long> allStates;
+    private java.util.Set<Long> allStates;
     private long lastProgress = -1;
     private long ranSince;
     private Lasso found;
@@ -121,6 +121,11 @@ public final class LassoDetector implements TraceSink {
                     + " never runs";
         }
         return "survives no fairness: " + l.unfairTo() + " stays runnable through the cycle and never runs";
+    }
+
+    /** Where the abstract states seen are collected (the checker's count of distinct states). */
+    public void collectStates(java.util.Set<Long> states) {
+        this.allStates = states;
     }
 
     public Lasso found() {

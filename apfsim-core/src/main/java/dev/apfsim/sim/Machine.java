@@ -68,6 +68,7 @@ public final class Machine implements VmObserver, GuestObserver {
     private Outcome outcome;
     private final Monitor monitor;
     private final SleeperCheck sleeperCheck;
+    private final dev.apfsim.check.GfnHashCheck gfnHashCheck;
     private boolean started;
     private java.util.function.Consumer<Sample> sampler;
     /** A run goes in this many slices; checks run between them (outside the event queue). */
@@ -142,6 +143,7 @@ public final class Machine implements VmObserver, GuestObserver {
         }
         tracer.attachProbe(new ModelChecks(monitor, vcpus));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
+        this.gfnHashCheck = new dev.apfsim.check.GfnHashCheck(x86, monitor);
         if (!sim.choices().isDefault() && !s.check().perturbKinds().isEmpty() && s.check().maxPerturbations() > 0) {
             tracer.attachProbe(new PerturbationCue());
         }
@@ -193,6 +195,8 @@ public final class Machine implements VmObserver, GuestObserver {
         if (lassos == null) {
             lassos = new LassoDetector(this, states);
             tracer.attach(lassos);
+        } else if (states != null) {
+            lassos.collectStates(states);
         }
         return lassos;
     }
@@ -218,6 +222,10 @@ public final class Machine implements VmObserver, GuestObserver {
                 vcpus.get(p.cpu()).migrate(); // a VMM action, not a guest one
             } else if (p.kind() == Perturbation.Kind.IRQ_STORM) {
                 new IrqStorm(p).onEvent(0, 0); // device interrupts from the host side
+            } else if (p.kind() == Perturbation.Kind.NMI) {
+                if (p.cpu() < x86Vcpus().size()) {
+                    x86Vcpus().get(p.cpu()).injectNmi(); // x86 only: the other hosts have no NMI
+                }
             } else {
                 guest.cpu(p.cpu()).queuePerturbation(p);
                 irqLines.get(p.cpu()).accept(Perturbation.VECTOR);
@@ -458,6 +466,7 @@ public final class Machine implements VmObserver, GuestObserver {
         for (long t = Math.min(end, sim.now() + slice); !sim.stopped(); t = Math.min(end, t + slice)) {
             boolean more = sim.run(t);
             sleeperCheck.check(sim.now());
+            gfnHashCheck.check();
             if (sampler != null && (++sliceNo % sampleEvery == 0 || !more || t >= end)) {
                 sampler.accept(sample());
             }
@@ -476,6 +485,10 @@ public final class Machine implements VmObserver, GuestObserver {
             }
         }
         long now = sim.now();
+        if (sim.stalledAt() >= 0) {
+            monitor.violation(sim.stalledAt(), 0, Invariant.NO_PROGRESS, Simulator.MAX_STEPS_PER_INSTANT
+                    + " steps without simulated time advancing");
+        }
         if (outcome == null && sim.stalledAt() >= 0) {
             outcome = new Outcome.NoProgress(sim.stalledAt(), sim.eventCount());
         } else if (outcome == null && sim.interrupted()) {

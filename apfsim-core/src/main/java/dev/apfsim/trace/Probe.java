@@ -12,8 +12,12 @@ public sealed interface Probe {
     record AsyncPfSetup(int vcpu, int token, long gfn) implements Probe {
     }
 
-    /** x86 {@code kvm_arch_async_page_not_present} is injecting an async #PF in this mode. */
-    record NotPresentInjected(int vcpu, long token, boolean guestMode, boolean paging) implements Probe {
+    /**
+     * x86 {@code kvm_arch_async_page_not_present} is injecting an async #PF in this mode; {@code irqsAllowed}: the
+     * guest had IF=1 and no interrupt shadow when it faulted.
+     */
+    record NotPresentInjected(int vcpu, long token, boolean guestMode, boolean paging, boolean irqsAllowed)
+            implements Probe {
     }
 
     /** Which word of the shared APF area the host writes. */

@@ -19,6 +19,13 @@ public final class StatisticalProgram implements Program {
     private final long wsPages;
     private final RejectionInversionZipfSampler zipf;
     private final ArrayDeque<Action> pending = new ArrayDeque<>(8);
+    /**
+     * This program's compute and touches, set anew for each operation: an operation is drawn only when the task has
+     * moved past every step of the one before (the CPU fetches a step once the previous one is done), and no one
+     * else keeps a program's action, so one set serves the whole run.
+     */
+    private final Action.Compute compute = new Action.Compute(0);
+    private final Action.Touch[] touches;
     private long ops;
     private long sequentialNext;
 
@@ -27,6 +34,10 @@ public final class StatisticalProgram implements Program {
         this.random = random;
         this.wsFirstPage = spec.wsStart() >>> 12;
         this.wsPages = Math.max(1, spec.wsBytes() >>> 12);
+        this.touches = new Action.Touch[Math.max(0, spec.touchesPerOp())];
+        for (int i = 0; i < touches.length; i++) {
+            touches[i] = new Action.Touch(0, false);
+        }
         if (spec.pattern() instanceof Pattern.Zipfian z && spec.touchesPerOp() > 0) {
             UniformRandomProvider rng = random::nextLong;
             int n = (int) Math.min(Integer.MAX_VALUE, wsPages);
@@ -56,24 +67,24 @@ public final class StatisticalProgram implements Program {
 
     private void fillOperation() {
         ops++;
-        pending.addLast(new Action.Compute(spec.compute().sample(random)));
+        pending.addLast(compute.reuse(spec.compute().sample(random)));
         for (int i = 0; i < spec.touchesPerOp(); i++) {
             long page = wsFirstPage + pickPage();
             boolean write = random.nextDouble() < spec.writeFraction();
             boolean kernel = random.nextDouble() < spec.kernelFraction();
             boolean irqOff = random.nextDouble() < spec.irqOffFraction();
             if (kernel) {
-                pending.addLast(new Action.KernelMode(true));
+                pending.addLast(Action.TO_KERNEL);
             }
             if (irqOff) {
                 pending.addLast(Action.CLI);
             }
-            pending.addLast(new Action.Touch(page << 12, write));
+            pending.addLast(touches[i].reuse(page << 12, write));
             if (irqOff) {
                 pending.addLast(Action.STI);
             }
             if (kernel) {
-                pending.addLast(new Action.KernelMode(false));
+                pending.addLast(Action.TO_USER);
             }
         }
         pending.addLast(Action.OP_DONE);

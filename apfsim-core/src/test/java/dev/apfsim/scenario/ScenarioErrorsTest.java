@@ -112,7 +112,7 @@ class ScenarioErrorsTest {
             "guest: {apf: custom, en_bits: 0x40}|1|31|guest.en_bits|expected an integer from 0 to 63, got 0x40",
             "host: {apf_id_start: 0x100000}|1|22|host.apf_id_start|expected an integer from 0 to 1048575, got 0x100000",
             "check: {perturb: [irq-off, lapic-of]}|1|28|check.perturb[1]|expected one of irq-off, lapic-off, pg-toggle, "
-                    + "msr-reenable, reset, regular-pf, nested, cr3-switch, migrate, irq-storm, got \"lapic-of\" (did you mean \"lapic-off\"?)",
+                    + "msr-reenable, reset, regular-pf, nested, cr3-switch, migrate, irq-storm, nmi, cpu-offline, cpu-online, got \"lapic-of\" (did you mean \"lapic-off\"?)",
             "check: {jitter: 2}|1|17|check.jitter|expected a relative jitter from 0 to 1, got 2",
             "liveness_bound: 0|1|17|liveness_bound|expected a duration of at least 1ns, got 0",
             "host: {swap: {queue_depth: 0}}|1|28|host.swap.queue_depth|expected an integer from 1 to 1000000, got 0",

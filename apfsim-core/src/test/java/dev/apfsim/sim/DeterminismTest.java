@@ -2,15 +2,14 @@ package dev.apfsim.sim;
 
 import dev.apfsim.memory.LatencyDistribution;
 import dev.apfsim.scenario.Scenario;
+import dev.apfsim.trace.Fingerprint;
 import dev.apfsim.trace.FtraceFormat;
+import dev.apfsim.trace.TraceEvent;
 import dev.apfsim.workload.Pattern;
 import dev.apfsim.workload.TaskSpec;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,15 +43,19 @@ class DeterminismTest {
                 .build();
     }
 
-    record Out(String fingerprint, List<String> lines, RunResult result) {
+    record Out(String fingerprint, List<String> lines, List<TraceEvent> events, RunResult result) {
     }
 
     static Out run(Scenario s) {
         Machine m = new Machine(s);
         List<String> lines = new ArrayList<>();
-        m.attach(e -> lines.add(FtraceFormat.line(e)));
+        List<TraceEvent> events = new ArrayList<>();
+        m.attach(e -> {
+            lines.add(FtraceFormat.line(e));
+            events.add(e);
+        });
         RunResult r = m.run();
-        return new Out(r.fingerprint(), lines, r);
+        return new Out(r.fingerprint(), lines, events, r);
     }
 
     static void assertSame(Out a, Out b) {
@@ -73,12 +76,10 @@ class DeterminismTest {
         assertTrue(a.result().counter("async_pf_started") > 100);
         assertTrue(a.result().counter("worker_completed") > 100);
         assertSame(a, b);
-        // the fingerprint is the SHA-256 of exactly these lines
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        for (String l : a.lines()) {
-            sha.update((l + "\n").getBytes(StandardCharsets.UTF_8));
-        }
-        assertEquals(HexFormat.of().formatHex(sha.digest()), a.fingerprint());
+        // the fingerprint covers exactly these events, in emission order
+        Fingerprint f = new Fingerprint();
+        a.events().forEach(f::accept);
+        assertEquals(f.hex(), a.fingerprint());
     }
 
     @Test

@@ -731,7 +731,8 @@ class ReferenceBehaviourTest {
         assertEquals("Host injected async #PF in kernel mode", p.message());
         assertEquals("guest_panic", r.outcome());
         // IF=0: the host never injects then (the fault is synchronous), so drive the guest directly
-        dev.apfsim.guest.GuestChecks.panicOnAsyncPfWithInterruptsOff();
+        dev.apfsim.guest.GuestChecks.panicOnAsyncPfWithInterruptsOff(GuestConfig.KernelVersion.V6_12);
+        dev.apfsim.guest.GuestChecks.panicOnAsyncPfWithInterruptsOff(GuestConfig.KernelVersion.MAINLINE);
     }
 
     @Test

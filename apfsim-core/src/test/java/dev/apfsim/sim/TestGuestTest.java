@@ -122,6 +122,23 @@ class TestGuestTest {
     }
 
     /**
+     * {@code kvm_arch_async_page_present_queued}: while {@code pageready_pending} is set (no ACK yet) the completion
+     * makes KVM_REQ_APF_READY but does not kick. The kworker that completes runs on the vCPU thread's own CPU
+     * ({@code schedule_work} → per-CPU {@code system_wq}), so its wake-up is a VM exit anyway, and the next
+     * {@code vcpu_enter_guest} delivers the page-ready (the token slot is free: the handler zeroed it). With no
+     * kick and no exit the page-ready would wait; on one CPU it does not.
+     */
+    @Test
+    void kvmArchAsyncPagePresentQueued_noKickWithoutAck_butTheKworkersExitDeliversPageReady() {
+        SimRun r = SimRun.of(guest("{page_ready: [read_token, zero_token, eoi]}", "{cpl: 0, if: 0}",
+                "[enable_apf: 0xb, sti, touch: 0x200000]"));
+        assertEquals(2, r.pageReadyIrqs().size(), r.dump()); // the wake-all, then the fault's
+        TraceEvent.Completed done = r.all(TraceEvent.Completed.class).getFirst();
+        assertTrue(r.pageReadyIrqs().get(1).time() - done.time() < 5_000, r.dump());
+        assertTrue(r.msrs(ACK).isEmpty(), "the handler never ACKs");
+    }
+
+    /**
      * {@code kvm_arch_can_dequeue_async_page_present}: the next page-ready waits for a free slot (token zeroed by the
      * guest); the ACK only decides whether the vCPU is kicked ({@code kvm_arch_async_page_present_queued}), so a guest
      * that zeroes the token but never ACKs still gets the next page-ready at the vCPU's next entry (here: when the

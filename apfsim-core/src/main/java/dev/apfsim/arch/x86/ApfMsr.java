@@ -9,6 +9,12 @@ public final class ApfMsr {
     public static final int MSR_KVM_ASYNC_PF_INT = 0x4b564d06;
     public static final int MSR_KVM_ASYNC_PF_ACK = 0x4b564d07;
 
+    /** The other KVM PV MSRs the guest's CPU hotplug code writes ({@code kvm_guest_cpu_offline}). */
+    public static final int MSR_KVM_SYSTEM_TIME_NEW = 0x4b564d01;
+    public static final int MSR_KVM_STEAL_TIME = 0x4b564d03;
+    public static final int MSR_KVM_PV_EOI_EN = 0x4b564d04;
+    public static final int MSR_KVM_MIGRATION_CONTROL = 0x4b564d08;
+
     public static final long KVM_ASYNC_PF_ENABLED = 1L;
     public static final long KVM_ASYNC_PF_SEND_ALWAYS = 1L << 1;
     public static final long KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT = 1L << 2;

@@ -25,6 +25,11 @@ public class X86CpuState extends CpuState {
         return tdp || !paging;
     }
 
+    @Override
+    public boolean unmaskShadow() {
+        return true; // STI
+    }
+
     /** Values after INIT/RESET: real mode, interrupts off. */
     @Override
     public void reset() {

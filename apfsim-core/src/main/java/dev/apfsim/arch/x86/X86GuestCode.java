@@ -13,6 +13,9 @@ public interface X86GuestCode extends GuestCode {
      */
     void deliverNestedPfExit(long now, long token);
 
+    /** An NMI enters the guest ({@code exc_nmi}). */
+    void deliverNmi(long now);
+
     /** Result of the MSR exit the guest last took. */
     void msrResult(boolean gp, long value);
 }

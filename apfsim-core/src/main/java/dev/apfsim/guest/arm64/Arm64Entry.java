@@ -109,14 +109,14 @@ public final class Arm64Entry extends ArchEntry implements Arm64GuestCode {
     @Override
     protected void nativePageFault(long now, long address) {
         long fault = faultEntered(now);
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> arm64AsyncPf(t, address, fault)));
     }
 
     /** The SDEI design's page-ready PPI: the handler reads the token, wakes, clears it, then ACKs. */
     @Override
     protected void deliverPageReady() {
-        enter(Frame.Kind.INTERRUPT, new Action.Compute(config().irqHandlerNs()),
+        enter(Frame.Kind.INTERRUPT, irqHandlerStep(),
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
 
@@ -133,7 +133,7 @@ public final class Arm64Entry extends ArchEntry implements Arm64GuestCode {
             windows.clobbered(now, far, ram().read32(areaGpa + Arm64Apf.OFFSET_REASON), topFrame());
             return;
         }
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> arm64AsyncPf(t, far, fault)));
     }
 
@@ -141,7 +141,7 @@ public final class Arm64Entry extends ArchEntry implements Arm64GuestCode {
     @Override
     public void deliverSdeiEvent(long now, long arg) {
         long fault = faultEntered(now());
-        enter(Frame.Kind.SDEI, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.SDEI, pfHandlerStep(),
                 new Action.Op((c, t) -> arm64AsyncPf(t, arg, fault)));
     }
 

@@ -95,6 +95,8 @@ final class Arm64ExceptionWindows implements EntryWindows {
             case SCHED -> "the return to user after a context switch";
             case SDEI -> "an SDEI handler";
             case BOOT -> "boot code";
+            case NMI -> "an NMI handler";
+            case HOTPLUG -> "a CPU hotplug callback";
         };
     }
 }

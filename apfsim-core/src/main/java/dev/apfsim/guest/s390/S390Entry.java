@@ -115,7 +115,7 @@ public final class S390Entry extends ArchEntry implements S390GuestCode {
     @Override
     protected void nativePageFault(long now, long address) {
         long fault = faultEntered(now);
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()), new Action.Op((c, t) -> {
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(), new Action.Op((c, t) -> {
             faultClassified(t, fault, Probe.Site.X86_PF, 0, address);
             regularPageFault(t, address);
         }));
@@ -143,7 +143,7 @@ public final class S390Entry extends ArchEntry implements S390GuestCode {
     @Override
     public void deliverExternalInterrupt(long now, int code, int subcode, long param64) {
         count(Counter.GUEST_IRQS);
-        enter(Frame.Kind.INTERRUPT, new Action.Compute(config().irqHandlerNs()),
+        enter(Frame.Kind.INTERRUPT, irqHandlerStep(),
                 new Action.Op((c, t) -> pfault.pfaultInterrupt(t, code, subcode, param64)));
     }
 

@@ -51,6 +51,11 @@ final class ApfRegistration {
         return vector == config.apfVector() || (enabled && vector == vectorInUse);
     }
 
+    /** The flags without consuming them (6.12.117's first look): 0 when async PF is off on this CPU. */
+    int peekFlags() {
+        return enabled ? ram.read32(areaGpa + ApfMsr.OFFSET_FLAGS) : 0;
+    }
+
     /** {@code kvm_read_and_reset_apf_flags}: 0 when async PF is off on this CPU. */
     int readAndResetFlags() {
         if (!enabled) {
@@ -100,7 +105,9 @@ final class ApfRegistration {
     void noteMsrWrite(Action.WrMsr w) {
         if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_EN) {
             enabled = (w.value() & ApfMsr.KVM_ASYNC_PF_ENABLED) != 0;
-            areaGpa = w.value() & ~0x3fL;
+            if (enabled) {
+                areaGpa = w.value() & ~0x3fL; // EN = 0 leaves apf_reason where it is: the next enable writes it again
+            }
         } else if (w.msr() == ApfMsr.MSR_KVM_ASYNC_PF_INT) {
             vectorInUse = (int) (w.value() & 0xff);
         }

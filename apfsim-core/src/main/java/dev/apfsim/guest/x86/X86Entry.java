@@ -56,10 +56,24 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         return registration.areaGpa();
     }
 
-    /** A test guest's kernel never enables async PF: its script does. */
+    /** The CPU came out of INIT: its LAPIC is software-disabled until {@code setup_local_APIC} writes SPIV. */
+    private boolean apicReset;
+
+    /** A test guest's kernel never enables async PF (nor its LAPIC after INIT): its script does. */
     @Override
     protected Action[] enableActions() {
-        return test != null ? new Action[0] : registration.enableActions();
+        if (test != null) {
+            return new Action[0];
+        }
+        Action[] enable = registration.enableActions();
+        if (!apicReset) {
+            return enable;
+        }
+        apicReset = false; // start_secondary → apic_ap_setup (SPIV enable) before kvm_guest_cpu_init
+        Action[] out = new Action[enable.length + 1];
+        out[0] = new Action.SetLapicEnabled(true);
+        System.arraycopy(enable, 0, out, 1, enable.length);
+        return out;
     }
 
     @Override
@@ -67,9 +81,29 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         return registration.disableActions();
     }
 
+    /**
+     * {@code kvm_guest_cpu_offline(false)}: {@code kvm_disable_steal_time}, PV EOI off, migration control off,
+     * {@code kvm_pv_disable_apf} (EN = 0 and {@code async_pf_enabled = false}, only if it is enabled),
+     * {@code apf_task_wake_all}, {@code kvmclock_disable}; each WRMSR its own exit. The host offers steal time, PV EOI
+     * and migration control.
+     */
+    @Override
+    protected Action[] downPrepareActions() {
+        java.util.List<Action> a = new java.util.ArrayList<>(java.util.List.of(
+                new Action.WrMsr(ApfMsr.MSR_KVM_STEAL_TIME, 0), new Action.WrMsr(ApfMsr.MSR_KVM_PV_EOI_EN, 0),
+                new Action.WrMsr(ApfMsr.MSR_KVM_MIGRATION_CONTROL, 0)));
+        if (registration.enabled()) {
+            a.addAll(java.util.List.of(registration.disableActions()));
+        }
+        a.add(new Action.Op((c, t) -> wakeAllOffline(t)));
+        a.add(new Action.WrMsr(ApfMsr.MSR_KVM_SYSTEM_TIME_NEW, 0));
+        return a.toArray(Action[]::new);
+    }
+
     @Override
     protected void resetRegistration() {
         registration.reset();
+        apicReset = true;
     }
 
     @Override
@@ -104,7 +138,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
             return;
         }
         long fault = faultEntered(now());
-        Frame f = enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        Frame f = enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> pageFault(t, cr2, fault)));
         if (vector != ApfMsr.PF_VECTOR) {
             f.clearSteps(); // only #PF is modelled; anything else is acknowledged and ignored
@@ -114,7 +148,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     protected void nativePageFault(long now, long address) {
         long fault = faultEntered(now);
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> pageFault(t, address, fault)));
     }
 
@@ -125,9 +159,22 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
             enter(Frame.Kind.INTERRUPT, testPageReadySteps());
             return;
         }
-        enter(Frame.Kind.INTERRUPT, new Action.Compute(config().irqHandlerNs()),
+        enter(Frame.Kind.INTERRUPT, irqHandlerStep(),
                 new Action.Op((c, t) -> pageReadyInterrupt(t)));
     }
+
+    /**
+     * An NMI ({@code exc_nmi}): the one the model has is a perf NMI that walks the interrupted task's user stack
+     * ({@code perf_callchain_user} → {@code copy_from_user_nmi}), which takes a kernel-mode #PF when that page is not
+     * present in the guest's page tables; the NMI-safe copy is fixed up and the handler returns.
+     */
+    @Override
+    public void deliverNmi(long now) {
+        enter(Frame.Kind.NMI, new Action.Compute(config().irqHandlerNs()), new Action.RegularFault(NMI_USER_STACK));
+    }
+
+    /** The user stack page the NMI handler's callchain walk touches (not present in the guest's page tables). */
+    static final long NMI_USER_STACK = 0x7ffffff000L;
 
     @Override
     public void msrResult(boolean gp, long value) {
@@ -150,7 +197,19 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
      */
     private void excPageFault(long now, long cr2, long fault) {
         Frame f = topFrame();
-        int flags = registration.readAndResetFlags();
+        if (config().version() == GuestConfig.KernelVersion.V6_12 && config().apf() != GuestConfig.ApfMode.LINUX_LEGACY
+                && registration.peekFlags() != 0 && f.savedCpl() == 0) {
+            // 6.12.117: the kernel-mode check comes first, on flags it has only peeked at
+            if (inNmi()) {
+                faultClassified(now, fault, Probe.Site.X86_PF, 0, cr2);
+                regularPageFault(now, cr2); // the flags stay for the #PF this NMI interrupted
+                return;
+            }
+            faultClassified(now, fault, Probe.Site.X86_PF, registration.readAndResetFlags(), cr2);
+            panic(now, "Host injected async #PF in kernel mode");
+            return;
+        }
+        int flags = registration.readAndResetFlags(); // mainline order from here on
         faultClassified(now, fault, Probe.Site.X86_PF, flags, cr2);
         if (flags == 0) {
             regularPageFault(now, cr2);
@@ -183,7 +242,12 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         interruptController().eoi();
         count(Counter.GUEST_APF_IRQS);
         if (!registration.enabled()) {
-            return;
+            if (config().disabledPageReady() == GuestConfig.DisabledPageReady.RELEASE) {
+                // the fix: drop the event but free the slot and pageready_pending for after kvm_cpu_online
+                ram().write32(registration.areaGpa() + ApfMsr.OFFSET_TOKEN, 0);
+                topFrame().then(registration.ackAction());
+            }
+            return; // Linux: EOI only
         }
         long area = registration.areaGpa();
         long token = Integer.toUnsignedLong(ram().read32(area + ApfMsr.OFFSET_TOKEN));
@@ -205,7 +269,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     @Override
     public void deliverNestedPfExit(long now, long token) {
         long fault = faultEntered(now());
-        enter(Frame.Kind.PAGE_FAULT, new Action.Compute(config().pfHandlerNs()),
+        enter(Frame.Kind.PAGE_FAULT, pfHandlerStep(),
                 new Action.Op((c, t) -> l1HandleAsyncPfExit(t, token, fault)));
     }
 
@@ -230,7 +294,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
      */
     private void deliverExceptionToL2(long cr2) {
         long fault = faultEntered(now());
-        enterInL2(new Action.Compute(config().pfHandlerNs()), new Action.Op((c, t) -> l2PageFault(t, cr2, fault)));
+        enterInL2(pfHandlerStep(), new Action.Op((c, t) -> l2PageFault(t, cr2, fault)));
     }
 
     /** L2's #PF handler: an address its task maps is its own fault, which it fixes; any other is SIGSEGV. */
@@ -295,7 +359,7 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
     private Action[] testPageReadySteps() {
         long area = test.area(id());
         java.util.List<Action> steps = new java.util.ArrayList<>();
-        steps.add(new Action.Compute(config().irqHandlerNs()));
+        steps.add(irqHandlerStep());
         steps.add(new Action.Op((c, t) -> count(Counter.GUEST_APF_IRQS)));
         for (TestKernel.ReadyStep step : test.pageReady()) {
             steps.add(switch (step) {

@@ -330,6 +330,14 @@ public final class Arm64Vcpu implements KvmArch {
             kvm.probe(new Probe.HaltProgress(id));
             guest.deliverInterrupt(at, vgic.acknowledge());
         }
+        if (vgic.hasInterrupt()) {
+            cpu.interruptWindowExiting = true; // the pending virtual IRQ is taken as soon as PSTATE.I clears
+        }
+    }
+
+    @Override
+    public void interruptWindowExit() {
+        cpu.interruptWindowExiting = false;
     }
 
     /** {@code kvm_vgic_inject_irq} for this vCPU, then the kick that makes it look. */

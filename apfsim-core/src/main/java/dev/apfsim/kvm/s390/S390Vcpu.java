@@ -159,6 +159,20 @@ public final class S390Vcpu implements KvmArch {
      */
     @Override
     public void injectPendingEvents(long at) {
+        deliverOne(at);
+        if (initPending || flic.pending() || local.hasInterrupt()) {
+            // set_intercept_indicators_ext: intercept the guest's enabling of external interrupts
+            cpu.interruptWindowExiting = true;
+        }
+    }
+
+    /** The external-interrupt intercept fired: the guest enabled external interrupts with one pending. */
+    @Override
+    public void interruptWindowExit() {
+        cpu.interruptWindowExiting = false;
+    }
+
+    private void deliverOne(long at) {
         if (!cpu.interruptAllowed()) {
             return;
         }

@@ -39,11 +39,15 @@ final class ApfMsrHandler {
                     yield Result.GP;
                 }
                 if ((data & 1) != 0) {
-                    apf.pageReadyPending = false;
+                    apf.pageReadyPending = dev.apfsim.engine.Mutants.on(dev.apfsim.engine.Mutants.Mutant.ACK_KEEPS_PENDING);
                     generic.checkCompletion();
                 }
                 yield Result.OK;
             }
+            // the other PV MSRs of the guest's hotplug code (kvmclock, steal time, PV EOI; migration control, which
+            // the VMM handles): accepted, nothing of them is modelled
+            case ApfMsr.MSR_KVM_SYSTEM_TIME_NEW, ApfMsr.MSR_KVM_STEAL_TIME, ApfMsr.MSR_KVM_PV_EOI_EN,
+                 ApfMsr.MSR_KVM_MIGRATION_CONTROL -> Result.OK;
             default -> null;
         };
     }

@@ -44,7 +44,7 @@ public final class ErrorPolicies {
 
         @Override
         public boolean pagePresent(KvmAsyncPf work) {
-            if (work.workerErrno != 0) {
+            if (work.workerErrno != 0 && !dev.apfsim.engine.Mutants.on(dev.apfsim.engine.Mutants.Mutant.FORGET_ERROR_GFN)) {
                 errorGfn = work.gfn;
             }
             return false;

@@ -8,10 +8,20 @@ public final class Lapic implements dev.apfsim.arch.InterruptController {
     private final long[] irr = new long[4];
     private final long[] isr = new long[4];
     private boolean softwareEnabled = true;
+    /** {@code MSR_IA32_APICBASE} bit 11 ({@code kvm_apic_hw_enabled}); not touched by INIT. */
+    private boolean hardwareEnabled = true;
 
-    /** {@code kvm_lapic_enabled}: present (in-kernel) and software-enabled. */
+    /** {@code kvm_lapic_enabled}: present (in-kernel), hardware- and software-enabled. */
     public boolean enabled() {
-        return softwareEnabled;
+        return softwareEnabled && hardwareEnabled;
+    }
+
+    public boolean hardwareEnabled() {
+        return hardwareEnabled;
+    }
+
+    public void setHardwareEnabled(boolean on) {
+        hardwareEnabled = on;
     }
 
     public void setSoftwareEnabled(boolean on) {
@@ -20,7 +30,7 @@ public final class Lapic implements dev.apfsim.arch.InterruptController {
 
     /** {@code __apic_accept_irq}, fixed mode: a software-disabled APIC drops the interrupt. */
     public boolean acceptFixed(int vector) {
-        if (!softwareEnabled) {
+        if (!enabled()) {
             return false;
         }
         irr[vector >>> 6] |= 1L << (vector & 63);
@@ -49,7 +59,7 @@ public final class Lapic implements dev.apfsim.arch.InterruptController {
     @Override
     public boolean hasInterrupt() {
         int r = highest(irr);
-        return r >= 0 && (r >> 4) > (highest(isr) >> 4) && softwareEnabled;
+        return r >= 0 && (r >> 4) > (highest(isr) >> 4) && enabled();
     }
 
     /** Moves the highest pending vector into service and returns it ({@code kvm_get_apic_interrupt}). */
@@ -69,7 +79,7 @@ public final class Lapic implements dev.apfsim.arch.InterruptController {
         }
     }
 
-    /** INIT/RESET: everything cleared, APIC software-disabled until the guest enables it again (SPIV). */
+    /** {@code kvm_lapic_reset}: IRR and ISR cleared, SPIV 0xff (software-disabled unless told otherwise). */
     public void reset(boolean enabledAfterReset) {
         java.util.Arrays.fill(irr, 0);
         java.util.Arrays.fill(isr, 0);

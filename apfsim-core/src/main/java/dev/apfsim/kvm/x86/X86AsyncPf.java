@@ -1,5 +1,7 @@
 package dev.apfsim.kvm.x86;
 
+import dev.apfsim.engine.Mutants;
+
 import dev.apfsim.arch.x86.ApfMsr;
 
 import dev.apfsim.arch.x86.X86CpuState;
@@ -47,7 +49,7 @@ public final class X86AsyncPf {
             return Counter.SYNC_HLT_IN_GUEST;
         }
         // "If interrupts are off we cannot even use an artificial halt state."
-        return cpu.interruptAllowed() ? null : Counter.SYNC_IRQS_OFF;
+        return cpu.interruptAllowed() || Mutants.on(Mutants.Mutant.ASYNC_WITH_IRQS_OFF) ? null : Counter.SYNC_IRQS_OFF;
     }
 
     /** {@code kvm_can_deliver_async_pf}. */
@@ -61,12 +63,14 @@ public final class X86AsyncPf {
         if (vcpu.cpu.guestMode) {
             return apf.deliveryAsPfVmexit; // L1 opts in to #PF VM-exits
         }
-        return vcpu.cpu.paging || vcpu.config.policy().deliverWhenPagingOff();
+        return vcpu.cpu.paging || vcpu.config.policy().deliverWhenPagingOff()
+                || Mutants.on(Mutants.Mutant.DELIVER_WITH_PAGING_OFF);
     }
 
     /** {@code alloc_apf_token}: (id++ << 12) | vcpu_id, skipping 0 when the id wraps. */
     int allocApfToken() {
-        if (apf.id << 12 == 0 && vcpu.config.policy().tokenWrapFix()) {
+        if (apf.id << 12 == 0 && vcpu.config.policy().tokenWrapFix()
+                && !Mutants.on(Mutants.Mutant.TOKEN_ZERO_ON_WRAP)) {
             apf.id = 1;
         }
         return (apf.id++ << 12) | vcpu.id;
@@ -92,7 +96,7 @@ public final class X86AsyncPf {
         if (canDeliverAsyncPf() && apfPutUserNotPresent()) {
             vcpu.metrics.counters.inc(Counter.NOT_PRESENT_INJECTED);
             vcpu.probe(new Probe.NotPresentInjected(vcpu.id, work.tokenUnsigned(), vcpu.cpu.guestMode,
-                    vcpu.cpu.paging));
+                    vcpu.cpu.paging, vcpu.cpu.interruptAllowed()));
             vcpu.injectAsyncPageFault(work.token);
             return true;
         }
@@ -162,7 +166,7 @@ public final class X86AsyncPf {
         }
         if (work.wakeupAll) {
             work.token = ApfMsr.WAKE_ALL_TOKEN; // broadcast wakeup
-        } else {
+        } else if (!Mutants.on(Mutants.Mutant.KEEP_GFN_IN_HASH)) {
             apf.gfns.remove(work.gfn);
         }
         vcpu.metrics.counters.inc(Counter.PAGE_READY);
@@ -199,7 +203,7 @@ public final class X86AsyncPf {
             return cannotDoAsyncPf() == null; // ≤5.7 kvm_arch_can_inject_async_page_present
         }
         boolean lapicOk = vcpu.lapic.enabled() || !vcpu.config.policy().lapicDisabledFix();
-        return lapicOk && apfPageReadySlotFree();
+        return lapicOk && (apfPageReadySlotFree() || Mutants.on(Mutants.Mutant.IGNORE_SLOT_BUSY));
     }
 
     HostMemory memory() {

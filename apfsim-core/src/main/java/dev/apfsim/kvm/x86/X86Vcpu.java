@@ -44,10 +44,25 @@ public final class X86Vcpu implements KvmArch {
     ErrorPolicyHook errorPolicy;
     private X86GuestCode guest;
 
+    /** {@code MSR_IA32_APICBASE}: bit 11 is the APIC's hardware enable. */
+    static final int MSR_IA32_APICBASE = 0x1b;
+    static final long APICBASE_ENABLE = 1L << 11;
+    static final long APICBASE_BSP = 1L << 8;
+    /**
+     * INIT to STARTUP: Linux's {@code wakeup_secondary_cpu_via_init} sends the STARTUP IPI right after INIT
+     * deassert on current CPUs ({@code init_udelay} 0) and a short udelay.
+     */
+    static final long SIPI_AFTER_INIT_NS = 10_000;
+
+    /** {@code mp_state == KVM_MP_STATE_INIT_RECEIVED}: after INIT, waiting for a STARTUP IPI. */
+    private boolean initReceived;
+
     /** A queued #PF (async "page not present"): token to deliver as CR2, or -1. */
     private long pendingPfToken = -1;
     /** The queued #PF is an async #PF taken in L2, to be delivered as a nested VM-exit to L1. */
     private boolean pendingPfNested;
+    /** {@code vcpu->arch.nmi_pending}: an NMI waits to be injected. */
+    private boolean nmiPending;
 
     public X86Vcpu(KvmVcpu kvm, X86Config config, HostMemory memory, GuestRam ram, X86CpuState cpu) {
         this.kvm = kvm;
@@ -169,13 +184,22 @@ public final class X86Vcpu implements KvmArch {
     /** kvm_vcpu_running: not in the synthetic halt ({@code vcpu->arch.apf.halted}). */
     @Override
     public boolean vcpuRunning() {
-        return !apf.halted;
+        return !apf.halted && !initReceived; // KVM_MP_STATE_INIT_RECEIVED is not running
+    }
+
+    /** {@code KVM_MP_STATE_INIT_RECEIVED}: the vCPU got INIT and waits for SIPI. */
+    public boolean initReceived() {
+        return initReceived;
     }
 
     /** kvm_vcpu_has_events, the parts the model has. */
     @Override
     public boolean vcpuHasEvents() {
-        return hasPendingException() || (cpu.interruptAllowed() && lapic.hasInterrupt());
+        if (initReceived) {
+            return false; // only SIPI (kvm_apic_has_pending_init_or_sipi) makes it runnable
+        }
+        return hasPendingException() || (nmiPending && !cpu.nmiBlocked)
+                || (cpu.interruptAllowed() && lapic.hasInterrupt());
     }
 
     /** vcpu_enter_guest: KVM_REQ_APF_HALT, KVM_REQ_APF_READY, then the error policy's forced exit. */
@@ -210,9 +234,13 @@ public final class X86Vcpu implements KvmArch {
         apf.halted = false;
     }
 
-    /** {@code kvm_check_and_inject_events}: one exception, else one interrupt if the guest takes it. */
+    /**
+     * {@code kvm_check_and_inject_events}: one exception, else an NMI unless one is in service, else one interrupt
+     * if the guest takes it; what is left asks for its window.
+     */
     @Override
     public void injectPendingEvents(long at) {
+        boolean canInject = pendingPfToken < 0;
         if (pendingPfToken >= 0) {
             long token = pendingPfToken;
             pendingPfToken = -1;
@@ -228,10 +256,37 @@ public final class X86Vcpu implements KvmArch {
                 trace(new TraceEvent.InjException(sim.now(), id, ApfMsr.PF_VECTOR, true, 0));
                 guest.deliverException(at, ApfMsr.PF_VECTOR, 0, token);
             }
-        } else if (cpu.interruptAllowed() && lapic.hasInterrupt()) {
+        }
+        if (nmiPending) {
+            if (canInject && !cpu.nmiBlocked) {
+                nmiPending = false;
+                canInject = false;
+                probe(new Probe.HaltProgress(id));
+                guest.deliverNmi(at);
+            } else {
+                cpu.nmiWindowExiting = true; // enable_nmi_window
+            }
+        }
+        if (canInject && cpu.interruptAllowed() && lapic.hasInterrupt()) {
             probe(new Probe.HaltProgress(id));
             guest.deliverInterrupt(at, lapic.acknowledge());
         }
+        if (lapic.hasInterrupt()) {
+            // kvm_cpu_has_injectable_intr after the attempt → enable_irq_window: IF=0, the STI shadow, or an
+            // exception injected first (can_inject = false) keep it out; exit as soon as the guest can take it
+            cpu.interruptWindowExiting = true;
+        }
+    }
+
+    /**
+     * {@code handle_interrupt_window} / {@code handle_nmi_window}: clear the window-exiting controls; the next entry
+     * injects (and asks again for what it still cannot).
+     */
+    @Override
+    public void interruptWindowExit() {
+        cpu.interruptWindowExiting = false;
+        cpu.nmiWindowExiting = false;
+        metrics.counters.inc(Counter.IRQ_WINDOW_EXITS);
     }
 
     /**
@@ -258,6 +313,12 @@ public final class X86Vcpu implements KvmArch {
         return apf.dataGpa >= 0 && ram.valid(gpa) && Integer.toUnsignedLong(ram.read32(gpa)) == token;
     }
 
+    /** {@code kvm_inject_nmi} (a perf NMI from the guest's PMU, or KVM_NMI from the VMM): then the kick. */
+    public void injectNmi() {
+        nmiPending = true;
+        kick();
+    }
+
     /** {@code kvm_apic_set_irq}, fixed mode, to this vCPU. */
     public void apicSetIrq(int vector) {
         if (lapic.acceptFixed(vector)) {
@@ -273,11 +334,35 @@ public final class X86Vcpu implements KvmArch {
     @Override
     public void handleExit(GuestExit exit) {
         HostCosts c = costs();
+        if (!(exit instanceof GuestExit.MemoryFault)) {
+            // KVM completes the instruction (kvm_skip_emulated_instruction → vmx_set_interrupt_shadow(vcpu, 0)):
+            // an STI shadow on it ends here; an EPT violation retries the instruction, still under the shadow
+            cpu.interruptShadow = false;
+        }
         switch (exit) {
             case GuestExit.MemoryFault e -> handleEptViolation(e);
             case GuestExit.Init i -> {
                 vcpuReset();
-                kvm.scheduleEnter(c.vmExitNs());
+                // kvm_apic_accept_events: an AP that gets INIT waits for SIPI (the guest's APs are CPUs 1..n)
+                if (id == 0) {
+                    kvm.scheduleEnter(c.vmExitNs());
+                } else {
+                    initReceived = true;
+                    sim.after(SIPI_AFTER_INIT_NS, (code, arg) -> startup(), 0, 0);
+                    kvm.scheduleEnter(c.vmExitNs());
+                }
+            }
+            case X86Exit.WrMsr m when m.msr() == MSR_IA32_APICBASE -> {
+                setApicBase(m.value());
+                trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), false));
+                guest.msrResult(false, 0);
+                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+            }
+            case X86Exit.RdMsr m when m.msr() == MSR_IA32_APICBASE -> {
+                long v = 0xfee00000L | (lapic.hardwareEnabled() ? APICBASE_ENABLE : 0) | (id == 0 ? APICBASE_BSP : 0);
+                trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), v, false));
+                guest.msrResult(false, v);
+                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
             }
             case X86Exit.WrMsr m -> {
                 ApfMsrHandler.Result r = msrs.write(m.msr(), m.value());
@@ -321,10 +406,9 @@ public final class X86Vcpu implements KvmArch {
                 kvm.scheduleEnter(c.vmExitNs());
             }
             case GuestExit.IrqControllerEnable s -> {
-                boolean was = lapic.enabled();
                 lapic.setSoftwareEnabled(s.enabled());
-                if (!was && s.enabled() && config.policy().lapicDisabledFix()) {
-                    makeRequest(REQ_APF_READY); // apic_set_spiv (2f15d027c05f)
+                if (s.enabled() && config.policy().lapicDisabledFix()) {
+                    makeRequest(REQ_APF_READY); // apic_set_spiv: on every write with the enable bit (2f15d027c05f)
                 }
                 kvm.scheduleEnter(c.vmExitNs());
             }
@@ -356,18 +440,44 @@ public final class X86Vcpu implements KvmArch {
         }
     }
 
-    /** {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting. */
+    /**
+     * {@code kvm_vcpu_reset}: MSRs zeroed, queue and hash cleared, unhalted; {@code apf.id} keeps counting and
+     * {@code apf.pageready_pending} is left alone (only the guest's ACK write clears it). {@code kvm_lapic_reset}
+     * leaves the LAPIC software-disabled (SPIV = 0xff) until the guest enables it.
+     */
     private void vcpuReset() {
         apf.msrEnVal = 0;
         apf.msrIntVal = 0;
         asyncPf.clearCompletionQueue("reset");
         apf.gfns.reset();
         apf.halted = false;
-        apf.pageReadyPending = false;
         cancelPendingException();
+        nmiPending = false;
         cpu.reset();
-        lapic.reset(true);
+        lapic.reset(false);
+        if (id == 0) {
+            guest.reset(sim.now()); // the BSP restarts at the reset vector at once
+        }
+    }
+
+    /** {@code kvm_vcpu_deliver_sipi_vector}: the AP starts at the trampoline and boots from scratch. */
+    private void startup() {
+        if (!initReceived) {
+            return;
+        }
+        initReceived = false;
         guest.reset(sim.now());
+        wakeUp();
+    }
+
+    /** {@code kvm_lapic_set_base}: hardware-enabling the APIC asks for pending page-ready events. */
+    private void setApicBase(long value) {
+        boolean on = (value & APICBASE_ENABLE) != 0;
+        boolean was = lapic.hardwareEnabled();
+        lapic.setHardwareEnabled(on);
+        if (on && !was && config.policy().lapicDisabledFix()) {
+            makeRequest(REQ_APF_READY); // "Check if there are APF page ready requests pending"
+        }
     }
 
     /**
