@@ -29,7 +29,7 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
     /** Linux x86 {@code HYPERVISOR_CALLBACK_VECTOR}: where {@code kvm_guest_cpu_init} puts page-ready. */
     public static final int HYPERVISOR_CALLBACK_VECTOR = 0xf3;
 
-    /** Linux's timer vector. */
+    /** A guest with Linux's timer vector. */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
                        long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
                        SchedulerPolicy scheduler, TestKernel test, KernelVersion version,
@@ -94,12 +94,6 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
     public GuestConfig withTick(long ns) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, ns, pfHandlerNs, irqHandlerNs,
                 timerHandlerNs, contextSwitchNs, scheduler, test, version, disabledPageReady, timerVector);
-    }
-
-    /** The same guest with its timer on {@code vector}. */
-    public GuestConfig withTimerVector(int vector) {
-        return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, scheduler, test, version, disabledPageReady, vector);
     }
 
     /**

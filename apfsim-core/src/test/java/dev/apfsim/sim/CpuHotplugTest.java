@@ -89,7 +89,10 @@ class CpuHotplugTest {
         dev.apfsim.explore.Explorer.Report found = dev.apfsim.explore.Explorer.explore(linux,
                 new dev.apfsim.explore.Explorer.Options(200, 1, 2, 50), n -> { });
         assertTrue(found.finding() != null, "no violation in " + found.runsDone() + " runs");
-        assertEquals("liveness", found.finding().violation().invariant().key());
+        // the same stuck slot shows as a hung task, or, once the task halts, as HLT returning at once for ever
+        // (completions on the done list that kvm_arch_can_dequeue_async_page_present never lets out)
+        assertTrue(java.util.Set.of("liveness", "hlt-busy-loop").contains(found.finding().violation().invariant().key()),
+                found.finding().violation().toString());
         Scenario fixed = BuiltinScenarios.load("hotplug-page-ready",
                 BuiltinScenarios.variants("hotplug-page-ready").get("fixed"));
         dev.apfsim.explore.Explorer.Report held = dev.apfsim.explore.Explorer.explore(fixed,
