@@ -17,11 +17,26 @@ package dev.apfsim.guest;
  * @param test           a test guest's handlers ({@code guest.kind: test}), or null for the Linux-like kernel
  * @param version        which kernel's {@code __kvm_handle_async_pf} the Linux-like #PF handler runs
  * @param disabledPageReady what the page-ready handler does on a CPU whose {@code async_pf_enabled} is false
+ * @param timerVector    the vector of the LAPIC timer interrupt (Linux: LOCAL_TIMER_VECTOR 0xec)
  */
 public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs,
                           long tickNs, long pfHandlerNs, long irqHandlerNs, long timerHandlerNs,
                           long contextSwitchNs, SchedulerPolicy scheduler, TestKernel test, KernelVersion version,
-                          DisabledPageReady disabledPageReady) {
+                          DisabledPageReady disabledPageReady, int timerVector) {
+
+    /** Linux x86 {@code LOCAL_TIMER_VECTOR} ({@code arch/x86/include/asm/irq_vectors.h}). */
+    public static final int LOCAL_TIMER_VECTOR = 0xec;
+    /** Linux x86 {@code HYPERVISOR_CALLBACK_VECTOR}: where {@code kvm_guest_cpu_init} puts page-ready. */
+    public static final int HYPERVISOR_CALLBACK_VECTOR = 0xf3;
+
+    /** A guest with Linux's timer vector. */
+    public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
+                       long pfHandlerNs, long irqHandlerNs, long timerHandlerNs, long contextSwitchNs,
+                       SchedulerPolicy scheduler, TestKernel test, KernelVersion version,
+                       DisabledPageReady disabledPageReady) {
+        this(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs, timerHandlerNs,
+                contextSwitchNs, scheduler, test, version, disabledPageReady, LOCAL_TIMER_VECTOR);
+    }
 
     /** Linux's page-ready handler. */
     public GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfHandler, long timesliceNs, long tickNs,
@@ -62,17 +77,23 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
 
     public GuestConfig withScheduler(SchedulerPolicy s) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, s, test, version, disabledPageReady);
+                timerHandlerNs, contextSwitchNs, s, test, version, disabledPageReady, timerVector);
     }
 
     public GuestConfig withVersion(KernelVersion v) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, scheduler, test, v, disabledPageReady);
+                timerHandlerNs, contextSwitchNs, scheduler, test, v, disabledPageReady, timerVector);
     }
 
     public GuestConfig withDisabledPageReady(DisabledPageReady d) {
         return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, tickNs, pfHandlerNs, irqHandlerNs,
-                timerHandlerNs, contextSwitchNs, scheduler, test, version, d);
+                timerHandlerNs, contextSwitchNs, scheduler, test, version, d, timerVector);
+    }
+
+    /** The same guest with another tick period (0: no tick). */
+    public GuestConfig withTick(long ns) {
+        return new GuestConfig(apf, enBits, apfVector, pfHandler, timesliceNs, ns, pfHandlerNs, irqHandlerNs,
+                timerHandlerNs, contextSwitchNs, scheduler, test, version, disabledPageReady, timerVector);
     }
 
     /**
@@ -140,7 +161,7 @@ public record GuestConfig(ApfMode apf, long enBits, int apfVector, PfHandler pfH
     }
 
     public static GuestConfig defaults() {
-        return new GuestConfig(ApfMode.LINUX, 0, 0xf3, PfHandler.WAIT, 3_000_000, 4_000_000, 1_500, 1_500, 1_000,
+        return new GuestConfig(ApfMode.LINUX, 0, HYPERVISOR_CALLBACK_VECTOR, PfHandler.WAIT, 3_000_000, 4_000_000, 1_500, 1_500, 1_000,
                 2_000);
     }
 }

@@ -88,18 +88,52 @@ final class GuestReader {
             enBits = r.integer(g.get("en_bits"), g.path("en_bits"), 0, 0x3f);
         }
         int vector = test ? tk.vector() : r.intField(g, "apf_vector", 0, 255, d.apfVector());
+        int timer = r.intField(g, "timer_vector", 32, 255, d.timerVector());
+        long tick = r.durField(g, "tick", test ? 0 : d.tickNs());
+        checkVectors(g, test, vector, timer, tick);
         // a test guest has no scheduler of its own: no tick and a free switch to its one task, unless asked
         return new GuestConfig(apf, enBits, vector,
                 r.choiceField(g, "pf_handler", PF_HANDLER, d.pfHandler()),
                 g.has("timeslice") ? r.duration(g.get("timeslice"), g.path("timeslice"), 1) : d.timesliceNs(),
-                r.durField(g, "tick", test ? 0 : d.tickNs()),
+                tick,
                 r.durField(g, "pf_handler_cost", d.pfHandlerNs()),
                 r.durField(g, "irq_handler_cost", d.irqHandlerNs()),
                 r.durField(g, "timer_handler_cost", d.timerHandlerNs()),
                 r.durField(g, "context_switch", test ? 0 : d.contextSwitchNs()),
                 r.choiceField(g, "scheduler", SCHEDULER, d.scheduler()), tk,
                 r.choiceField(g, "version", VERSION, d.version()),
-                r.choiceField(g, "page_ready_while_disabled", DISABLED_PAGE_READY, d.disabledPageReady()));
+                r.choiceField(g, "page_ready_while_disabled", DISABLED_PAGE_READY, d.disabledPageReady()), timer);
+    }
+
+    /**
+     * The page-ready vector must be a vector nothing else in the guest uses: a timer tick (LOCAL_TIMER_VECTOR
+     * 0xec in Linux) on the page-ready vector would be taken for page-ready. A Linux guest also uses the
+     * reschedule IPI (0xfd), and apfsim's perturbations an IPI (0xf1) and a device vector (0x41).
+     */
+    private void checkVectors(MapView g, boolean test, int vector, int timer, long tick) {
+        Node at = test ? (g.has("test") ? r.section(g, "test", Schema.TEST_GUEST).get("vector") : null)
+                : g.get("apf_vector");
+        String field = test ? g.path("test") + ".vector" : g.path("apf_vector");
+        if (at == null && g.has("timer_vector")) {
+            at = g.get("timer_vector"); // the timer was moved onto the page-ready vector
+            field = g.path("timer_vector");
+        }
+        String what = null;
+        if (vector == timer && (!test || tick > 0)) {
+            what = "the guest timer's vector (guest.timer_vector, Linux LOCAL_TIMER_VECTOR 0xec): its ticks would be "
+                    + "taken for page-ready; use another vector (Linux: HYPERVISOR_CALLBACK_VECTOR 0xf3) or move the "
+                    + "timer with guest.timer_vector" + (test ? " or tick: 0" : "");
+        } else if (!test && vector == dev.apfsim.arch.x86.ApfMsr.RESCHEDULE_VECTOR) {
+            what = "the guest's RESCHEDULE_VECTOR (0xfd)";
+        } else if (vector == dev.apfsim.perturb.Perturbation.VECTOR) {
+            what = "the vector of apfsim's perturbation IPI (0xf1)";
+        } else if (vector == dev.apfsim.perturb.Perturbation.DEVICE_VECTOR) {
+            what = "the device vector of irq-storm perturbations (0x41)";
+        }
+        if (what != null) {
+            throw r.error(at != null ? at : g.node(), field, String.format("page-ready vector %#x is %s", vector,
+                    what));
+        }
     }
 
     private TestKernel testKernel(MapView t) {

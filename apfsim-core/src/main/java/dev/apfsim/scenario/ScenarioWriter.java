@@ -165,6 +165,7 @@ public final class ScenarioWriter {
 
     /** The fields both guest kinds have. */
     private static void guestCommon(GuestConfig g, Map<String, Object> m) {
+        m.put("timer_vector", hex(g.timerVector()));
         m.put("timeslice", ns(g.timesliceNs()));
         m.put("tick", ns(g.tickNs()));
         m.put("pf_handler_cost", ns(g.pfHandlerNs()));

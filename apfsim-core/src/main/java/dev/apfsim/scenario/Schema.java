@@ -73,7 +73,7 @@ final class Schema {
     static final Obj GUEST = obj("apf", LEAF, "en_bits", LEAF, "apf_vector", LEAF, "pf_handler", LEAF,
             "timeslice", LEAF, "tick", LEAF, "pf_handler_cost", LEAF, "irq_handler_cost", LEAF,
             "timer_handler_cost", LEAF, "context_switch", LEAF, "scheduler", LEAF, "kind", LEAF, "test", TEST_GUEST,
-            "version", LEAF, "page_ready_while_disabled", LEAF);
+            "version", LEAF, "page_ready_while_disabled", LEAF, "timer_vector", LEAF);
 
     static final Obj WORKING_SET = obj("start", LEAF, "size", LEAF);
 

@@ -42,7 +42,8 @@ public enum ApfSwitch {
 
     private static GuestConfig withApf(GuestConfig g, GuestConfig.ApfMode m) {
         return new GuestConfig(m, g.enBits(), g.apfVector(), g.pfHandler(), g.timesliceNs(), g.tickNs(),
-                g.pfHandlerNs(), g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs(), g.scheduler(), g.test());
+                g.pfHandlerNs(), g.irqHandlerNs(), g.timerHandlerNs(), g.contextSwitchNs(), g.scheduler(), g.test(), g.version(),
+                g.disabledPageReady(), g.timerVector());
     }
 
     public String word() {

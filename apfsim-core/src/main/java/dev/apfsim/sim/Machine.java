@@ -299,11 +299,11 @@ public final class Machine implements VmObserver, GuestObserver {
             }
 
             public void timerInterrupt() {
-                irqLines.get(i).accept(ApfMsr.LOCAL_TIMER_VECTOR);
+                irqLines.get(i).accept(scenario.guest().timerVector());
             }
 
             public int timerVector() {
-                return ApfMsr.LOCAL_TIMER_VECTOR;
+                return scenario.guest().timerVector();
             }
 
             public int rescheduleVector() {
@@ -312,6 +312,14 @@ public final class Machine implements VmObserver, GuestObserver {
 
             public boolean offersPfVmexit() {
                 return scenario.kvm().cpuidAsyncPfVmexit();
+            }
+
+            public boolean offersAsyncPfInt() {
+                return scenario.kvm().cpuidAsyncPfInt();
+            }
+
+            public boolean offersAsyncPf() {
+                return scenario.kvm().cpuidAsyncPf();
             }
 
             public boolean sdeiAsyncPf() {

@@ -122,7 +122,9 @@ public final class FtraceFormat {
             case Pio t -> sb.append(t.write() ? "pio_write" : "pio_read").append(" at 0x")
                     .append(Integer.toHexString(t.port())).append(" size ").append(t.size()).append(" count 1 val 0x")
                     .append(Long.toHexString(t.val())).append(' ');
-            case UserspaceExit t -> sb.append("reason error (").append(t.errno()).append(") ").append(t.why());
+            // kvm_userspace_exit's TP_printk: "reason %s (%d)", "error" and -errno for a failed KVM_RUN; the model's
+            // reason (efault, hwpoison, efault-request) is in the event's why field and the --events log only
+            case UserspaceExit t -> sb.append("reason error (").append(t.errno()).append(')');
             case SyncFault t -> appendHex(sb.append("gfn "), t.gfn()).append(" reason ").append(t.reason());
             case ApfHalt t -> appendHex(sb.append("gfn "), t.gfn());
             case WakeupAllQueued t -> sb.append("token 0xffffffff");

@@ -77,6 +77,14 @@ final class GuestHarness {
                 public boolean offersPfVmexit() {
                     return false;
                 }
+
+                public boolean offersAsyncPfInt() {
+                    return true;
+                }
+
+                public boolean offersAsyncPf() {
+                    return true;
+                }
             }, X86Entry::new));
         }
     }

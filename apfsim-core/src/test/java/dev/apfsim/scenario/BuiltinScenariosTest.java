@@ -37,7 +37,7 @@ class BuiltinScenariosTest {
         Scenario s = BuiltinScenarios.load("example-minimal", List.of("vm.vcpus=2", "seed=7"));
         assertEquals(2, s.vcpus());
         assertEquals(7, s.seed());
-        assertTrue(BuiltinScenarios.text("example-minimal").contains("0xec"));
+        assertTrue(BuiltinScenarios.text("example-minimal").contains("0xf3"));
     }
 
     @Test

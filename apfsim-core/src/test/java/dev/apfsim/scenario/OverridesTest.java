@@ -75,10 +75,10 @@ class OverridesTest {
     @Test
     void createsAbsentOptionalFields() {
         Scenario s = load("host.policy.error_policy=error-gfn", "host.remote.latency=zswap",
-                "guest.apf_vector=0xec", "workload.tasks.0.pattern.zipfian=0.9", "host.costs.vm_exit=2us");
+                "guest.apf_vector=0xee", "workload.tasks.0.pattern.zipfian=0.9", "host.costs.vm_exit=2us");
         assertEquals(X86Policy.ErrorPolicy.ERROR_GFN, s.kvm().policy().errorPolicy());
         assertEquals(new Constant(6000), s.remote().latency());
-        assertEquals(0xec, s.guest().apfVector());
+        assertEquals(0xee, s.guest().apfVector());
         assertEquals(new dev.apfsim.workload.Pattern.Zipfian(0.9), app(s).pattern());
         assertEquals(2000, s.kvm().costs().vmExitNs());
         // into an empty document

@@ -44,7 +44,7 @@ class ScenarioLoaderTest {
         assertEquals(List.of(new MemoryRegion(0x300000, 3 * 4096, MemoryRegion.State.REMOTE)), s.regions());
         assertEquals(List.of(), s.failures());
         GuestConfig d = GuestConfig.defaults();
-        assertEquals(new GuestConfig(d.apf(), d.enBits(), 0xec, d.pfHandler(), d.timesliceNs(), d.tickNs(),
+        assertEquals(new GuestConfig(d.apf(), d.enBits(), 0xf3, d.pfHandler(), d.timesliceNs(), d.tickNs(),
                 d.pfHandlerNs(), d.irqHandlerNs(), d.timerHandlerNs(), d.contextSwitchNs()), s.guest());
         assertEquals(List.of(new TaskSpec.Scripted("reader", 0, List.of(
                 new Action.Touch(0x300000, false), new Action.Touch(0x301000, false),
@@ -124,7 +124,7 @@ class ScenarioLoaderTest {
                 guest:
                   apf: custom
                   en_bits: 0xb
-                  apf_vector: 0xec
+                  apf_vector: 0xee
                   pf_handler: return
                   timeslice: 6ms
                   tick: 1ms
@@ -176,7 +176,7 @@ class ScenarioLoaderTest {
                 new FailureRule(FailureRule.Kind.SPURIOUS_WAKE, 0x40010, 16, 0.25, 10 * Units.MS, 20 * Units.MS),
                 new FailureRule(FailureRule.Kind.ZERO_FILL, 0x50000, 256, 1.0, Units.S, Long.MAX_VALUE)),
                 s.failures());
-        assertEquals(new GuestConfig(GuestConfig.ApfMode.CUSTOM, 0xb, 0xec, GuestConfig.PfHandler.RETURN_WITHOUT_WAIT,
+        assertEquals(new GuestConfig(GuestConfig.ApfMode.CUSTOM, 0xb, 0xee, GuestConfig.PfHandler.RETURN_WITHOUT_WAIT,
                 6 * Units.MS, Units.MS, 2000, 3000, 4000, 5000), s.guest());
         assertEquals(List.of(
                 new TaskSpec.Statistical("oltp", 1, 3, new LogNormal(10_000, 80_000), 4, Units.GIB, 256 * Units.MIB,

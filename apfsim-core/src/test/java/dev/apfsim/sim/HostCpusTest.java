@@ -139,4 +139,11 @@ class HostCpusTest {
         assertEquals(4, e.line(), e.getMessage());
         assertTrue(e.getMessage().contains("floating") && e.getMessage().contains("pinned"), e.getMessage());
     }
+
+    /** include/trace/events/kvm.h kvm_userspace_exit: {@code "reason %s (%d)"}, nothing after the errno. */
+    @Test
+    void kvmUserspaceExit_printsReasonErrorAndTheErrnoOnly() {
+        String line = FtraceFormat.line(new TraceEvent.UserspaceExit(1_000, 0, 14, "efault"));
+        assertTrue(line.endsWith("kvm_userspace_exit: reason error (14)"), line);
+    }
 }

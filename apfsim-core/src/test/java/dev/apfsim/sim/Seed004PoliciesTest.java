@@ -79,7 +79,7 @@ class Seed004PoliciesTest {
     void theCheckerReportsTheErrorGfnLoopAsALasso() throws Exception {
         String name = "seed-004-many-failing";
         Scenario s = BuiltinScenarios.load(name, BuiltinScenarios.variants(name).get("error-gfn"));
-        Explorer.Report report = Explorer.explore(s, new Explorer.Options(500, 1, 2, 50), n -> { });
+        Explorer.Report report = Explorer.explore(s, new Explorer.Options(500, 1, 2, 0), n -> { });
         assertNotNull(report.finding(), "some schedule livelocks");
         assertEquals("livelock", report.finding().violation().invariant().key());
         assertNotNull(report.finding().minimal().lasso(), "reported as a lasso");

@@ -13,6 +13,36 @@ public class X86CpuState extends CpuState {
     public boolean exceptionPending;
     /** VM exit during event delivery ({@code kvm_event_needs_reinjection}). */
     public boolean eventNeedsReinjection;
+    /** CR0.PE; CR0.PG implies it ({@link #protectedMode()}). */
+    public boolean pe = true;
+    /** L1's EPT pointer for L2 (vmcs12 EPT_POINTER): the guest pgd of L2's MMU under nested EPT. */
+    public long eptp12 = 0x8000_0000L;
+    /** L1 runs L2 with PIN_BASED_EXT_INTR_MASK ({@code nested_exit_on_intr}), as KVM and Linux L1s do. */
+    public boolean l1ExitsOnIntr = true;
+
+    /** {@code is_protmode}: CR0.PE (set whenever CR0.PG is). */
+    public boolean protectedMode() {
+        return pe || paging;
+    }
+
+    /**
+     * {@code kvm_mmu_get_guest_pgd(vcpu, vcpu->arch.mmu)}: the root the current MMU shadows: EPTP12 for L2 under
+     * nested EPT ({@code nested_ept_get_eptp}), else the guest CR3.
+     */
+    public long guestPgd() {
+        return guestMode && tdp ? eptp12 : pgd;
+    }
+
+    /**
+     * {@code vmx_interrupt_blocked}: in guest mode with L1 intercepting external interrupts an interrupt is never
+     * blocked (it becomes a VM exit to L1), whatever L2's IF says.
+     */
+    public boolean interruptBlocked() {
+        if (guestMode && l1ExitsOnIntr) {
+            return false;
+        }
+        return !interruptAllowed();
+    }
 
     /**
      * {@code mmu->root_role.direct}: TDP for L1, or shadow paging of a guest with paging off; false for shadow
@@ -36,5 +66,6 @@ public class X86CpuState extends CpuState {
         super.reset();
         exceptionPending = false;
         eventNeedsReinjection = false;
+        pe = false; // real mode
     }
 }

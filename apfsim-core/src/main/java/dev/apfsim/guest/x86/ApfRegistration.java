@@ -16,16 +16,22 @@ final class ApfRegistration {
     private final GuestRam ram;
     /** CPUID offers KVM_FEATURE_ASYNC_PF_VMEXIT (Linux then sets EN bit 2). */
     private final boolean offersPfVmexit;
+    /** CPUID offers KVM_FEATURE_ASYNC_PF_INT (the 5.9+ guest's gate) and KVM_FEATURE_ASYNC_PF (≤5.7's). */
+    private final boolean offersInt;
+    private final boolean offersApf;
 
     private boolean enabled;
     private long areaGpa;
     private int vectorInUse = -1;
 
-    ApfRegistration(GuestConfig config, GuestRam ram, long areaGpa, boolean offersPfVmexit) {
+    ApfRegistration(GuestConfig config, GuestRam ram, long areaGpa, boolean offersPfVmexit, boolean offersInt,
+                    boolean offersApf) {
         this.config = config;
         this.ram = ram;
         this.areaGpa = areaGpa;
         this.offersPfVmexit = offersPfVmexit;
+        this.offersInt = offersInt;
+        this.offersApf = offersApf;
     }
 
     boolean enabled() {
@@ -60,9 +66,18 @@ final class ApfRegistration {
         return flags;
     }
 
-    /** The MSR writes of {@code kvm_guest_cpu_init} for this guest kind (none if it never enables): INT, then EN. */
+    /**
+     * The MSR writes of {@code kvm_guest_cpu_init} for this guest kind (none if it never enables): INT, then EN.
+     * Linux enables only if CPUID offers the feature and {@code no-kvmapf} ({@code apf: never}) is not given:
+     * 5.9+ checks {@code kvm_para_has_feature(KVM_FEATURE_ASYNC_PF_INT) && kvmapf}, ≤5.7 checked
+     * {@code KVM_FEATURE_ASYNC_PF}. A custom guest writes what it is told.
+     */
     Action[] enableActions() {
         GuestConfig g = config;
+        if ((g.apf() == GuestConfig.ApfMode.LINUX && !offersInt)
+                || (g.apf() == GuestConfig.ApfMode.LINUX_LEGACY && !offersApf)) {
+            return new Action[0];
+        }
         long vmexit = offersPfVmexit ? ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT : 0;
         return switch (g.apf()) {
             case NEVER -> new Action[0];

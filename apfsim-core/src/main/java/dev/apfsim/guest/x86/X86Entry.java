@@ -40,7 +40,8 @@ public final class X86Entry extends ArchEntry implements X86GuestCode {
         super(cpu);
         this.test = config().test();
         this.registration = new ApfRegistration(config(), ram(),
-                test != null ? test.area(id()) : GuestKernel.APF_AREA_BASE + 64L * id(), platform().offersPfVmexit());
+                test != null ? test.area(id()) : GuestKernel.APF_AREA_BASE + 64L * id(), platform().offersPfVmexit(),
+                platform().offersAsyncPfInt(), platform().offersAsyncPf());
     }
 
     // ---- ArchEntry ----------------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ public final class X86AsyncPf {
             return Counter.SYNC_HLT_IN_GUEST;
         }
         // "If interrupts are off we cannot even use an artificial halt state."
-        return cpu.interruptAllowed() || Mutants.on(Mutants.Mutant.ASYNC_WITH_IRQS_OFF) ? null : Counter.SYNC_IRQS_OFF;
+        // kvm_arch_interrupt_allowed → vmx_interrupt_blocked (an L2 whose L1 exits on interrupts is never blocked)
+        return !cpu.interruptBlocked() || Mutants.on(Mutants.Mutant.ASYNC_WITH_IRQS_OFF) ? null : Counter.SYNC_IRQS_OFF;
     }
 
     /** {@code kvm_can_deliver_async_pf}. */
@@ -81,7 +82,7 @@ public final class X86AsyncPf {
         int token = allocApfToken();
         lastToken = token;
         vcpu.probe(new Probe.AsyncPfSetup(vcpu.id, token, gfn));
-        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, new X86ArchAsyncPf(vcpu.cpu.pgd,
+        KvmAsyncPf work = new KvmAsyncPf(cr2OrGpa, hva(gfn), false, token, gfn, new X86ArchAsyncPf(vcpu.cpu.guestPgd(),
                 vcpu.cpu.mmuDirect(), vcpu.cpu.guestMode, write ? 2 : 0), vcpu.sim.now());
         return generic.setup(work); // on failure the token id stays consumed, as in the kernel
     }

@@ -87,7 +87,7 @@ public final class X86Mmu {
                 skipped(work, "direct_map-changed");
                 return;
             }
-            if (!cpu.mmuDirect() && cpu.pgd != at.cr3()) {
+            if (!cpu.mmuDirect() && cpu.guestPgd() != at.cr3()) { // kvm_mmu_get_guest_pgd: EPTP12 in L2
                 skipped(work, "cr3-changed");
                 return;
             }
@@ -99,7 +99,7 @@ public final class X86Mmu {
         }
         if (vcpu.probing()) {
             vcpu.probe(new Probe.Prefault(vcpu.id, work.gfn, at.directMap(), at.cr3(), at.guestMode(),
-                    cpu.mmuDirect(), cpu.pgd, cpu.guestMode));
+                    cpu.mmuDirect(), cpu.guestPgd(), cpu.guestMode));
         }
         memory.map(work.gfn);
         vcpu.kvm.faults().mapped(work.gfn);
@@ -113,7 +113,7 @@ public final class X86Mmu {
         X86CpuState cpu = vcpu.cpu;
         X86ArchAsyncPf at = (X86ArchAsyncPf) work.arch;
         return cpu.mmuDirect() != at.directMap() || cpu.guestMode != at.guestMode()
-                || (!cpu.mmuDirect() && cpu.pgd != at.cr3());
+                || (!cpu.mmuDirect() && cpu.guestPgd() != at.cr3());
     }
 
     private void skipped(KvmAsyncPf work, String why) {

@@ -248,8 +248,8 @@ public final class X86Vcpu implements KvmArch {
             probe(new Probe.NotificationDelivered(id, token));
             if (pendingPfNested) {
                 pendingPfNested = false;
-                // nested_vmx_inject_exception_vmexit: #PF, hard exception, error code valid (protected-mode L2)
-                int intrInfo = cpu.paging ? 0x80000b0e : 0x8000030e;
+                // nested_vmx_inject_exception_vmexit: #PF, hard exception, error code valid (CR0.PE, is_protmode)
+                int intrInfo = cpu.protectedMode() ? 0x80000b0e : 0x8000030e;
                 trace(new TraceEvent.NestedVmexitInject(sim.now(), id, "EXCEPTION_NMI", token, 0, intrInfo, 0));
                 guest.deliverNestedPfExit(at, token);
             } else {
@@ -392,6 +392,7 @@ public final class X86Vcpu implements KvmArch {
             case GuestExit.PagingWrite w -> {
                 boolean old = cpu.paging;
                 cpu.paging = w.paging();
+                cpu.pe |= w.paging(); // CR0.PG needs CR0.PE
                 if (old != w.paging()) {
                     postSetCr0(w.paging());
                 }
