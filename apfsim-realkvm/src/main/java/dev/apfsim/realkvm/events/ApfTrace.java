@@ -52,7 +52,8 @@ public record ApfTrace(String side, List<ApfEvent> events, RunEnd end) {
             KEPT_STOP = Pattern.compile("^# vcpu (\\d+) stopped by its guest at (\\d+) ns$");
 
     /**
-     * This trace without the events of vCPU {@code v} after {@code stops.get(v)}: a guest that stopped itself
+     * This trace without the events of vCPU {@code v} after {@code stops.get(v)}, nor its completions that no
+     * page-ready followed: a guest that stopped itself
      * (Linux's panic stops the machine; the model stops the VM there) sees nothing after, though work in
      * flight still completes in a kworker while the VMM tears down.
      */
@@ -60,8 +61,20 @@ public record ApfTrace(String side, List<ApfEvent> events, RunEnd end) {
         if (stops.isEmpty()) {
             return this;
         }
-        return new ApfTrace(side, events.stream().filter(e -> !stops.containsKey(e.vcpu())
-                || e.timeNs() <= stops.get(e.vcpu())).toList(), end);
+        List<ApfEvent> kept = events.stream().filter(e -> !stops.containsKey(e.vcpu())
+                || e.timeNs() <= stops.get(e.vcpu())).toList();
+        // a completion of a fault still outstanding when the guest stopped (no page-ready after it) is work the
+        // guest never saw, however early the kworker got to it on a loaded host
+        List<ApfEvent> out = new java.util.ArrayList<>();
+        for (int i = 0; i < kept.size(); i++) {
+            ApfEvent e = kept.get(i);
+            if (e instanceof ApfEvent.Completed c && stops.containsKey(c.vcpu()) && kept.subList(i + 1, kept.size())
+                    .stream().noneMatch(x -> x instanceof ApfEvent.Ready r && r.vcpu() == c.vcpu() && r.gva() == c.gva())) {
+                continue;
+            }
+            out.add(e);
+        }
+        return new ApfTrace(side, out, end);
     }
 
     /** Each vCPU's events in time order (vCPU -1 holds completions nobody could be matched to). */
