@@ -26,6 +26,11 @@ class InterruptWindowTest {
 
     /** A task asleep on an async PF, and one that keeps IF=0 while the page comes in (2 ms), then runs {@code after}. */
     private static SimRun pageReadyUnderCli(String after) {
+        return withMaskedTask("cli, compute: 10ms, rdmsr: int, sti, " + after + ", compute: 5ms");
+    }
+
+    /** A task asleep on an async PF (the page comes in after 2 ms), and a task {@code masked} running {@code steps}. */
+    private static SimRun withMaskedTask(String steps) {
         return SimRun.of(ScenarioLoader.load("irq-window.yaml", """
                 vm: {vcpus: 1, memory: 64MiB}
                 host:
@@ -36,8 +41,8 @@ class InterruptWindowTest {
                 workload:
                   tasks:
                     - {type: script, name: faulter, steps: [touch: 0x300000]}
-                    - {type: script, name: masked, steps: [cli, compute: 10ms, rdmsr: int, sti, %s, compute: 5ms]}
-                """.formatted(after)));
+                    - {type: script, name: masked, steps: [%s]}
+                """.formatted(steps)));
     }
 
     private static TraceEvent.GuestApfWake tokenWake(SimRun r) {
@@ -79,19 +84,7 @@ class InterruptWindowTest {
     @Test
     void kvmArchInterruptAllowedIsFalseInTheStiShadowSoPopfOpensTheWindowAtOnce() {
         // POPF sets IF without a shadow: the window opens at the boundary right after it
-        SimRun r = SimRun.of(ScenarioLoader.load("popf.yaml", """
-                vm: {vcpus: 1, memory: 64MiB}
-                host:
-                  remote: {latency: 2ms}
-                memory:
-                  regions: [{start: 0x300000, size: 4KiB, state: remote}]
-                guest: {tick: 0}
-                workload:
-                  tasks:
-                    - {type: script, name: faulter, steps: [touch: 0x300000]}
-                    - {type: script, name: masked, steps: [cli, compute: 10ms, rdmsr: int, popf: true,
-                                                            compute: 1ms]}
-                """));
+        SimRun r = withMaskedTask("cli, compute: 10ms, rdmsr: int, popf: true, compute: 1ms");
         long t0 = t0(r);
         assertEquals(t0 + 1_500 + 700 + 500 + 1_500, tokenWake(r).time(), r.dump());
     }
