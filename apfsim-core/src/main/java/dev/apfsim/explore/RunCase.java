@@ -50,9 +50,14 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         m.monitor().setStopOnFirst(true);
         LassoDetector lasso = m.enableLassos(states);
         List<TraceEvent> events = keepTrace ? new ArrayList<>() : List.of();
+        // each line's host CPU column as it was when the event was emitted (threads move between CPUs)
+        java.util.IdentityHashMap<TraceEvent, String> text = new java.util.IdentityHashMap<>();
         int[] count = new int[1];
         if (keepTrace) {
-            m.attach((TraceEvent e) -> events.add(e));
+            m.attach((TraceEvent e) -> {
+                events.add(e);
+                text.put(e, FtraceFormat.line(e, m.hostCpuOf(e.vcpu())));
+            });
         } else {
             // what the shrinker minimises: the protocol events up to and including the first violation
             m.attach((TraceEvent e) -> {
@@ -80,10 +85,14 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         Scenario recorded = s.withCheck(s.check().withChoices(taken, s.check().costLevels()));
         // printed like the --trace file: by simulated time, then emission order (a stable sort)
         List<TraceEvent> sorted = events.stream().sorted(java.util.Comparator.comparingLong(TraceEvent::time)).toList();
-        List<String> lines = sorted.stream().map(FtraceFormat::line).toList();
+        java.util.function.Function<TraceEvent, String> line = e -> {
+            String l = text.get(e);
+            return l != null ? l : FtraceFormat.line(e, m.hostCpuOf(e.vcpu()));
+        };
+        List<String> lines = sorted.stream().map(line).toList();
         List<String> protocol = !keepTrace ? List.of() : lasso.found() != null
-                ? lasso.events().stream().map(FtraceFormat::line).toList()
-                : sorted.stream().filter(e -> ProtocolEvents.is(e)).map(FtraceFormat::line).toList();
+                ? lasso.events().stream().map(line).toList()
+                : sorted.stream().filter(e -> ProtocolEvents.is(e)).map(line).toList();
         int protocolEvents = lasso.found() != null ? lasso.found().cycleEnd()
                 : keepTrace ? (int) protocol.stream().takeWhile(l -> !l.contains("apfsim_violation")).count() + 1
                 : count[0]; // the violation event itself is emitted before it is recorded

@@ -55,6 +55,11 @@ public final class HostCpus implements EventHandler {
         this.sim = sim;
         this.config = config;
         this.cpus = new Cpu[config.count(vcpus)];
+        for (int pin : config.pins()) {
+            if (pin >= cpus.length) {
+                throw new IllegalArgumentException("host.pin: CPU " + pin + " of " + cpus.length + " host CPUs");
+            }
+        }
         for (int i = 0; i < cpus.length; i++) {
             cpus[i] = new Cpu(i);
         }
@@ -66,7 +71,7 @@ public final class HostCpus implements EventHandler {
 
     /** The CPU a vCPU thread starts on: its pinned CPU, or (floating) spread the same way. */
     int home(int vcpu) {
-        return vcpu % cpus.length;
+        return config.home(vcpu, cpus.length);
     }
 
     /**

@@ -55,7 +55,7 @@ public final class NdjsonWriter extends LineWriter {
     }
 
     @Override
-    protected void format(StringBuilder sb, TraceEvent e) {
+    protected void format(StringBuilder sb, TraceEvent e, int hostCpu) {
         append(sb, e);
     }
 }

@@ -107,10 +107,16 @@ final class HostReader {
                 r.choiceField(p, "nested_async_pf", NESTED_ASYNC_PF, dp.nestedAsyncPf()),
                 r.choiceField(p, "nested_pending_save", NESTED_PENDING_SAVE, dp.nestedPendingSave()));
         HostCpuConfig dh = d.hostCpus();
-        HostCpuConfig hostCpus = new HostCpuConfig(
-                r.intField(host, "cpus", 1, 4096, dh.cpus()),
-                r.choiceField(host, "pinning", PINNING, dh.pinning()),
-                r.durField(host, "sched_slice", dh.sliceNs()));
+        java.util.List<Integer> pins = new java.util.ArrayList<>();
+        java.util.List<Node> pinNodes = r.list(host.get("pin"), host.path("pin"), "host CPUs");
+        int cpuCount = r.intField(host, "cpus", 1, 4096, dh.cpus());
+        for (int i = 0; i < pinNodes.size(); i++) {
+            pins.add((int) r.integer(pinNodes.get(i), host.path("pin") + "[" + i + "]", 0,
+                    cpuCount > 0 ? cpuCount - 1 : 4095));
+        }
+        HostCpuConfig hostCpus = new HostCpuConfig(cpuCount,
+                r.choiceField(host, "pinning", PINNING, pins.isEmpty() ? dh.pinning() : HostCpuConfig.Pinning.PINNED),
+                r.durField(host, "sched_slice", dh.sliceNs()), pins.isEmpty() ? dh.pins() : pins);
         if (hostCpus.sliceNs() <= 0) {
             throw r.error(host.get("sched_slice"), host.path("sched_slice"), "expected a duration above 0");
         }

@@ -104,6 +104,9 @@ public final class ScenarioWriter {
         if (k.hostCpus().cpus() > 0) {
             h.put("cpus", k.hostCpus().cpus());
         }
+        if (!k.hostCpus().pins().isEmpty()) {
+            h.put("pin", new java.util.ArrayList<Object>(k.hostCpus().pins()));
+        }
         h.put("pinning", k.hostCpus().pinning().name().toLowerCase());
         h.put("sched_slice", ns(k.hostCpus().sliceNs()));
         h.put("memory_limit", size(s.hostLimitBytes()));

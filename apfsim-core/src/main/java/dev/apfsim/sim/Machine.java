@@ -330,7 +330,15 @@ public final class Machine implements VmObserver, GuestObserver {
     }
 
     public void attach(TraceSink sink) {
+        if (sink instanceof dev.apfsim.trace.LineWriter w) {
+            w.placeBy(this::hostCpuOf); // the ftrace CPU column of vCPU-thread lines
+        }
         tracer.attach(sink);
+    }
+
+    /** The host CPU vCPU {@code vcpu}'s thread runs on now (or last ran on); {@code vcpu} itself if out of range. */
+    public int hostCpuOf(int vcpu) {
+        return vcpu >= 0 && vcpu < vcpus.size() ? vcpus.get(vcpu).hostCpu() : Math.max(vcpu, 0);
     }
 
     /**

@@ -5,27 +5,50 @@ import dev.apfsim.trace.TraceEvent.*;
 /**
  * Formats events as {@code trace-cmd report} lines: {@code comm-pid [cpu] secs.micros: name: fields}, with the
  * fields printed by each tracepoint's own TP_printk format so lines diff cleanly against a real host's trace.
+ *
+ * <p>The CPU column is the CPU that emitted the event, as ftrace prints it: for a vCPU thread's events (and the
+ * VMM's, on the same thread after KVM_RUN returns) the host CPU the thread ran on then, for a kworker its CPU. A
+ * guest line ({@code guest-cpuN-0}) is the guest's own view: its column is the guest CPU (the vCPU), as the guest's
+ * ftrace would print it.
  */
 public final class FtraceFormat {
     private FtraceFormat() {
     }
 
+    /** The line with vCPU thread i on host CPU i (one host CPU per vCPU, pinned). */
     public static String line(TraceEvent e) {
+        return line(e, Math.max(e.vcpu(), 0));
+    }
+
+    /** The line of an event emitted while its vCPU thread ran on host CPU {@code hostCpu}. */
+    public static String line(TraceEvent e, int hostCpu) {
         StringBuilder sb = new StringBuilder(120);
-        appendLine(sb, e);
+        appendLine(sb, e, hostCpu);
         return sb.toString();
     }
 
+    /** {@link #appendLine(StringBuilder, TraceEvent, int)} with vCPU thread i on host CPU i. */
     public static void appendLine(StringBuilder sb, TraceEvent e) {
-        int cpu = Math.max(e.vcpu(), 0);
-        switch (e.actor()) {
-            case VCPU_THREAD, VMM -> sb.append("CPU ").append(cpu).append("/KVM-").append(1000 + cpu);
-            case WORKER -> worker(sb, e);
-            case GUEST -> sb.append("guest-cpu").append(cpu).append('-').append(0);
-        }
-        if (e.actor() == TraceEvent.Actor.WORKER) {
-            cpu = workerCpu(e);
-        }
+        appendLine(sb, e, Math.max(e.vcpu(), 0));
+    }
+
+    /** Appends the line of {@code e}; {@code hostCpu}: where its vCPU thread ran when it was emitted. */
+    public static void appendLine(StringBuilder sb, TraceEvent e, int hostCpu) {
+        int vcpu = Math.max(e.vcpu(), 0);
+        int cpu = switch (e.actor()) {
+            case VCPU_THREAD, VMM -> {
+                sb.append("CPU ").append(vcpu).append("/KVM-").append(1000 + vcpu);
+                yield hostCpu;
+            }
+            case WORKER -> {
+                worker(sb, e);
+                yield workerCpu(e);
+            }
+            case GUEST -> {
+                sb.append("guest-cpu").append(vcpu).append('-').append(0);
+                yield vcpu;
+            }
+        };
         sb.append(" [");
         if (cpu < 100) {
             sb.append('0');

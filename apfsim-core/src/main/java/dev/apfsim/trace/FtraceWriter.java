@@ -28,8 +28,8 @@ public final class FtraceWriter extends LineWriter {
     }
 
     @Override
-    protected void format(StringBuilder sb, TraceEvent event) {
-        FtraceFormat.appendLine(sb, event);
+    protected void format(StringBuilder sb, TraceEvent event, int hostCpu) {
+        FtraceFormat.appendLine(sb, event, hostCpu);
     }
 
     public Path path() {

@@ -24,7 +24,10 @@ public abstract class LineWriter extends StreamingSink {
     private final PriorityQueue<Held> held = new PriorityQueue<>();
     private long emitted;
 
-    private record Held(TraceEvent event, long seq) implements Comparable<Held> {
+    /** The host CPU a vCPU's thread runs on now (the CPU column of its lines); vCPU i on CPU i until told. */
+    private java.util.function.IntUnaryOperator placement = v -> v;
+
+    private record Held(TraceEvent event, long seq, int hostCpu) implements Comparable<Held> {
         @Override
         public int compareTo(Held o) {
             int c = Long.compare(event.time(), o.event.time());
@@ -44,29 +47,38 @@ public abstract class LineWriter extends StreamingSink {
         this.clock = clock;
     }
 
-    /** Appends the line for {@code e}, without the newline. */
-    protected abstract void format(StringBuilder sb, TraceEvent e);
+    /**
+     * Where each vCPU thread runs, asked when an event arrives (a held event keeps the CPU it was emitted on).
+     */
+    public final synchronized void placeBy(java.util.function.IntUnaryOperator hostCpuOfVcpu) {
+        this.placement = hostCpuOfVcpu;
+    }
+
+    /** Appends the line for {@code e}, without the newline; {@code hostCpu}: where its vCPU thread ran. */
+    protected abstract void format(StringBuilder sb, TraceEvent e, int hostCpu);
 
     @Override
     protected final void handle(TraceEvent e) throws IOException {
+        int hostCpu = placement.applyAsInt(Math.max(e.vcpu(), 0));
         if (clock == null) {
-            writeLine(e);
+            writeLine(e, hostCpu);
             return;
         }
         long now = clock.getAsLong();
         if (held.isEmpty() && e.time() <= now) {
-            writeLine(e); // the usual case: nothing held, nothing can come before it
+            writeLine(e, hostCpu); // the usual case: nothing held, nothing can come before it
             return;
         }
-        held.add(new Held(e, emitted++));
+        held.add(new Held(e, emitted++, hostCpu));
         while (!held.isEmpty() && (held.peek().event().time() <= now || held.size() > MAX_HELD)) {
-            writeLine(held.poll().event());
+            Held h = held.poll();
+            writeLine(h.event(), h.hostCpu());
         }
     }
 
-    private void writeLine(TraceEvent e) throws IOException {
+    private void writeLine(TraceEvent e, int hostCpu) throws IOException {
         line.setLength(0);
-        format(line, e);
+        format(line, e, hostCpu);
         line.append('\n');
         write(line);
         lines++;
@@ -75,7 +87,8 @@ public abstract class LineWriter extends StreamingSink {
     @Override
     protected final void finish() throws IOException {
         while (!held.isEmpty()) { // the run is over (or interrupted): whatever is held comes last, in order
-            writeLine(held.poll().event());
+            Held h = held.poll();
+            writeLine(h.event(), h.hostCpu());
         }
     }
 

@@ -770,9 +770,10 @@ class ReferenceBehaviourTest {
         for (int i = 1; i < tokens.size(); i++) {
             assertEquals(tokens.get(i - 1) + 0x1000, tokens.get(i), "tokens climb");
         }
-        // one cycle: try, not_present, completed (GUP failed at once on the vCPU's CPU, ignored), ready + IRQ, #PF
+        // one cycle: try, not_present, completed (GUP failed at once on the vCPU's CPU, ignored), the prefault's
+        // blocking GUP on the vCPU thread (kvm_arch_async_page_ready, fails at once too, ignored), ready + IRQ, #PF
         List<String> cycle = List.of("kvm_try_async_get_page", "kvm_async_pf_not_present", "kvm_async_pf_completed",
-                "kvm_async_pf_ready", "kvm_apic_accept_irq", "kvm_inj_exception");
+                "apfsim_sync_fault", "kvm_async_pf_ready", "kvm_apic_accept_irq", "kvm_inj_exception");
         List<String> seq = names(afterBoot(r));
         for (int i = 0; i + cycle.size() <= 49 * cycle.size(); i += cycle.size()) {
             assertEquals(cycle, seq.subList(i, i + cycle.size()), "cycle at " + i);

@@ -93,7 +93,9 @@ class WorkloadOutcomesTest {
                     assertEquals("vm_stopped", on.outcome(), p.toString());
                     assertEquals("efault", why);
                     assertEquals(1, on.all(TraceEvent.NotPresent.class).size(), "one async round only");
-                    assertEquals(1, on.all(TraceEvent.SyncFault.class).size());
+                    // the prefault of the failed item (kvm_arch_async_page_ready), then the forced synchronous retry
+                    assertEquals(List.of("sync_faults_prefetch", "sync_faults_error_gfn"),
+                            on.all(TraceEvent.SyncFault.class).stream().map(TraceEvent.SyncFault::reason).toList());
                 }
                 case EFAULT_REQUEST -> { // the request exits before the next entry
                     assertEquals("vm_stopped", on.outcome());

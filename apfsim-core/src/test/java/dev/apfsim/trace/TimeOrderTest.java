@@ -45,7 +45,11 @@ class TimeOrderTest {
                 ftrace.orderBy(m.simulator()::now);
                 events.orderBy(m.simulator()::now);
                 List<TraceEvent> emitted = new ArrayList<>();
-                m.attach(emitted::add);
+                java.util.IdentityHashMap<TraceEvent, Integer> hostCpu = new java.util.IdentityHashMap<>();
+                m.attach(e -> {
+                    emitted.add(e);
+                    hostCpu.put(e, m.hostCpuOf(e.vcpu())); // the CPU column: where the vCPU thread runs now
+                });
                 m.attach(ftrace);
                 m.attach(events);
                 RunResult r = m.run();
@@ -56,7 +60,7 @@ class TimeOrderTest {
                 assertEquals(plain.fingerprint(), r.fingerprint(), "writers never change the fingerprint: " + label);
                 List<String> lines = text.toString().lines().toList();
                 List<String> expected = emitted.stream().sorted(java.util.Comparator.comparingLong(TraceEvent::time))
-                        .map(FtraceFormat::line).toList();
+                        .map(e -> FtraceFormat.line(e, hostCpu.get(e))).toList();
                 assertEquals(expected, lines, "ftrace text = the events by time, then emission order: " + label);
                 long last = -1;
                 for (String l : ndjson.toString().lines().toList()) {

@@ -23,7 +23,7 @@ public record ModelSide(List<String> lines, RunEnd end, RunResult result) {
     public static ModelSide run(Scenario s) {
         Machine m = new Machine(s);
         List<String> lines = new ArrayList<>();
-        m.attach(e -> lines.add(FtraceFormat.line(e)));
+        m.attach(e -> lines.add(FtraceFormat.line(e, m.hostCpuOf(e.vcpu()))));
         RunResult r = m.run();
         return new ModelSide(List.copyOf(lines), end(r), r);
     }
