@@ -141,7 +141,7 @@ public final class Machine implements VmObserver, GuestObserver {
                 }
             }
         }
-        tracer.attachProbe(new ModelChecks(monitor, vcpus));
+        tracer.attachProbe(new ModelChecks(monitor, vcpus, this::guestProgress));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
         this.gfnHashCheck = new dev.apfsim.check.GfnHashCheck(x86, monitor);
         if (!sim.choices().isDefault() && !s.check().perturbKinds().isEmpty() && s.check().maxPerturbations() > 0) {
@@ -416,6 +416,18 @@ public final class Machine implements VmObserver, GuestObserver {
             p += Math.max(0, t.programPosition());
             if (t.state() == Task.State.DONE || t.state() == Task.State.KILLED) {
                 p++;
+            }
+        }
+        return p;
+    }
+
+    /** What {@link #progress()} counts of the tasks of guest CPU {@code cpu} (tasks are pinned to their CPU). */
+    private long guestProgress(int cpu) {
+        long p = 0;
+        for (Task t : guest.tasks()) {
+            if (t.cpu == cpu) {
+                p += Math.max(0, t.programPosition()) + t.ops()
+                        + (t.state() == Task.State.DONE || t.state() == Task.State.KILLED ? 1 : 0);
             }
         }
         return p;
