@@ -51,7 +51,10 @@ public enum Invariant {
     WAKE_ALL_SCOPE("wake-all-scope"),
     /** The run stopped advancing simulated time (a loop of zero-time steps). */
     NO_PROGRESS("no-progress"),
-    /** The run took longer than the checker's per-run watchdog (wall time): the model hangs. */
+    /**
+     * A checked run took more engine events than {@code check.max_events} (deterministic), or more wall time than the
+     * checker's watchdog: the model hangs.
+     */
     WATCHDOG("watchdog"),
     /** The guest kernel panicked. */
     GUEST_PANIC("guest-panic");

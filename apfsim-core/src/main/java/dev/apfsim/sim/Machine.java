@@ -503,7 +503,7 @@ public final class Machine implements VmObserver, GuestObserver {
         }
         if (outcome == null && sim.stalledAt() >= 0) {
             outcome = new Outcome.NoProgress(sim.stalledAt(), sim.eventCount());
-        } else if (outcome == null && sim.interrupted()) {
+        } else if (outcome == null && (sim.interrupted() || sim.stepLimited())) {
             outcome = new Outcome.Interrupted(now, sim.eventCount());
         }
         for (KvmVcpu v : vcpus) {
