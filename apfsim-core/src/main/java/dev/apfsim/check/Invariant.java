@@ -29,6 +29,11 @@ public enum Invariant {
     /** HLT returned at once again and again: done items pending that can never be dequeued (100% CPU). */
     HLT_BUSY_LOOP("hlt-busy-loop"),
     /**
+     * A vCPU exited again and again at a high rate while its guest made no progress (no event injected, no block,
+     * no script step, operation or task end): reported with the exits per simulated second.
+     */
+    EXIT_STORM("exit-storm"),
+    /**
      * arm64: a data abort was injected while the guest ran a non-reentrant part of its exception entry or exit code
      * (vector stub, kernel_entry before ELR_EL1/SPSR_EL1 are saved, kernel_exit after they are restored), so the
      * interrupted context's return state was overwritten.
@@ -46,7 +51,10 @@ public enum Invariant {
     WAKE_ALL_SCOPE("wake-all-scope"),
     /** The run stopped advancing simulated time (a loop of zero-time steps). */
     NO_PROGRESS("no-progress"),
-    /** The run took longer than the checker's per-run watchdog (wall time): the model hangs. */
+    /**
+     * A checked run took more engine events than {@code check.max_events} (deterministic), or more wall time than the
+     * checker's watchdog: the model hangs.
+     */
     WATCHDOG("watchdog"),
     /** The guest kernel panicked. */
     GUEST_PANIC("guest-panic");

@@ -29,8 +29,17 @@ public final class ModelChecks implements ProbeListener {
     /** The token delivered for each fault the guest entered; absent (-1) for a regular fault. */
     private final Long2LongHashMap faultTruth = new Long2LongHashMap(-1);
 
+    private final ExitStorm storm;
+
+    /** Checks without a guest to watch: only injections and blocks count as progress for {@code exit-storm}. */
     public ModelChecks(Monitor monitor, List<? extends VcpuView> vcpus) {
+        this(monitor, vcpus, cpu -> 0);
+    }
+
+    /** {@code guestProgress}: per CPU, a count that grows whenever one of its guest tasks makes progress. */
+    public ModelChecks(Monitor monitor, List<? extends VcpuView> vcpus, java.util.function.IntToLongFunction guestProgress) {
         this.monitor = monitor;
+        this.storm = new ExitStorm(monitor, vcpus.size(), guestProgress);
         this.vcpus = vcpus;
         this.hltSpins = new long[vcpus.size()];
         this.busyLoopReported = new boolean[vcpus.size()];
@@ -86,7 +95,9 @@ public final class ModelChecks implements ProbeListener {
             }
             case Probe.PageReadyDropped d -> monitor.violation(d.vcpu(), Invariant.PAGE_READY_DROPPED,
                     "page-ready vector " + d.vector() + " dropped by a software-disabled LAPIC; token slot stays busy");
+            case Probe.VmExit x -> storm.exit(x.vcpu());
             case Probe.HaltExit h -> {
+                storm.hlt(h.vcpu());
                 if (++hltSpins[h.vcpu()] == HLT_BUSY_LOOP_EXITS && !busyLoopReported[h.vcpu()]) {
                     busyLoopReported[h.vcpu()] = true;
                     monitor.violation(h.vcpu(), Invariant.HLT_BUSY_LOOP, hltSpins[h.vcpu()]
@@ -94,7 +105,10 @@ public final class ModelChecks implements ProbeListener {
                             + " completions on the done list that cannot be dequeued)");
                 }
             }
-            case Probe.HaltProgress h -> hltSpins[h.vcpu()] = 0;
+            case Probe.HaltProgress h -> {
+                hltSpins[h.vcpu()] = 0;
+                storm.progress(h.vcpu());
+            }
             case Probe.Prefault f -> {
                 boolean changed = f.nowDirect() != f.faultDirect() || f.nowGuestMode() != f.faultGuestMode()
                         || (!f.nowDirect() && f.nowCr3() != f.faultCr3());

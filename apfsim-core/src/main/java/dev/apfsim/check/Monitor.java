@@ -29,6 +29,11 @@ public final class Monitor {
         this.stopOnFirst = stop;
     }
 
+    /** The engine's clock (for checks that measure simulated time between probes). */
+    public long now() {
+        return sim.now();
+    }
+
     public void violation(int vcpu, Invariant invariant, String detail) {
         violation(sim.now(), vcpu, invariant, detail);
     }

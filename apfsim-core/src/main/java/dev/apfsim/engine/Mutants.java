@@ -13,7 +13,7 @@ public final class Mutants {
         IGNORE_SLOT_BUSY,
         /** {@code alloc_apf_token} no longer skips token 0 when the id wraps. */
         TOKEN_ZERO_ON_WRAP,
-        /** {@code kvm_can_deliver_async_pf} no longer refuses CR0.PG=0 (no built-in fixed variant faults with it). */
+        /** {@code kvm_can_deliver_async_pf} no longer refuses CR0.PG=0 (built-in paging-off faults with it). */
         DELIVER_WITH_PAGING_OFF,
         /** {@code kvm_can_do_async_pf} no longer refuses a fault with interrupts off. */
         ASYNC_WITH_IRQS_OFF,

@@ -29,6 +29,9 @@ public final class Simulator {
     private volatile long publishedNow;
     private volatile long publishedEvents;
     private static final int CHECK_EVERY = 4096;
+    /** At most this many steps (events and inline continuations) per run; then the run stops, step-limited. */
+    private long maxSteps = Long.MAX_VALUE;
+    private boolean stepLimited;
     private Probe probe;
 
     // the continuation an actor asked to run next ({@link #continueAt}), with the sequence number it got then
@@ -67,6 +70,33 @@ public final class Simulator {
     /** Continuations run without the queue ({@link #continueAt}): not engine events, each a step of its actor. */
     public long inlineSteps() {
         return inlineSteps;
+    }
+
+    /** Steps run so far: events popped from the queue and continuations run inline. */
+    public long steps() {
+        return events + inlineSteps;
+    }
+
+    /**
+     * Stops the run before its step number {@code max + 1} ({@link #stepLimited()}): the checker's deterministic
+     * watchdog, since steps, unlike wall time, do not depend on the machine.
+     */
+    public void setMaxSteps(long max) {
+        this.maxSteps = max;
+    }
+
+    /** True when the run stopped at {@link #setMaxSteps its step bound}. */
+    public boolean stepLimited() {
+        return stepLimited;
+    }
+
+    /** Stops the run if it has taken all the steps it may. */
+    private boolean atStepLimit() {
+        if (events + inlineSteps >= maxSteps) {
+            stepLimited = true;
+            stopped = true;
+        }
+        return stopped;
     }
 
     /** Installs {@code p} (null: none, the default, which costs one test per event). */
@@ -181,7 +211,7 @@ public final class Simulator {
     private boolean runContinuation() {
         EventHandler h = nextHandler;
         nextHandler = null;
-        if (stopped || nextTime >= until || nextTime >= queue.peekTime()) {
+        if (atStepLimit() || nextTime >= until || nextTime >= queue.peekTime()) {
             queue.pushWithSeq(nextTime, nextSeq, h, nextCode, nextArg);
             return true;
         }
@@ -219,6 +249,9 @@ public final class Simulator {
                 publishedNow = now;
                 publishedEvents = events;
                 return true;
+            }
+            if (atStepLimit()) {
+                break;
             }
             queue.pop(choices);
             now = queue.poppedTime();

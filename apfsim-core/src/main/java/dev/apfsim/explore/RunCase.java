@@ -69,6 +69,7 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         if (setup != null) {
             setup.accept(m);
         }
+        m.simulator().setMaxSteps(s.check().maxEvents());
         java.util.concurrent.ScheduledFuture<?> watchdog = WATCHDOG.schedule(m.simulator()::requestInterrupt,
                 WATCHDOG_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
         RunResult r;
@@ -77,7 +78,11 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         } finally {
             watchdog.cancel(false);
         }
-        if (m.simulator().interrupted() && m.monitor().first() == null) {
+        if (m.simulator().stepLimited() && m.monitor().first() == null) {
+            m.monitor().violation(0, Invariant.WATCHDOG, "the run took " + s.check().maxEvents() + " events (queued "
+                    + "and inline) by " + String.format("%.6f", m.simulator().now() / 1e9) + " s of simulated time "
+                    + "without ending (check.max_events): the model hangs");
+        } else if (m.simulator().interrupted() && m.monitor().first() == null) {
             m.monitor().violation(0, Invariant.WATCHDOG, "the run took more than " + WATCHDOG_SECONDS
                     + " s of wall time (" + m.simulator().eventCount() + " events): the model hangs");
         }

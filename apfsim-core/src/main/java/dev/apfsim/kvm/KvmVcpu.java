@@ -54,6 +54,8 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
     private long gen;
     private GuestExit pendingExit;
     private final HostCpus cpus;
+    /** Fired at every exit (the checker counts them: exit-storm). */
+    private final Probe.VmExit exitProbe;
     /** The host CPU the thread runs on, or last ran on. */
     private int hostCpu;
     /** While PREEMPTED: host work still owed when the CPU comes back (ns). */
@@ -82,6 +84,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         this.cpus = cpus;
         this.hostCpu = cpus.home(id);
         this.id = id;
+        this.exitProbe = new Probe.VmExit(id);
         this.sim = sim;
         this.costs = costs;
         this.asyncPfEnabled = asyncPfEnabled;
@@ -341,6 +344,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
 
     private void exitStarted() {
         metrics.counters.inc(Counter.VM_EXITS);
+        probe(exitProbe);
         time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
         vcpuState(sim.now(), "host");
         state = RunState.IN_HOST;

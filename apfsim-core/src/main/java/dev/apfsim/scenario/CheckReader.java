@@ -100,6 +100,7 @@ final class CheckReader {
             fairness = r.choice(c.get("fairness"), c.path("fairness"), FAIRNESS);
         }
         return new CheckSpec(scheduleSeed, List.copyOf(perturbations), List.copyOf(kinds), max, jitter, choices,
-                levels, fairness);
+                levels, fairness, c.has("max_events") ? r.integer(c.get("max_events"), c.path("max_events"), 1,
+                Long.MAX_VALUE) : CheckSpec.DEFAULT_MAX_EVENTS);
     }
 }

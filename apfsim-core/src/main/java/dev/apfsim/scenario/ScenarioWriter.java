@@ -272,6 +272,9 @@ public final class ScenarioWriter {
             c.costLevels().forEach((k, l) -> levels.put(k.key(), l));
             m.put("cost_levels", levels);
         }
+        if (c.maxEvents() != CheckSpec.DEFAULT_MAX_EVENTS) {
+            m.put("max_events", c.maxEvents());
+        }
         if (c.fairness() != dev.apfsim.check.Fairness.WEAK) {
             m.put("fairness", c.fairness().key());
         }

@@ -141,7 +141,7 @@ public final class Machine implements VmObserver, GuestObserver {
                 }
             }
         }
-        tracer.attachProbe(new ModelChecks(monitor, vcpus));
+        tracer.attachProbe(new ModelChecks(monitor, vcpus, this::guestProgress));
         this.sleeperCheck = new SleeperCheck(guest, vcpus, monitor, s.livenessBoundNs());
         this.gfnHashCheck = new dev.apfsim.check.GfnHashCheck(x86, monitor);
         if (!sim.choices().isDefault() && !s.check().perturbKinds().isEmpty() && s.check().maxPerturbations() > 0) {
@@ -429,6 +429,18 @@ public final class Machine implements VmObserver, GuestObserver {
         return p;
     }
 
+    /** What {@link #progress()} counts of the tasks of guest CPU {@code cpu} (tasks are pinned to their CPU). */
+    private long guestProgress(int cpu) {
+        long p = 0;
+        for (Task t : guest.tasks()) {
+            if (t.cpu == cpu) {
+                p += Math.max(0, t.programPosition()) + t.ops()
+                        + (t.state() == Task.State.DONE || t.state() == Task.State.KILLED ? 1 : 0);
+            }
+        }
+        return p;
+    }
+
     public Monitor monitor() {
         return monitor;
     }
@@ -499,7 +511,7 @@ public final class Machine implements VmObserver, GuestObserver {
         }
         if (outcome == null && sim.stalledAt() >= 0) {
             outcome = new Outcome.NoProgress(sim.stalledAt(), sim.eventCount());
-        } else if (outcome == null && sim.interrupted()) {
+        } else if (outcome == null && (sim.interrupted() || sim.stepLimited())) {
             outcome = new Outcome.Interrupted(now, sim.eventCount());
         }
         for (KvmVcpu v : vcpus) {

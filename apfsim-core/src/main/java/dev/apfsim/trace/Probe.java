@@ -35,6 +35,13 @@ public sealed interface Probe {
     record PageReadyDropped(int vcpu, int vector) implements Probe {
     }
 
+    /**
+     * The vCPU exits to the host (any exit: its handling starts). One instance per vCPU is fired again and again,
+     * so counting exits allocates nothing.
+     */
+    record VmExit(int vcpu) implements Probe {
+    }
+
     /** A HLT exit (the vCPU will re-check whether it can block); {@code doneSize} completions wait. */
     record HaltExit(int vcpu, int doneSize) implements Probe {
     }

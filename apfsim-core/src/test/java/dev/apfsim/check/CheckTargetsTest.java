@@ -37,6 +37,7 @@ class CheckTargetsTest {
             "seed-004-many-failing, error-gfn, livelock, 44",
             "token-wrap, old, token-zero, 30",
             "lapic-disabled, old, page-ready-dropped, 30",
+            "paging-off, old, undeliverable-injected, 30",
     })
     void violatingVariantIsFoundFastWithAShortTrace(String name, String v, String invariant, int maxEvents)
             throws Exception {
@@ -59,7 +60,7 @@ class CheckTargetsTest {
     @ParameterizedTest(name = "{0} --variant {1} holds within bound 2")
     @CsvSource({"seed-000-nested, fixed", "seed-001-page-ready, fixed", "seed-003-prefault, fixed",
             "seed-004-error-loop, error-gfn", "seed-004-error-loop, error-gfn-hash", "token-wrap, fixed",
-            "lapic-disabled, fixed", "seed-002-arm64, fixed"})
+            "lapic-disabled, fixed", "seed-002-arm64, fixed", "paging-off, fixed"})
     void fixedVariantHoldsWithinTheBound(String name, String v) throws Exception {
         Explorer.Report r = Explorer.explore(variant(name, v), new Explorer.Options(Strategy.EXHAUSTIVE, 1, 1, 1, 0,
                 3, 2, 20_000), n -> { });

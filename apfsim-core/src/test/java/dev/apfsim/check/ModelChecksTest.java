@@ -21,8 +21,10 @@ class ModelChecksTest {
     final List<VcpuView.Outstanding> queue = new ArrayList<>();
     final Monitor monitor = new Monitor(sim, tracer);
 
+    final VcpuView v;
+
     ModelChecksTest() {
-        VcpuView v = new VcpuView() {
+        v = new VcpuView() {
             public int id() {
                 return 0;
             }
@@ -109,5 +111,43 @@ class ModelChecksTest {
                 "wake-all-scope: wake-all on CPU 1 unhashed the dummy node of token 0x2000 registered on CPU 0"),
                 violations());
         assertEquals(20, monitor.violations().getFirst().timeNs(), "at the guest's inline time");
+    }
+
+    /** Fires {@code n} exits of vCPU 0, {@code gapNs} apart, as the engine's events, then runs the simulator. */
+    private void exits(Simulator s, Tracer t, int n, long gapNs, Runnable every) {
+        long at = s.now();
+        for (int i = 0; i < n; i++) {
+            at += gapNs;
+            s.at(at, (c, a) -> {
+                t.probe(new Probe.VmExit(0));
+                every.run();
+            }, 0, 0);
+        }
+        s.run(Long.MAX_VALUE);
+    }
+
+    @Test
+    void exitStormIsTwentyThousandExitsWithinASecondWithNoProgress() {
+        exits(sim, tracer, 19_999, 1_000, () -> { });
+        tracer.probe(new Probe.HaltProgress(0)); // an injection: the count starts over
+        exits(sim, tracer, 19_999, 1_000, () -> { });
+        assertEquals(List.of(), violations());
+        exits(sim, tracer, 1, 1_000, () -> { });
+        assertEquals(List.of("exit-storm: 20000 exits in 19.999 simulated ms (1000050 exits/s, 0 of them HLT) "
+                + "with no progress"), violations());
+    }
+
+    @Test
+    void exitsSlowerThanTwentyThousandPerSecondOrWithGuestProgressAreNoStorm() {
+        exits(sim, tracer, 60_000, 100_000, () -> { }); // 10,000 exits/s
+        long[] steps = {0};
+        Simulator s2 = new Simulator(1);
+        Tracer t2 = new Tracer();
+        List<TraceEvent> e2 = new ArrayList<>();
+        t2.attach(e2::add);
+        t2.attachProbe(new ModelChecks(new Monitor(s2, t2), List.of(v), cpu -> steps[0]));
+        exits(s2, t2, 100_000, 1_000, () -> steps[0]++); // a script step with every exit (an OUT loop)
+        assertEquals(List.of(), violations());
+        assertEquals(List.of(), e2.stream().filter(e -> e instanceof TraceEvent.Violation).toList());
     }
 }
