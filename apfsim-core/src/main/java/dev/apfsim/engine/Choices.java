@@ -17,7 +17,10 @@ public interface Choices {
         GUEST_TASK("guest-task"),
         /** A host CPU picks its next thread among runnable vCPU threads and kworkers (0: the host's own pick). */
         HOST_THREAD("host-thread"),
-        /** An interrupt for a vCPU in guest mode: taken at once (0) or a few instruction boundaries later. */
+        /**
+         * A kick (interrupt, request) for a vCPU in guest mode: taken now (0), or at the k-th next instruction
+         * boundary of the guest's own execution (k = 1..3, the end of the current compute step being the first).
+         */
         IRQ_BOUNDARY("irq-boundary"),
         /** A cost or latency this time: the scenario's value (0), ten times shorter (1) or ten times longer (2). */
         COST_LEVEL("cost-level"),

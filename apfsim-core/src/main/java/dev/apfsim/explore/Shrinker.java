@@ -70,7 +70,10 @@ public final class Shrinker {
         return best;
     }
 
-    /** Decisions back to the scenario's own: all, each half, then one at a time (the last ones first). */
+    /**
+     * Decisions back to the scenario's own: all, then each half, quarter, ... (delta debugging's chunks, so a long
+     * random sequence loses most of its deviations in few re-runs), then one at a time (the last ones first).
+     */
     private List<Scenario> fewerDeviations(Scenario s) {
         ChoiceSequence c = s.check().choices();
         List<Integer> at = new ArrayList<>();
@@ -84,9 +87,10 @@ public final class Shrinker {
             return out;
         }
         out.add(withChoices(s, ChoiceSequence.NONE));
-        if (at.size() > 2) {
-            out.add(withChoices(s, zero(c, at.subList(0, at.size() / 2))));
-            out.add(withChoices(s, zero(c, at.subList(at.size() / 2, at.size()))));
+        for (int chunks = 2; chunks < at.size(); chunks *= 2) {
+            for (int i = 0; i < chunks; i++) {
+                out.add(withChoices(s, zero(c, at.subList(i * at.size() / chunks, (i + 1) * at.size() / chunks))));
+            }
         }
         for (int k = at.size() - 1; k >= 0; k--) {
             out.add(withChoices(s, c.with(at.get(k), 0)));
