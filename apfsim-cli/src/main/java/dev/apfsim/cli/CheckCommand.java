@@ -95,6 +95,10 @@ final class CheckCommand implements Callable<Integer> {
             description = "Exhaustive: give up (inconclusive) after N runs (default: ${DEFAULT-VALUE}).")
     int maxStates;
 
+    @Option(names = "--no-por", description = "Exhaustive: no partial-order reduction (explore both orders of "
+            + "simultaneous events that commute too, to compare).")
+    boolean noPor;
+
     @Option(names = "--replay", paramLabel = "CHOICES",
             description = "Run once with these decisions (the choice sequence a violation printed, e.g. 0*41,2,1) "
                     + "and report what breaks.")
@@ -165,7 +169,7 @@ final class CheckCommand implements Callable<Integer> {
         } else {
             try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
                 report = Explorer.explore(base, new Explorer.Options(strat, runs, seed, threads, shrinkBudget,
-                                depth, bound, maxStates),
+                                depth, bound, maxStates, !noPor),
                         done -> bar.update(Math.min(done, runs), String.format("%.0f runs/s, no violation yet",
                                 done / Math.max(1e-9, bar.elapsedSeconds()))));
             }
@@ -273,8 +277,11 @@ final class CheckCommand implements Callable<Integer> {
     /** One line: what was explored, how, and how long it took to find. */
     private static String summary(Explorer.Report r) {
         Explorer.Finding f = r.finding();
-        return String.format("summary: strategy %s, %,d runs, %,d distinct abstract states%s, %s", r.strategy().key(),
-                r.runsDone(), r.distinctStates(), r.strategy() == Strategy.EXHAUSTIVE ? ", bound " + r.bound() : "",
+        String por = r.strategy() != Strategy.EXHAUSTIVE ? "" : r.porSkipped() < 0 ? ", no partial-order reduction"
+                : String.format(", partial-order reduction (%,d event orders skipped)", r.porSkipped());
+        return String.format("summary: strategy %s, %,d runs, %,d distinct abstract states%s%s, %s",
+                r.strategy().key(), r.runsDone(), r.distinctStates(),
+                r.strategy() == Strategy.EXHAUSTIVE ? ", bound " + r.bound() : "", por,
                 f == null ? String.format("no violation in %.2f s", r.wallNs() / 1e9)
                         : String.format("found in %.2f s", f.wallNsToFind() / 1e9));
     }
@@ -304,6 +311,10 @@ final class CheckCommand implements Callable<Integer> {
         if (r.strategy() == Strategy.EXHAUSTIVE) {
             m.put("bound", r.bound());
             m.put("bound_exhausted", r.complete());
+            m.put("partial_order_reduction", r.porSkipped() >= 0);
+            if (r.porSkipped() >= 0) {
+                m.put("por_skipped", r.porSkipped());
+            }
         }
         Explorer.Finding f = r.finding();
         m.put("violation_found", f != null);

@@ -67,7 +67,8 @@ public interface Choices {
 
     /**
      * One of {@code n > 1} alternatives at {@code point}, an index in [0, n). {@code ids} names the alternatives
-     * where they are threads (task ids, in the order of the alternatives), else null.
+     * where they are threads (task ids, in the order of the alternatives) or events ({@link EventHandler#footprint}
+     * of each, for {@link Point#EVENT_ORDER}), else null.
      */
     int pick(Point point, int n, int[] ids);
 

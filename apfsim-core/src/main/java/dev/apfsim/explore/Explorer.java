@@ -31,9 +31,15 @@ public final class Explorer {
      * @param depth PCT's bug depth d
      * @param bound exhaustive: at most this many decisions that differ from the scenario's own
      * @param maxStates exhaustive: stop (inconclusive) after this many runs
+     * @param por exhaustive: partial-order reduction over independent simultaneous events
      */
     public record Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
-                          int maxStates) {
+                          int maxStates, boolean por) {
+        public Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
+                       int maxStates) {
+            this(strategy, runs, seed, jobs, shrinkBudget, depth, bound, maxStates, true);
+        }
+
         public Options(int runs, long seed, int jobs, int shrinkBudget) {
             this(Strategy.PORTFOLIO, runs, seed, jobs, shrinkBudget, 3, 2, 20_000);
         }
@@ -46,10 +52,18 @@ public final class Explorer {
 
     /**
      * What was explored: {@code runsDone} runs, {@code distinctStates} abstract states among them; exhaustive also
-     * says whether the bound was exhausted ({@code complete}); PCT its per-run guarantee.
+     * says whether the bound was exhausted ({@code complete}) and how many alternatives its partial-order
+     * reduction left out ({@code porSkipped}, -1 without it); PCT its per-run guarantee.
      */
     public record Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs,
-                         Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee) {
+                         Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee,
+                         long porSkipped) {
+        public Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs,
+                      Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee) {
+            this(runsDone, finding, violationsInBatch, wallNs, strategy, distinctStates, bound, complete, guarantee,
+                    -1);
+        }
+
         public Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs) {
             this(runsDone, finding, violationsInBatch, wallNs, Strategy.PORTFOLIO, 0, 0, false, null);
         }

@@ -381,6 +381,12 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         }
     }
 
+    /** This thread's events touch this vCPU and the host CPU it runs on (and the guest pages it touches). */
+    @Override
+    public int footprint() {
+        return EventHandler.local(id, hostCpu);
+    }
+
     @Override
     public void onEvent(int code, long arg) {
         inOwnEvent = true;
