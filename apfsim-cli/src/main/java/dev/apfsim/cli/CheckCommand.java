@@ -99,6 +99,12 @@ final class CheckCommand implements Callable<Integer> {
             + "simultaneous events that commute too, to compare).")
     boolean noPor;
 
+    @Option(names = "--fairness", paramLabel = "F",
+            description = "Which cycles with no progress are a livelock: none (any), weak (no task stays runnable "
+                    + "through the cycle without running; the default, or the scenario's check.fairness) or strong "
+                    + "(no task runnable at some point of it without running).")
+    String fairness;
+
     @Option(names = "--replay", paramLabel = "CHOICES",
             description = "Run once with these decisions (the choice sequence a violation printed, e.g. 0*41,2,1) "
                     + "and report what breaks.")
@@ -137,6 +143,13 @@ final class CheckCommand implements Callable<Integer> {
             throw new Main.UserException("--runs must be at least 1");
         }
         Scenario base = options.load(scenario, List.of());
+        if (fairness != null) {
+            try {
+                base = base.withCheck(base.check().withFairness(dev.apfsim.check.Fairness.fromKey(fairness)));
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException("--fairness: " + e.getMessage());
+            }
+        }
         long seed = options.seed != null ? options.seed : base.seed();
         int threads = jobs != null ? Math.max(1, jobs) : Runtime.getRuntime().availableProcessors();
         if (rows == null && (shard != null || force)) {

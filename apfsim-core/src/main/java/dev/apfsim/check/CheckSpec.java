@@ -17,12 +17,14 @@ import java.util.Map;
  * @param jitter            relative jitter of scripted compute steps per explored run (0.1 = ±10 %)
  * @param choices           decisions at the model's choice points, replayed in order ({@link ChoiceSequence})
  * @param costLevels        per-run scaling of costs: level l multiplies the cost by 10^(l/6)
+ * @param fairness          which cycles with no progress count as a livelock
  */
 public record CheckSpec(long scheduleSeed, List<Perturbation> perturbations, List<Perturbation.Kind> perturbKinds,
                         int maxPerturbations, double jitter, ChoiceSequence choices,
-                        Map<Choices.Cost, Integer> costLevels) {
+                        Map<Choices.Cost, Integer> costLevels, Fairness fairness) {
 
-    public static final CheckSpec NONE = new CheckSpec(0, List.of(), List.of(), 0, 0, ChoiceSequence.NONE, Map.of());
+    public static final CheckSpec NONE = new CheckSpec(0, List.of(), List.of(), 0, 0, ChoiceSequence.NONE, Map.of(),
+            Fairness.WEAK);
 
     public CheckSpec {
         EnumMap<Choices.Cost, Integer> levels = new EnumMap<>(Choices.Cost.class);
@@ -36,15 +38,22 @@ public record CheckSpec(long scheduleSeed, List<Perturbation> perturbations, Lis
 
     public CheckSpec(long scheduleSeed, List<Perturbation> perturbations, List<Perturbation.Kind> perturbKinds,
                      int maxPerturbations, double jitter) {
-        this(scheduleSeed, perturbations, perturbKinds, maxPerturbations, jitter, ChoiceSequence.NONE, Map.of());
+        this(scheduleSeed, perturbations, perturbKinds, maxPerturbations, jitter, ChoiceSequence.NONE, Map.of(),
+                Fairness.WEAK);
     }
 
     public CheckSpec withRun(long schedule, List<Perturbation> p) {
-        return new CheckSpec(schedule, List.copyOf(p), perturbKinds, maxPerturbations, jitter, choices, costLevels);
+        return new CheckSpec(schedule, List.copyOf(p), perturbKinds, maxPerturbations, jitter, choices, costLevels,
+                fairness);
     }
 
     public CheckSpec withChoices(ChoiceSequence c, Map<Choices.Cost, Integer> levels) {
-        return new CheckSpec(scheduleSeed, perturbations, perturbKinds, maxPerturbations, jitter, c, levels);
+        return new CheckSpec(scheduleSeed, perturbations, perturbKinds, maxPerturbations, jitter, c, levels, fairness);
+    }
+
+    public CheckSpec withFairness(Fairness f) {
+        return new CheckSpec(scheduleSeed, perturbations, perturbKinds, maxPerturbations, jitter, choices, costLevels,
+                f);
     }
 
     /** True when a run of this spec is steered by the checker (anything but the scenario's own values). */

@@ -42,6 +42,14 @@ public record ChoiceSequence(int[] picks) {
         return new ChoiceSequence(p);
     }
 
+    /** The sequence with decisions {@code [from, to)} left out: every later decision is taken that much earlier. */
+    public ChoiceSequence without(int from, int to) {
+        int[] p = new int[picks.length - (to - from)];
+        System.arraycopy(picks, 0, p, 0, from);
+        System.arraycopy(picks, to, p, from, picks.length - to);
+        return new ChoiceSequence(p);
+    }
+
     public ChoiceSequence truncate(int n) {
         return new ChoiceSequence(Arrays.copyOf(picks, Math.min(n, picks.length)));
     }

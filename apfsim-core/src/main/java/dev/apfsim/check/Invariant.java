@@ -39,6 +39,11 @@ public enum Invariant {
      * not-present, {@code kvm_del_async_pf_gfn} at page-present).
      */
     GFN_HASH("gfn-hash"),
+    /**
+     * The guest's wake-all ({@code apf_task_wake_all}) woke a sleeper, or unhashed a dummy node, registered on
+     * another CPU: it may only touch the nodes of the CPU that received it ({@code n->cpu == smp_processor_id()}).
+     */
+    WAKE_ALL_SCOPE("wake-all-scope"),
     /** The run stopped advancing simulated time (a loop of zero-time steps). */
     NO_PROGRESS("no-progress"),
     /** The run took longer than the checker's per-run watchdog (wall time): the model hangs. */

@@ -105,6 +105,14 @@ public final class ModelChecks implements ProbeListener {
                             + hex(f.nowCr3()) + " guest_mode=" + f.nowGuestMode());
                 }
             }
+            case Probe.WakeAllUnhashed w -> {
+                if (w.nodeCpu() != w.cpu()) {
+                    monitor.violation(w.time(), w.cpu(), Invariant.WAKE_ALL_SCOPE, "wake-all on CPU " + w.cpu()
+                            + (w.task() < 0 ? " unhashed the dummy node of token " + hex(w.token())
+                            : " woke task " + w.task() + " asleep on token " + hex(w.token()))
+                            + " registered on CPU " + w.nodeCpu());
+                }
+            }
             case Probe.NotificationDelivered d -> delivered[d.vcpu()] = d.token();
             case Probe.GuestFaultEntered e -> {
                 if (delivered[e.cpu()] < 0) {

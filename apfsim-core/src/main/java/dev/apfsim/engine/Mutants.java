@@ -22,7 +22,9 @@ public final class Mutants {
         /** {@code kvm_arch_async_page_present} no longer records the failed gfn (seed 004 error_gfn). */
         FORGET_ERROR_GFN,
         /** the guest's page-ready handler does not wake the sleeper ({@code kvm_async_pf_task_wake}). */
-        GUEST_SKIPS_WAKE
+        GUEST_SKIPS_WAKE,
+        /** the guest's {@code apf_task_wake_all} forgets {@code n->cpu == smp_processor_id()}: it wakes every CPU's sleepers. */
+        WAKE_ALL_EVERY_CPU
     }
 
     private static Mutant active;

@@ -21,7 +21,7 @@ import java.util.Set;
  * its first violation, with the full trace and the protocol events kept if asked, and a lasso if the run found one.
  */
 public record RunCase(Scenario scenario, Violation violation, RunResult result, List<String> trace,
-                      List<String> protocol, LassoDetector.Lasso lasso, int choiceSteps) {
+                      List<String> protocol, LassoDetector.Lasso lasso, int choiceSteps, int protocolEvents) {
 
     /** Wall time a checked run may take before the watchdog stops it (a hanging model cannot hang check). */
     static final long WATCHDOG_SECONDS = 60;
@@ -50,8 +50,16 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         m.monitor().setStopOnFirst(true);
         LassoDetector lasso = m.enableLassos(states);
         List<TraceEvent> events = keepTrace ? new ArrayList<>() : List.of();
+        int[] count = new int[1];
         if (keepTrace) {
             m.attach((TraceEvent e) -> events.add(e));
+        } else {
+            // what the shrinker minimises: the protocol events up to and including the first violation
+            m.attach((TraceEvent e) -> {
+                if (m.monitor().first() == null && ProtocolEvents.is(e)) {
+                    count[0]++;
+                }
+            });
         }
         if (setup != null) {
             setup.accept(m);
@@ -76,7 +84,11 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         List<String> protocol = !keepTrace ? List.of() : lasso.found() != null
                 ? lasso.events().stream().map(FtraceFormat::line).toList()
                 : sorted.stream().filter(e -> ProtocolEvents.is(e)).map(FtraceFormat::line).toList();
-        return new RunCase(recorded, m.monitor().first(), r, lines, protocol, lasso.found(), choices.steps());
+        int protocolEvents = lasso.found() != null ? lasso.found().cycleEnd()
+                : keepTrace ? (int) protocol.stream().takeWhile(l -> !l.contains("apfsim_violation")).count() + 1
+                : count[0]; // the violation event itself is emitted before it is recorded
+        return new RunCase(recorded, m.monitor().first(), r, lines, protocol, lasso.found(), choices.steps(),
+                protocolEvents);
     }
 
     private static ControlledChoices.Picker legacyOrder(Scenario s) {

@@ -32,6 +32,12 @@ final class RunPlans {
     }
 
     static Plan plan(Scenario base, Strategy strategy, long seed, long index, Pct.Params pct) {
+        if (index == 0) {
+            // run #0 is the scenario as written (its own seed, costs and schedule): a bug the plain run shows is
+            // found at once, and the perturbed runs can only add to it
+            return new Plan(base, new ControlledChoices(base.check().choices(), base.check().costLevels(),
+                    ControlledChoices.DEFAULTS));
+        }
         long runSeed = runSeed(seed, index);
         SplittableRandom r = new SplittableRandom(runSeed);
         Scenario s = jitter(base.withSeed(runSeed), r, base.check().jitter());

@@ -37,29 +37,32 @@ public final class Shrinker {
 
     public RunCase shrink(RunCase start) {
         RunCase best = start;
-        // the run need not go on much past its first violation
-        long cut = best.violation().timeNs() + best.violation().timeNs() / 10 + 1_000_000;
-        if (cut < best.scenario().durationNs()) {
-            attempts++;
-            RunCase c = RunCase.run(best.scenario().withDuration(cut), false);
-            if (c.violates(target)) {
-                best = c;
-            }
-        }
+        java.util.Set<String> tried = new java.util.HashSet<>(); // membership only, never iterated
         boolean progress = true;
         while (progress && attempts < budget) {
             progress = false;
+            // the run need not go on much past its first violation
+            long cut = best.violation().timeNs() + best.violation().timeNs() / 10 + 1_000_000;
+            if (cut < best.scenario().durationNs()) {
+                attempts++;
+                RunCase c = RunCase.run(best.scenario().withDuration(cut), false);
+                if (c.violates(target)) {
+                    best = c;
+                }
+            }
             for (Function<Scenario, List<Scenario>> step : List.<Function<Scenario, List<Scenario>>>of(
                     this::fewerDeviations, this::fewerCostLevels, this::fewerPerturbations, this::fewerTasks,
-                    this::fewerSteps, this::fewerVcpus)) {
+                    this::fewerSteps, this::fewerVcpus, this::earlierDeviations, this::smallerDeviations)) {
                 for (Scenario candidate : step.apply(best.scenario())) {
                     if (attempts >= budget) {
                         return best;
                     }
+                    if (!tried.add(key(candidate))) {
+                        continue;
+                    }
                     attempts++;
                     RunCase c = RunCase.run(candidate, false);
-                    // smaller, and the violation no later: the trace that leads to it only gets shorter
-                    if (c.violates(target) && c.violation().timeNs() <= best.violation().timeNs()) {
+                    if (shorter(c, best)) {
                         best = c;
                         progress = true;
                         break;
@@ -71,9 +74,21 @@ public final class Shrinker {
     }
 
     /**
-     * Decisions back to the scenario's own: all, then each half, quarter, ... (delta debugging's chunks, so a long
-     * random sequence loses most of its deviations in few re-runs), then one at a time (the last ones first).
+     * What the user reads is the trace to the violation: a candidate is better when it shows the same violation in
+     * no more protocol events and no later (a different decision that only moves the violation is also accepted,
+     * once: {@code tried} keeps such moves from cycling).
      */
+    private boolean shorter(RunCase c, RunCase best) {
+        return c.violates(target) && (c.protocolEvents() < best.protocolEvents()
+                || c.protocolEvents() == best.protocolEvents() && c.violation().timeNs() <= best.violation().timeNs());
+    }
+
+    private static String key(Scenario s) {
+        return s.check().choices() + "|" + s.check().costLevels() + "|" + s.check().perturbations() + "|"
+                + s.check().scheduleSeed() + "|" + s.tasks() + "|" + s.vcpus() + "|" + s.durationNs();
+    }
+
+    /** Decisions back to the scenario's own: all, each half, then one at a time (the last ones first). */
     private List<Scenario> fewerDeviations(Scenario s) {
         ChoiceSequence c = s.check().choices();
         List<Integer> at = new ArrayList<>();
@@ -87,16 +102,69 @@ public final class Shrinker {
             return out;
         }
         out.add(withChoices(s, ChoiceSequence.NONE));
-        for (int chunks = 2; chunks < at.size(); chunks *= 2) {
-            for (int i = 0; i < chunks; i++) {
-                out.add(withChoices(s, zero(c, at.subList(i * at.size() / chunks, (i + 1) * at.size() / chunks))));
-            }
+        if (at.size() > 2) {
+            out.add(withChoices(s, zero(c, at.subList(0, at.size() / 2))));
+            out.add(withChoices(s, zero(c, at.subList(at.size() / 2, at.size()))));
         }
         for (int k = at.size() - 1; k >= 0; k--) {
             out.add(withChoices(s, c.with(at.get(k), 0)));
         }
         return out;
     }
+
+    /**
+     * Each deviating decision taken at an earlier choice point: the defaults before it left out (all, then half), so
+     * a perturbation cued by the third async PF is tried at the first one.
+     */
+    private List<Scenario> earlierDeviations(Scenario s) {
+        ChoiceSequence c = s.check().choices();
+        List<Scenario> out = new ArrayList<>();
+        int runStart = 0;
+        for (int i = 0; i < c.length(); i++) {
+            if (c.at(i) == 0) {
+                continue;
+            }
+            int zeros = i - runStart;
+            if (zeros > 0) {
+                out.add(withChoices(s, c.without(runStart, i)));
+                if (zeros > 1) {
+                    out.add(withChoices(s, c.without(runStart, runStart + zeros / 2)));
+                }
+            }
+            runStart = i + 1;
+        }
+        return out;
+    }
+
+    /**
+     * Each deviating decision one alternative lower (then alternative 1): alternatives are ordered from the least to
+     * the most deviation (a shorter perturbation delay, a smaller cost level), so a lower one often shows the same
+     * violation sooner.
+     */
+    private List<Scenario> smallerDeviations(Scenario s) {
+        ChoiceSequence c = s.check().choices();
+        List<Scenario> out = new ArrayList<>();
+        for (int i = c.length() - 1; i >= 0; i--) {
+            int v = c.at(i);
+            if (v > 1) {
+                out.add(withChoices(s, c.with(i, 1)));
+                if (v > 2) {
+                    out.add(withChoices(s, c.with(i, v - 1)));
+                }
+            }
+        }
+        // then the same violation sooner through a longer one: a wider perturbation window, a slower cost
+        for (int i = c.length() - 1; i >= 0; i--) {
+            int v = c.at(i);
+            if (v > 0 && v < OTHER_VALUES) {
+                out.add(withChoices(s, c.with(i, OTHER_VALUES)));
+            }
+        }
+        return out;
+    }
+
+    /** The highest alternative tried for a deviating decision (the perturbation delays and windows have 8). */
+    private static final int OTHER_VALUES = 7;
 
     private static ChoiceSequence zero(ChoiceSequence c, List<Integer> at) {
         for (int i : at) {

@@ -1,6 +1,8 @@
 package dev.apfsim.guest;
 
+import dev.apfsim.engine.Mutants;
 import dev.apfsim.metrics.Counter;
+import dev.apfsim.trace.Probe;
 import dev.apfsim.trace.TraceEvent;
 
 /**
@@ -69,7 +71,11 @@ final class GuestAsyncPf {
     void taskWake(long now, long token) {
         if (token == ArchEntry.WAKE_ALL) {
             int woken = 0;
-            for (SleeperTable.Node n : kernel.sleepers.removeAllOfCpu(id)) {
+            // apf_task_wake_all: only the nodes with n->cpu == smp_processor_id()
+            int scope = Mutants.on(Mutants.Mutant.WAKE_ALL_EVERY_CPU) ? -1 : id;
+            for (SleeperTable.Node n : kernel.sleepers.removeAllOfCpu(scope)) {
+                kernel.tracer.probe(new Probe.WakeAllUnhashed(now, id, n.cpu(), n.token(),
+                        n.dummy() ? -1 : n.task().id));
                 if (!n.dummy()) {
                     wakeSleeper(n.task(), now);
                     woken++;
@@ -82,7 +88,7 @@ final class GuestAsyncPf {
         if (n != null && !n.dummy()) {
             kernel.sleepers.remove(n);
             kernel.tracer.emit(new TraceEvent.GuestApfWake(now, id, n.task().id, token));
-            if (!dev.apfsim.engine.Mutants.on(dev.apfsim.engine.Mutants.Mutant.GUEST_SKIPS_WAKE)) {
+            if (!Mutants.on(Mutants.Mutant.GUEST_SKIPS_WAKE)) {
                 wakeSleeper(n.task(), now);
             }
         } else if (n == null) {

@@ -50,12 +50,15 @@ public final class SleeperTable {
         bucket(n.token()).remove(n);
     }
 
-    /** Every node of {@code cpu}, dummies included, in bucket order: what {@code apf_task_wake_all} unhashes. */
+    /**
+     * Every node of {@code cpu}, dummies included, in bucket order: what {@code apf_task_wake_all} unhashes
+     * ({@code cpu} &lt; 0: every node of every CPU).
+     */
     List<Node> removeAllOfCpu(int cpu) {
         List<Node> out = new ArrayList<>();
         for (List<Node> b : buckets) {
             for (int i = 0; i < b.size(); ) {
-                if (b.get(i).cpu() == cpu) {
+                if (cpu < 0 || b.get(i).cpu() == cpu) {
                     out.add(b.remove(i));
                 } else {
                     i++;

@@ -36,6 +36,12 @@ public final class AsyncPf {
     private final HostCpus cpus;
     /** The host CPU the vCPU thread runs on now. */
     private final java.util.function.IntSupplier hostCpu;
+    /** Puts the vCPU thread to sleep in the blocking GUP of a prefault ({@link KvmVcpu}). */
+    private final java.util.function.Consumer<KvmAsyncPf> prefaultGup;
+    /** The item whose prefault holds the vCPU thread in its GUP (dequeued, not yet presented), or null. */
+    private KvmAsyncPf inPrefault;
+    /** That GUP's result once it returned; -1 while it still sleeps. */
+    private int prefaultErrno = -1;
 
     private final ArrayList<KvmAsyncPf> queue = new ArrayList<>();
     private final ArrayDeque<KvmAsyncPf> done = new ArrayDeque<>();
@@ -46,9 +52,12 @@ public final class AsyncPf {
      * @param sync   {@code CONFIG_KVM_ASYNC_PF_SYNC}
      * @param cpus   the host CPUs the kworkers run on
      * @param hostCpu the host CPU the owning vCPU thread runs on now
+     * @param prefaultGup blocks the owning vCPU thread in the GUP of an item's prefault
      */
     public AsyncPf(int vcpuId, Simulator sim, HostMemory memory, Tracer tracer, Metrics metrics, long workerDispatchNs,
-                   Runnable wakeUp, boolean sync, HostCpus cpus, java.util.function.IntSupplier hostCpu) {
+                   Runnable wakeUp, boolean sync, HostCpus cpus, java.util.function.IntSupplier hostCpu,
+                   java.util.function.Consumer<KvmAsyncPf> prefaultGup) {
+        this.prefaultGup = prefaultGup;
         this.cpus = cpus;
         this.hostCpu = hostCpu;
         this.vcpuId = vcpuId;
@@ -208,21 +217,69 @@ public final class AsyncPf {
         wakeUp.run(); // __kvm_vcpu_wake_up
     }
 
-    /** {@code kvm_check_async_pf_completion}: consume done items while the arch allows. */
-    public void checkCompletion() {
+    /**
+     * {@code kvm_check_async_pf_completion}: consume done items while the arch allows. Each item is prefaulted
+     * ({@code kvm_arch_async_page_ready}) before it is presented; a prefault whose page is not in blocks the vCPU
+     * thread in GUP (a prefetch fault never goes async, {@code __kvm_faultin_pfn}), and the loop stops there until
+     * the thread is back ({@link #resumeCompletion}).
+     *
+     * @return false when the vCPU thread now sleeps in a prefault's GUP: the caller must stop; the thread carries on
+     *         with {@link #resumeCompletion} when woken
+     */
+    public boolean checkCompletion() {
         while (!done.isEmpty() && arch.canDequeueAsyncPagePresent()) {
             KvmAsyncPf work = done.pollFirst();
-            arch.asyncPageReady(work);
-            if (!sync) {
-                arch.asyncPagePresent(work);
+            if (arch.asyncPageReady(work)) {
+                inPrefault = work;
+                prefaultErrno = -1;
+                prefaultGup.accept(work);
+                return false;
             }
-            if (!work.wakeupAll) {
-                queue.remove(work);
-                metrics.faultToReady.record(sim.now() - work.setupTime);
-            }
-            queued--;
-            work.live = false;
+            consumed(work);
         }
+        return true;
+    }
+
+    /** The vCPU thread holds an item in its prefault (its GUP may have returned, the loop has not gone on yet). */
+    public boolean inPrefault() {
+        return inPrefault != null;
+    }
+
+    /** The prefault's GUP returned with {@code errno} (0: the page is in); the thread resumes next. */
+    void prefaultReturned(int errno) {
+        prefaultErrno = errno;
+    }
+
+    /**
+     * The vCPU thread is back from the prefault's GUP: finish that prefetch fault, present the item, and go on with
+     * the loop of {@code kvm_check_async_pf_completion}. An item discarded meanwhile (the VMM reset or migrated the
+     * vCPU under the sleeping thread, which the kernel cannot do) is dropped.
+     *
+     * @return as {@link #checkCompletion}
+     */
+    public boolean resumeCompletion() {
+        KvmAsyncPf work = inPrefault;
+        int errno = prefaultErrno;
+        inPrefault = null;
+        prefaultErrno = -1;
+        if (work.live) {
+            arch.prefaultFaultedIn(work, errno);
+            consumed(work);
+        }
+        return checkCompletion();
+    }
+
+    /** The rest of one pass of the loop: present (unless the worker did), unlink, free. */
+    private void consumed(KvmAsyncPf work) {
+        if (!sync) {
+            arch.asyncPagePresent(work);
+        }
+        if (!work.wakeupAll) {
+            queue.remove(work);
+            metrics.faultToReady.record(sim.now() - work.setupTime);
+        }
+        queued--;
+        work.live = false;
     }
 
     /** {@code kvm_async_pf_wakeup_all}: queue a broadcast item unless completions are already pending. */

@@ -16,7 +16,12 @@ public interface KvmArch {
         /** A request changed the vCPU's state: start the loop over. */
         AGAIN,
         /** KVM_RUN returned to userspace (the arch already stopped the vCPU). */
-        STOP
+        STOP,
+        /**
+         * The thread sleeps inside the pass (a prefault's blocking GUP, {@link AsyncPf#checkCompletion}); it carries
+         * on from there when woken.
+         */
+        ASLEEP
     }
 
     // ---- virt/kvm/async_pf.c ------------------------------------------------------------------------
@@ -24,8 +29,17 @@ public interface KvmArch {
     /** kvm_arch_async_page_not_present: tell the guest (or halt it); true if the guest was told. */
     boolean asyncPageNotPresent(KvmAsyncPf work);
 
-    /** kvm_arch_async_page_ready: prefault the page before the guest retries. */
-    void asyncPageReady(KvmAsyncPf work);
+    /**
+     * kvm_arch_async_page_ready: prefault the page before the guest retries. A prefetch fault never goes async: when
+     * the page is not in, its GUP blocks the vCPU thread. Returns true in that case; the generic code then does the
+     * blocking GUP of {@code work.gfn} on the vCPU thread and calls {@link #prefaultFaultedIn} when it returns.
+     */
+    boolean asyncPageReady(KvmAsyncPf work);
+
+    /** The prefault's blocking GUP returned ({@code errno} 0: the page is in): finish the prefetch fault. */
+    default void prefaultFaultedIn(KvmAsyncPf work, int errno) {
+        throw new IllegalStateException("this architecture never blocks in a prefault");
+    }
 
     /** kvm_arch_async_page_present: the page is in; notify the guest if it was told it was not. */
     void asyncPagePresent(KvmAsyncPf work);

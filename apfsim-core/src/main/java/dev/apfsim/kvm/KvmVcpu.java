@@ -65,6 +65,12 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
     private boolean afterResched;
     /** This vCPU's own event is running: its next step can be a continuation ({@link Simulator#continueAt}). */
     private boolean inOwnEvent;
+    /** The thread sleeps in a prefault's GUP ({@link #prefaultGup}) that has not returned yet. */
+    private boolean prefaultSleeping;
+    /** The rest of the exit handler whose completion check put the thread into a prefault's GUP, or null. */
+    private Runnable afterPrefault;
+    /** {@code kvm_send_hwpoison_signal} of a prefault: the gfn whose SIGBUS is pending on the thread, or -1. */
+    private long hwpoisonSignal = -1;
 
     /**
      * @param asyncPfEnabled host-side async PF at all ({@code false}: every fault synchronous, as before 2.6.38)
@@ -85,7 +91,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         this.observer = observer;
         this.time = metrics.vcpuTime[id];
         this.asyncPf = new AsyncPf(id, sim, memory, tracer, metrics, costs.workerDispatchNs(), this::wakeUp,
-                asyncPfSync, cpus, () -> hostCpu);
+                asyncPfSync, cpus, () -> hostCpu, this::prefaultGup);
     }
 
     /** Plugs the architecture in (before {@link #start}). */
@@ -364,6 +370,9 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
      * them unless it has an event in between). A kick or wake-up from another actor stays an event of its own.
      */
     public void scheduleEnter(long delay) {
+        if (prefaultSleeping) {
+            throw new IllegalStateException("vCPU " + id + " asleep in a prefault's GUP: use afterPrefault");
+        }
         state = RunState.IN_HOST;
         if (cpus.mustYield(hostCpu)) {
             preempted(delay); // need_resched: the next preemption point is now
@@ -434,6 +443,9 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
 
     /** One pass of KVM_RUN's loop ({@code kvm_arch_vcpu_ioctl_run}), until the guest is entered or the thread blocks. */
     private void vcpuRun() {
+        if (asyncPf.inPrefault() && !resumeAfterPrefault()) {
+            return;
+        }
         while (state != RunState.STOPPED) {
             if (running()) {
                 KvmArch.Entry pass = arch.vcpuEnterGuest();
@@ -442,11 +454,17 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
                     case AGAIN -> {
                         continue;
                     }
-                    case STOP -> {
+                    case STOP, ASLEEP -> {
                         return;
                     }
                     case ENTER -> {
                     }
+                }
+                if (hwpoisonSignal >= 0) {
+                    // kvm_vcpu_exit_request → xfer_to_guest_mode_handle_work: the pending SIGBUS ends KVM_RUN and the
+                    // VMM's handler sees the poisoned page, as for a fault (kvm_handle_error_pfn)
+                    vmStop("hwpoison", HostMemory.EHWPOISON, hwpoisonSignal);
+                    return;
                 }
                 long entry = sim.now() + cost(Choices.Cost.VM_ENTRY, costs.vmEntryNs());
                 arch.injectPendingEvents(entry);
@@ -505,6 +523,82 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
             case GuestExit.Dead d -> stopThread();
             case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
             default -> arch.handleExit(exit);
+        }
+    }
+
+    /**
+     * The thread is back from a prefault's GUP: the completion loop goes on where it stopped
+     * ({@link AsyncPf#resumeCompletion}), then the exit handler it was called from, if any; a completion check
+     * before entry starts the pass over (a request raised meanwhile would have cancelled the entry anyway,
+     * {@code kvm_vcpu_exit_request}). Returns false when the thread stops here (asleep again, or the handler's
+     * rest scheduled the next pass).
+     */
+    private boolean resumeAfterPrefault() {
+        if (!asyncPf.resumeCompletion()) {
+            return false;
+        }
+        // ≤5.7 polled at the bottom of the loop: the next pass enters the guest without polling again
+        afterResched = true;
+        Runnable rest = afterPrefault;
+        if (rest != null) {
+            afterPrefault = null;
+            rest.run();
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * The rest of an exit handler that consumed completions ({@code kvm_check_async_pf_completion} from an MSR
+     * write or a hypercall): now, or, when a prefault put the thread to sleep in its GUP, once it is back.
+     */
+    public void afterPrefault(Runnable rest) {
+        if (asyncPf.inPrefault()) {
+            afterPrefault = rest;
+        } else {
+            rest.run();
+        }
+    }
+
+    /**
+     * {@code kvm_arch_async_page_ready} → {@code kvm_mmu_do_page_fault(..., prefetch=true)} of a page that is not
+     * in: {@code __kvm_faultin_pfn} does not go async for a prefetch fault and falls through to the blocking
+     * {@code __gfn_to_pfn_memslot}, on the vCPU thread. The thread sleeps until the device has read the page, or
+     * gets the error at once (SIGBUS backing); no interrupt reaches the guest meanwhile.
+     */
+    private void prefaultGup(KvmAsyncPf work) {
+        prefaultSleeping = true;
+        state = RunState.SYNC_WAIT;
+        long start = sim.now();
+        time.hostState(TimeCategory.SYNC_BLOCKED, start);
+        vcpuState(start, "sync");
+        metrics.counters.inc(Counter.SYNC_PREFETCH);
+        trace(new TraceEvent.SyncFault(start, id, work.gfn, Counter.SYNC_PREFETCH.key()));
+        boolean sleeps = memory.gupSleeps(work.gfn);
+        memory.getUserPages(work.gfn, (g, errno) -> {
+            if (state == RunState.STOPPED) {
+                return;
+            }
+            prefaultSleeping = false;
+            asyncPf.prefaultReturned(errno);
+            long rest = errno == 0 ? cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()) : 0;
+            if (sleeps) {
+                threadWoken(rest); // woken from the page lock
+            } else {
+                time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+                vcpuState(sim.now(), "host");
+                scheduleEnter(rest);
+            }
+        });
+        if (sleeps && prefaultSleeping) {
+            releaseCpu(); // asleep in the GUP: the CPU goes to the next thread
+        }
+    }
+
+    /** {@code kvm_send_hwpoison_signal} from a prefault: SIGBUS (BUS_MCEERR_AR) is now pending on the thread. */
+    public void hwpoisonSignal(long gfn) {
+        if (hwpoisonSignal < 0) {
+            hwpoisonSignal = gfn;
         }
     }
 

@@ -19,6 +19,7 @@ public enum Counter {
     SYNC_APF_NOT_ENABLED("sync_faults_apf_not_enabled"),
     SYNC_KERNEL_MODE("sync_faults_kernel_mode"),
     SYNC_PC_GUARD("sync_faults_pc_guard"),
+    SYNC_PREFETCH("sync_faults_prefetch"),
     WORKER_COMPLETED("worker_completed"),
     WORKER_ERRORS("worker_errors"),
     PAGE_READY("page_ready"),

@@ -20,7 +20,14 @@ final class CheckReader {
             m.put(k.key(), k);
         }
         PERTURB_KINDS = java.util.Collections.unmodifiableMap(m);
+        Map<String, dev.apfsim.check.Fairness> f = new LinkedHashMap<>();
+        for (dev.apfsim.check.Fairness x : dev.apfsim.check.Fairness.values()) {
+            f.put(x.key(), x);
+        }
+        FAIRNESS = java.util.Collections.unmodifiableMap(f);
     }
+
+    private static final Map<String, dev.apfsim.check.Fairness> FAIRNESS;
 
     private final NodeReader r;
 
@@ -88,7 +95,11 @@ final class CheckReader {
                 }
             }
         }
+        dev.apfsim.check.Fairness fairness = dev.apfsim.check.Fairness.WEAK;
+        if (c.has("fairness")) {
+            fairness = r.choice(c.get("fairness"), c.path("fairness"), FAIRNESS);
+        }
         return new CheckSpec(scheduleSeed, List.copyOf(perturbations), List.copyOf(kinds), max, jitter, choices,
-                levels);
+                levels, fairness);
     }
 }

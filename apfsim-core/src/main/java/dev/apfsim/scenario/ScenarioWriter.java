@@ -269,6 +269,9 @@ public final class ScenarioWriter {
             c.costLevels().forEach((k, l) -> levels.put(k.key(), l));
             m.put("cost_levels", levels);
         }
+        if (c.fairness() != dev.apfsim.check.Fairness.WEAK) {
+            m.put("fairness", c.fairness().key());
+        }
         return m;
     }
 

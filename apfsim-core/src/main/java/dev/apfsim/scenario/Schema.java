@@ -103,7 +103,7 @@ final class Schema {
 
     static final Obj CHECK = obj("schedule_seed", LEAF, "perturbations", new Seq(PERTURBATION), "perturb",
             new Seq(LEAF), "max_perturbations", LEAF, "jitter", LEAF, "choices", LEAF,
-            "cost_levels", ANY);
+            "cost_levels", ANY, "fairness", LEAF);
 
     static final Obj ROOT = obj("name", LEAF, "description", LEAF, "seed", LEAF, "duration", LEAF,
             "livelock_retries", LEAF, "liveness_bound", LEAF, "vm", VM, "host", HOST, "memory", MEMORY,

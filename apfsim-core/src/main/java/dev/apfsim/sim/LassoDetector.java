@@ -33,7 +33,15 @@ public final class LassoDetector implements TraceSink {
     private final List<TraceEvent> events = new ArrayList<>();
     /** Per protocol event: tasks runnable or running, and tasks that ran since the previous event. */
     private final List<long[]> masks = new ArrayList<>();
-    private final HashMap<Long, Integer> seen = new HashMap<>();
+    /** Where each abstract state was seen since the last progress (the most recent few), by lookup only. */
+    private final HashMap<Long, int[]> seen = new HashMap<>();
+    /** Earlier visits of a state a cycle may start from: a fair cycle can span several unfair ones. */
+    private static final int VISITS = 8;
+    private final dev.apfsim.check.Fairness fairness;
+    private int unfairCycles;
+    private int unfairSinceProgress;
+    /** Unfair cycles in a row after which a run is given up (it would only repeat them). */
+    private static final int MAX_UNFAIR = 1_000;
     private java.util.Set<Long> allStates;
     private long lastProgress = -1;
     private long ranSince;
@@ -42,6 +50,7 @@ public final class LassoDetector implements TraceSink {
     public LassoDetector(Machine machine, java.util.Set<Long> allStates) {
         this.machine = machine;
         this.allStates = allStates;
+        this.fairness = machine.scenario().check().fairness();
     }
 
     @Override
@@ -70,6 +79,7 @@ public final class LassoDetector implements TraceSink {
         if (progress != lastProgress) {
             lastProgress = progress;
             seen.clear();
+            unfairSinceProgress = 0;
         }
         if (!(e instanceof TraceEvent.TryAsyncGetPage || e instanceof TraceEvent.GuestPageFault)
                 || machine.timeDependent()) {
@@ -79,14 +89,38 @@ public final class LassoDetector implements TraceSink {
         if (allStates != null && allStates.size() < 1_000_000) {
             allStates.add(h);
         }
-        Integer first = seen.put(h, events.size());
-        if (first != null) {
-            found = lasso(first, events.size());
-            machine.monitor().violation(e.time(), e.vcpu() < 0 ? 0 : e.vcpu(), Invariant.LIVELOCK, String.format(
-                    "the protocol state repeats with no progress: a cycle of %d protocol events after a prefix of %d"
-                            + " (%s)", found.cycleLength(), found.prefixLength(), fairness(found)));
-            machine.simulator().stop();
+        int[] visits = seen.get(h);
+        if (visits == null) {
+            seen.put(h, new int[]{events.size()});
+            return;
         }
+        // the shortest cycle back to an earlier visit that the fairness requirement admits
+        for (int k = visits.length - 1; k >= 0; k--) {
+            Lasso l = lasso(visits[k], events.size());
+            if (fairness.admits(l.weaklyFair(), l.stronglyFair())) {
+                found = l;
+                machine.monitor().violation(e.time(), e.vcpu() < 0 ? 0 : e.vcpu(), Invariant.LIVELOCK,
+                        String.format("the protocol state repeats with no progress: a cycle of %d protocol events"
+                                + " after a prefix of %d (%s)", l.cycleLength(), l.prefixLength(), fairness(l)));
+                machine.simulator().stop();
+                return;
+            }
+        }
+        unfairCycles++;
+        if (++unfairSinceProgress >= MAX_UNFAIR) {
+            // the run keeps to cycles that starve a task and no fair one came up: nothing more to learn from it
+            machine.simulator().stop();
+            return;
+        }
+        int[] more = java.util.Arrays.copyOfRange(visits, Math.max(0, visits.length + 1 - VISITS),
+                visits.length + 1);
+        more[more.length - 1] = events.size();
+        seen.put(h, more);
+    }
+
+    /** Cycles with no progress that the fairness requirement did not admit (a starved task would leave them). */
+    public int unfairCycles() {
+        return unfairCycles;
     }
 
     /** The cycle runs from the fault attempt at {@code start - 1} up to, not including, the one at {@code end - 1}. */

@@ -48,6 +48,13 @@ public sealed interface Probe {
                     boolean nowDirect, long nowCr3, boolean nowGuestMode) implements Probe {
     }
 
+    /**
+     * The guest's wake-all ({@code apf_task_wake_all}) on {@code cpu} unhashes the sleeper table node of
+     * {@code token} that a task on {@code nodeCpu} registered; {@code task} is its task id, or -1 for a dummy node.
+     */
+    record WakeAllUnhashed(long time, int cpu, int nodeCpu, long token, int task) implements Probe {
+    }
+
     /** The host enters an async PF notification carrying {@code token} into the guest (any architecture). */
     record NotificationDelivered(int vcpu, long token) implements Probe {
     }

@@ -98,4 +98,16 @@ class ModelChecksTest {
         assertEquals(List.of("hlt-busy-loop: 100000 HLT exits returned at once (3 completions on the done list "
                 + "that cannot be dequeued)"), violations());
     }
+
+    @Test
+    void aWakeAllMayOnlyUnhashTheNodesOfTheCpuThatReceivedIt() {
+        tracer.probe(new Probe.WakeAllUnhashed(10, 1, 1, 0x1001, 2)); // apf_task_wake_all: n->cpu == this CPU
+        assertEquals(List.of(), violations());
+        tracer.probe(new Probe.WakeAllUnhashed(20, 1, 0, 0x1000, 0));
+        tracer.probe(new Probe.WakeAllUnhashed(20, 1, 0, 0x2000, -1));
+        assertEquals(List.of("wake-all-scope: wake-all on CPU 1 woke task 0 asleep on token 0x1000 registered on CPU 0",
+                "wake-all-scope: wake-all on CPU 1 unhashed the dummy node of token 0x2000 registered on CPU 0"),
+                violations());
+        assertEquals(20, monitor.violations().getFirst().timeNs(), "at the guest's inline time");
+    }
 }

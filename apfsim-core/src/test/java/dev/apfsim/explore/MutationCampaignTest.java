@@ -24,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MutationCampaignTest {
     /** Fixed variants the campaign checks, cheapest first. */
     static final List<String[]> FIXED = List.of(new String[]{"seed-001-page-ready", "fixed"},
+            new String[]{"hotplug-wake-all", null},
             new String[]{"appc-irq-off", null},
             new String[]{"token-wrap", "fixed"}, new String[]{"lapic-disabled", "fixed"},
             new String[]{"seed-003-prefault", "fixed"}, new String[]{"seed-004-error-loop", "error-gfn"},

@@ -114,6 +114,7 @@ class ScenarioErrorsTest {
             "check: {perturb: [irq-off, lapic-of]}|1|28|check.perturb[1]|expected one of irq-off, lapic-off, pg-toggle, "
                     + "msr-reenable, reset, regular-pf, nested, cr3-switch, migrate, irq-storm, nmi, cpu-offline, cpu-online, got \"lapic-of\" (did you mean \"lapic-off\"?)",
             "check: {jitter: 2}|1|17|check.jitter|expected a relative jitter from 0 to 1, got 2",
+            "check: {fairness: fair}|1|19|check.fairness|expected one of none, weak, strong, got \"fair\"",
             "liveness_bound: 0|1|17|liveness_bound|expected a duration of at least 1ns, got 0",
             "host: {swap: {queue_depth: 0}}|1|28|host.swap.queue_depth|expected an integer from 1 to 1000000, got 0",
             "host: {swap: {latency: {type: lognormal, median: 50us, p99: 40us}}}|1|61|host.swap.latency.p99|"

@@ -220,22 +220,57 @@ public final class Arm64Vcpu implements KvmArch {
 
     /**
      * kvm_arch_async_page_ready: prefault through the stage-2 fault path ({@code kvm_handle_user_mem_abort} with
-     * prefault); RFCv2 has no MMU-context test, the stage-2 tables are the VM's.
+     * prefault); RFCv2 has no MMU-context test, the stage-2 tables are the VM's. RFCv2's {@code try_async_pf} never
+     * goes async with {@code prefault} and falls through to the blocking {@code __gfn_to_pfn_memslot}, as x86 does:
+     * a page that is not in blocks the vCPU thread (true: the generic code does that GUP). An error pfn is
+     * {@code user_mem_abort}'s -EFAULT (or {@code kvm_send_hwpoison_signal}), which the caller ignores.
      */
     @Override
-    public void asyncPageReady(KvmAsyncPf work) {
+    public boolean asyncPageReady(KvmAsyncPf work) {
         if (work.wakeupAll) {
-            return;
+            return false;
         }
-        if (!memory.isResident(work.gfn)) {
-            kvm.metrics().counters.inc(Counter.PREFAULTS_SKIPPED);
-            trace(new TraceEvent.Prefault(now(), id, work.gfn, false, "not-resident"));
-            return;
+        if (memory.isResident(work.gfn)) {
+            prefaultFixed(work);
+            return false;
         }
+        switch (memory.faultinNowait(work.gfn)) {
+            case MAPPED_NOW -> prefaultFixed(work);
+            case NEEDS_IO -> {
+                return true;
+            }
+            case EFAULT -> prefaultSkipped(work, "efault");
+            case HWPOISON -> {
+                kvm.hwpoisonSignal(work.gfn);
+                prefaultSkipped(work, "hwpoison");
+            }
+        }
+        return false;
+    }
+
+    /** The prefault's blocking GUP returned: map, or drop the error as {@code kvm_arch_async_page_ready} does. */
+    @Override
+    public void prefaultFaultedIn(KvmAsyncPf work, int errno) {
+        if (errno == 0) {
+            prefaultFixed(work);
+        } else if (errno == HostMemory.EHWPOISON) {
+            kvm.hwpoisonSignal(work.gfn);
+            prefaultSkipped(work, "hwpoison");
+        } else {
+            prefaultSkipped(work, "efault");
+        }
+    }
+
+    private void prefaultFixed(KvmAsyncPf work) {
         memory.map(work.gfn);
         kvm.faults().mapped(work.gfn);
         kvm.metrics().counters.inc(Counter.PREFAULTS);
         trace(new TraceEvent.Prefault(now(), id, work.gfn, true, ""));
+    }
+
+    private void prefaultSkipped(KvmAsyncPf work, String why) {
+        kvm.metrics().counters.inc(Counter.PREFAULTS_SKIPPED);
+        trace(new TraceEvent.Prefault(now(), id, work.gfn, false, why));
     }
 
     /** kvm_arch_async_page_present: unhash, reason = PAGE_READY, inject (SDEI mode: token slot and PPI). */
@@ -304,8 +339,7 @@ public final class Arm64Vcpu implements KvmArch {
     /** kvm_arch_vcpu_ioctl_run (RFCv2): kvm_check_async_pf_completion before every entry. */
     @Override
     public Entry vcpuEnterGuest() {
-        generic.checkCompletion();
-        return Entry.ENTER;
+        return generic.checkCompletion() ? Entry.ENTER : Entry.ASLEEP; // ASLEEP: in a prefault's GUP
     }
 
     /** The queued notification (a data abort through VBAR_EL1, or an SDEI event), else a vGIC interrupt. */
@@ -375,8 +409,10 @@ public final class Arm64Vcpu implements KvmArch {
             }
             case Arm64Exit.Hvc h -> {
                 long x0 = hypercall(h.func(), h.arg()); // kvm_hvc_call_handler
-                guest.hvcResult(x0);
-                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                kvm.afterPrefault(() -> { // the ACK's completion check may block in a prefault first
+                    guest.hvcResult(x0);
+                    kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                });
             }
             case GuestExit.Init i -> {
                 vcpuReset();

@@ -102,9 +102,13 @@ public final class S390Vcpu implements KvmArch {
         return true;
     }
 
-    /** kvm_arch_async_page_ready: "s390 will always inject the page directly" — no prefault. */
+    /**
+     * kvm_arch_async_page_ready (kvm-s390.c): "s390 will always inject the page directly" — no prefault, so nothing
+     * ever blocks the vCPU thread here.
+     */
     @Override
-    public void asyncPageReady(KvmAsyncPf work) {
+    public boolean asyncPageReady(KvmAsyncPf work) {
+        return false;
     }
 
     /**
@@ -148,7 +152,7 @@ public final class S390Vcpu implements KvmArch {
     /** vcpu_pre_run: {@code kvm_check_async_pf_completion} for the house keeping, then enter. */
     @Override
     public Entry vcpuEnterGuest() {
-        generic.checkCompletion();
+        generic.checkCompletion(); // never blocks: s390 has no prefault
         return Entry.ENTER;
     }
 

@@ -1,8 +1,6 @@
 package dev.apfsim.kvm.x86;
 
 import dev.apfsim.arch.x86.X86CpuState;
-
-import dev.apfsim.arch.x86.X86CpuState;
 import dev.apfsim.kvm.KvmAsyncPf;
 import dev.apfsim.memory.HostMemory;
 import dev.apfsim.metrics.Counter;
@@ -74,30 +72,66 @@ public final class X86Mmu {
 
     /**
      * {@code kvm_arch_async_page_ready}: prefault before the guest retries, unless the MMU's direct-ness or (shadow
-     * paging) the guest page-table root changed since the fault. Wake-all items have nothing to prefault.
+     * paging) the guest page-table root changed since the fault. Wake-all items have nothing to prefault. The
+     * prefetch fault ({@code kvm_mmu_do_page_fault(..., prefetch=true)}) takes the page if it is in; if not, it
+     * cannot go async ({@code __kvm_faultin_pfn}: {@code !fault->prefetch}) and does the blocking GUP on the vCPU
+     * thread: returns true, and {@link #prefaultFaultedIn} finishes it.
      */
-    void asyncPageReady(KvmAsyncPf work) {
+    boolean asyncPageReady(KvmAsyncPf work) {
         if (work.wakeupAll) {
-            return;
+            return false;
         }
         X86CpuState cpu = vcpu.cpu;
         X86ArchAsyncPf at = (X86ArchAsyncPf) work.arch;
         if (vcpu.config.policy().prefault() == X86Policy.PrefaultContext.SAME_CONTEXT) {
             if (cpu.mmuDirect() != at.directMap()) {
                 skipped(work, "direct_map-changed");
-                return;
+                return false;
             }
             if (!cpu.mmuDirect() && cpu.guestPgd() != at.cr3()) { // kvm_mmu_get_guest_pgd: EPTP12 in L2
                 skipped(work, "cr3-changed");
-                return;
+                return false;
             }
         }
-        if (!memory.isResident(work.gfn)) {
-            // a prefetch fault never goes async; the model skips the blocking GUP it would do (see docs)
-            skipped(work, "not-resident");
-            return;
+        if (memory.isResident(work.gfn)) {
+            fixed(work);
+            return false;
         }
+        switch (memory.faultinNowait(work.gfn)) {
+            case MAPPED_NOW -> fixed(work);
+            case NEEDS_IO -> {
+                return true; // the page went away again after the worker had it (reclaim), or the worker's GUP failed
+            }
+            // kvm_handle_error_pfn: -EFAULT, which kvm_arch_async_page_ready ignores (no exit to userspace)
+            case EFAULT -> skipped(work, "efault");
+            case HWPOISON -> {
+                vcpu.kvm.hwpoisonSignal(work.gfn); // kvm_send_hwpoison_signal, then RET_PF_RETRY (ignored)
+                skipped(work, "hwpoison");
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The blocking GUP of the prefetch fault returned: map the page, or, for an error pfn, {@code
+     * kvm_handle_error_pfn}'s -EFAULT (or the poison signal), which {@code kvm_arch_async_page_ready} drops: the
+     * item is presented all the same and the guest's retry faults again.
+     */
+    void prefaultFaultedIn(KvmAsyncPf work, int errno) {
+        if (errno == 0) {
+            fixed(work);
+        } else if (errno == HostMemory.EHWPOISON) {
+            vcpu.kvm.hwpoisonSignal(work.gfn);
+            skipped(work, "hwpoison");
+        } else {
+            skipped(work, "efault");
+        }
+    }
+
+    private void fixed(KvmAsyncPf work) {
         if (vcpu.probing()) {
+            X86CpuState cpu = vcpu.cpu;
+            X86ArchAsyncPf at = (X86ArchAsyncPf) work.arch;
             vcpu.probe(new Probe.Prefault(vcpu.id, work.gfn, at.directMap(), at.cr3(), at.guestMode(),
                     cpu.mmuDirect(), cpu.guestPgd(), cpu.guestMode));
         }

@@ -157,8 +157,14 @@ public final class X86Vcpu implements KvmArch {
 
     /** kvm_arch_async_page_ready */
     @Override
-    public void asyncPageReady(dev.apfsim.kvm.KvmAsyncPf work) {
-        mmu.asyncPageReady(work);
+    public boolean asyncPageReady(dev.apfsim.kvm.KvmAsyncPf work) {
+        return mmu.asyncPageReady(work);
+    }
+
+    /** the blocking GUP of kvm_arch_async_page_ready's prefetch fault returned */
+    @Override
+    public void prefaultFaultedIn(dev.apfsim.kvm.KvmAsyncPf work, int errno) {
+        mmu.prefaultFaultedIn(work, errno);
     }
 
     /** kvm_arch_async_page_present */
@@ -213,8 +219,8 @@ public final class X86Vcpu implements KvmArch {
         }
         // ≤5.7 vcpu_run polled at the bottom of every iteration, before cond_resched: a pass that resumes from
         // the scheduler (a kworker ran meanwhile) enters the guest without polling again
-        if (kvm.checkRequest(REQ_APF_READY) || (apf.legacy && !kvm.afterResched())) {
-            asyncPf.checkCompletion();
+        if ((kvm.checkRequest(REQ_APF_READY) || (apf.legacy && !kvm.afterResched())) && !asyncPf.checkCompletion()) {
+            return Entry.ASLEEP; // in a prefault's GUP
         }
         Integer forced = errorPolicy.forcedExit();
         if (forced != null) {
@@ -373,9 +379,11 @@ public final class X86Vcpu implements KvmArch {
                 if (m.msr() == ApfMsr.MSR_KVM_ASYNC_PF_ACK && !gp && (m.value() & 1) != 0) {
                     metrics.counters.inc(Counter.ACKS);
                 }
-                trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
-                guest.msrResult(gp, 0);
-                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                kvm.afterPrefault(() -> { // the ACK's completion check may block in a prefault first
+                    trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
+                    guest.msrResult(gp, 0);
+                    kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                });
             }
             case X86Exit.Io io -> {
                 // handle_io → KVM_EXIT_IO: the VMM handles the access and calls KVM_RUN again
