@@ -19,7 +19,8 @@ public interface Choices {
         HOST_THREAD("host-thread"),
         /**
          * A kick (interrupt, request) for a vCPU in guest mode: taken now (0), or at the k-th next instruction
-         * boundary of the guest's own execution (k = 1..3, the end of the current compute step being the first).
+         * boundary of the guest's own execution (k = 1..3, the end of the current compute step being the first),
+         * or a boundary 1 µs (4) or 20 µs (5) further inside a compute step.
          */
         IRQ_BOUNDARY("irq-boundary"),
         /** A cost or latency this time: the scenario's value (0), ten times shorter (1) or ten times longer (2). */

@@ -285,17 +285,17 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
      * {@code kvm_vcpu_kick}: wake a blocked thread, or force an exit from the guest. The kick's IPI lands at an
      * instruction boundary of the guest; which one is the checker's {@link Choices.Point#IRQ_BOUNDARY}: 0, now (a
      * boundary inside the compute step the guest is in); k = 1..3, the k-th next boundary of the guest's own
-     * execution, the end of that compute step being the first (then the instruction after it, ...); 4, a boundary
-     * {@link #KICK_INSIDE_NS} further inside a compute step (a step of many instructions has boundaries everywhere:
-     * the few-instruction entry/exit windows of a handler are among them). Never held past {@link #KICK_HOLD_NS}: an
-     * IPI does not take longer to arrive. A guest that exits before the chosen boundary (a fault, an MSR, HLT) needs
+     * execution, the end of that compute step being the first (then the instruction after it, ...); 4 and 5, a
+     * boundary {@link #KICK_INSIDE_NS} or {@link #KICK_HOLD_NS} further inside a compute step (a step of many
+     * instructions has boundaries everywhere: the few-instruction entry/exit windows of a handler are among them).
+     * Never held past {@link #KICK_HOLD_NS}: an IPI does not take longer to arrive. A guest that exits before the chosen boundary (a fault, an MSR, HLT) needs
      * no kick: the entry injects what is pending ({@code vcpu_enter_guest} → {@code kvm_check_and_inject_events}).
      */
     public void kick() {
         if (state == RunState.IN_GUEST && !sim.choices().isDefault() && guest.computeEnd() >= 0) {
-            int k = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, MAX_BOUNDARIES + 2, null);
+            int k = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, MAX_BOUNDARIES + 3, null);
             if (k > MAX_BOUNDARIES) {
-                sim.after(KICK_INSIDE_NS, this, EV_KICK, gen);
+                sim.after(k == MAX_BOUNDARIES + 1 ? KICK_INSIDE_NS : KICK_HOLD_NS, this, EV_KICK, gen);
                 return;
             }
             if (k > 0) {

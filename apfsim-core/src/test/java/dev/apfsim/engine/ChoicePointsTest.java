@@ -84,7 +84,7 @@ class ChoicePointsTest {
                     return 0;
                 }
                 asked[0]++;
-                assertEquals(5, n, "now, three boundaries of the guest's own, one inside a compute");
+                assertEquals(6, n, "now, three boundaries of the guest's own, two inside a compute");
                 return alt;
             });
             Machine m = new Machine(s, c);
