@@ -85,7 +85,7 @@ final class RunPlans {
                         steps.add(a);
                     }
                 }
-                tasks.add(new TaskSpec.Scripted(sc.name(), sc.cpu(), List.copyOf(steps)));
+                tasks.add(new TaskSpec.Scripted(sc.name(), sc.cpu(), List.copyOf(steps), sc.startKernel(), sc.startIf()));
             } else {
                 tasks.add(t);
             }

@@ -211,6 +211,15 @@ public final class Shrinker {
     private List<Scenario> fewerTasks(Scenario s) {
         List<Scenario> out = new ArrayList<>();
         List<TaskSpec> tasks = s.tasks();
+        // a whole vCPU's tasks at once: a loop on one vCPU rarely needs the other's (which then goes as well)
+        for (int cpu = 0; cpu < s.vcpus() && s.vcpus() > 1; cpu++) {
+            int k = cpu;
+            List<TaskSpec> rest = tasks.stream().filter(t -> t instanceof TaskSpec.Statistical || t.cpu() != k)
+                    .toList();
+            if (rest.size() < tasks.size() && !rest.isEmpty()) {
+                out.add(s.withTasks(rest));
+            }
+        }
         for (int i = 0; i < tasks.size() && tasks.size() > 1; i++) {
             List<TaskSpec> less = new ArrayList<>(tasks);
             less.remove(i);
@@ -250,7 +259,7 @@ public final class Shrinker {
 
     private static Scenario replace(Scenario s, int i, TaskSpec.Scripted sc, List<Action> steps) {
         List<TaskSpec> tasks = new ArrayList<>(s.tasks());
-        tasks.set(i, new TaskSpec.Scripted(sc.name(), sc.cpu(), List.copyOf(steps)));
+        tasks.set(i, new TaskSpec.Scripted(sc.name(), sc.cpu(), List.copyOf(steps), sc.startKernel(), sc.startIf()));
         return s.withTasks(tasks);
     }
 
@@ -263,6 +272,21 @@ public final class Shrinker {
         for (Perturbation p : s.check().perturbations()) {
             needed = Math.max(needed, p.cpu() + 1);
         }
-        return needed < s.vcpus() ? List.of(s.withVcpus(needed)) : List.of();
+        if (needed < s.vcpus()) {
+            return List.of(s.withVcpus(needed));
+        }
+        // the tasks of the last vCPU moved to the one before it (only scripted tasks and no perturbations there)
+        int last = s.vcpus() - 1;
+        if (last == 0 || s.tasks().stream().anyMatch(t -> t instanceof TaskSpec.Statistical)
+                || s.check().perturbations().stream().anyMatch(p -> p.cpu() == last)) {
+            return List.of();
+        }
+        List<TaskSpec> moved = new ArrayList<>();
+        for (TaskSpec t : s.tasks()) {
+            TaskSpec.Scripted sc = (TaskSpec.Scripted) t;
+            moved.add(sc.cpu() != last ? sc : new TaskSpec.Scripted(sc.name(), last - 1, sc.steps(), sc.startKernel(),
+                    sc.startIf()));
+        }
+        return List.of(s.withTasks(moved).withVcpus(last));
     }
 }

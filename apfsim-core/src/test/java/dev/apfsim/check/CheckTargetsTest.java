@@ -33,6 +33,8 @@ class CheckTargetsTest {
             // the cycle 11 kernel steps, each needed (fault, not-present, completion, the prefault's blocking GUP and
             // its failure, page-ready, IRQ, #PF injection, the guest's wait and wake, ACK)
             "seed-004-error-loop, ignore, livelock, 18",
+            // Vitaly's interleaving on one vCPU: a round of each gfn in the prefix, two rounds in the cycle
+            "seed-004-many-failing, error-gfn, livelock, 44",
             "token-wrap, old, token-zero, 30",
             "lapic-disabled, old, page-ready-dropped, 30",
     })
