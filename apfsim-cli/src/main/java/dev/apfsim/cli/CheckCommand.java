@@ -80,7 +80,8 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--strategy", paramLabel = "S", converter = StrategyConverter.class,
             description = {"random (random decisions, swarm cost levels), pct (probabilistic concurrency testing, "
                     + "--depth), exhaustive (bounded breadth-first search over choice sequences, --bound), or "
-                    + "portfolio: random and pct runs interleaved (default)."})
+                    + "portfolio: a bounded exhaustive search first on a small scenario, then random and pct runs "
+                    + "interleaved (default)."})
     Strategy strategy;
 
     @Option(names = "--depth", paramLabel = "D", defaultValue = "3",
