@@ -80,7 +80,8 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--strategy", paramLabel = "S", converter = StrategyConverter.class,
             description = {"random (random decisions, swarm cost levels), pct (probabilistic concurrency testing, "
                     + "--depth), exhaustive (bounded breadth-first search over choice sequences, --bound), or "
-                    + "portfolio: random and pct runs interleaved (default)."})
+                    + "portfolio: a bounded exhaustive search first on a small scenario, then random and pct runs "
+                    + "interleaved (default)."})
     Strategy strategy;
 
     @Option(names = "--depth", paramLabel = "D", defaultValue = "3",
@@ -94,6 +95,10 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--max-states", paramLabel = "N", defaultValue = "20000",
             description = "Exhaustive: give up (inconclusive) after N runs (default: ${DEFAULT-VALUE}).")
     int maxStates;
+
+    @Option(names = "--no-por", description = "Exhaustive: no partial-order reduction (explore both orders of "
+            + "simultaneous events that commute too, to compare).")
+    boolean noPor;
 
     @Option(names = "--fairness", paramLabel = "F",
             description = "Which cycles with no progress are a livelock: none (any), weak (no task stays runnable "
@@ -178,7 +183,7 @@ final class CheckCommand implements Callable<Integer> {
         } else {
             try (Progress bar = Progress.of("check " + base.name(), runs, " runs", Progress.wanted(json, false))) {
                 report = Explorer.explore(base, new Explorer.Options(strat, runs, seed, threads, shrinkBudget,
-                                depth, bound, maxStates),
+                                depth, bound, maxStates, !noPor),
                         done -> bar.update(Math.min(done, runs), String.format("%.0f runs/s, no violation yet",
                                 done / Math.max(1e-9, bar.elapsedSeconds()))));
             }
@@ -286,8 +291,11 @@ final class CheckCommand implements Callable<Integer> {
     /** One line: what was explored, how, and how long it took to find. */
     private static String summary(Explorer.Report r) {
         Explorer.Finding f = r.finding();
-        return String.format("summary: strategy %s, %,d runs, %,d distinct abstract states%s, %s", r.strategy().key(),
-                r.runsDone(), r.distinctStates(), r.strategy() == Strategy.EXHAUSTIVE ? ", bound " + r.bound() : "",
+        String por = r.strategy() != Strategy.EXHAUSTIVE ? "" : r.porSkipped() < 0 ? ", no partial-order reduction"
+                : String.format(", partial-order reduction (%,d event orders skipped)", r.porSkipped());
+        return String.format("summary: strategy %s, %,d runs, %,d distinct abstract states%s%s, %s",
+                r.strategy().key(), r.runsDone(), r.distinctStates(),
+                r.strategy() == Strategy.EXHAUSTIVE ? ", bound " + r.bound() : "", por,
                 f == null ? String.format("no violation in %.2f s", r.wallNs() / 1e9)
                         : String.format("found in %.2f s", f.wallNsToFind() / 1e9));
     }
@@ -317,6 +325,10 @@ final class CheckCommand implements Callable<Integer> {
         if (r.strategy() == Strategy.EXHAUSTIVE) {
             m.put("bound", r.bound());
             m.put("bound_exhausted", r.complete());
+            m.put("partial_order_reduction", r.porSkipped() >= 0);
+            if (r.porSkipped() >= 0) {
+                m.put("por_skipped", r.porSkipped());
+            }
         }
         Explorer.Finding f = r.finding();
         m.put("violation_found", f != null);

@@ -6,7 +6,7 @@ package dev.apfsim.arch;
  */
 public sealed interface GuestExit permits GuestExit.Continue, GuestExit.MemoryFault, GuestExit.Hlt, GuestExit.Init,
         GuestExit.IrqWindow, GuestExit.Dead, GuestExit.PagingWrite, GuestExit.PgdWrite, GuestExit.IrqControllerEnable,
-        GuestExit.NestedSwitch, ArchExit {
+        GuestExit.NestedSwitch, GuestExit.ExternalInterrupt, ArchExit {
     /** Simulated time of the exit. */
     long at();
 
@@ -66,6 +66,14 @@ public sealed interface GuestExit permits GuestExit.Continue, GuestExit.MemoryFa
 
     /** The guest, as a hypervisor, enters its nested guest (x86 VMLAUNCH/VMRESUME) or the nested guest exits. */
     record NestedSwitch(long at, boolean enterL2) implements GuestExit {
+    }
+
+    /**
+     * The host's kick (the IPI of {@code kvm_vcpu_kick}) forces the exit at this instruction boundary of the guest:
+     * VMX's external-interrupt exit, at a boundary the checker chose a few instructions after the kick was sent
+     * ({@link GuestCode#exitAtBoundary}). The next entry injects what is pending ({@code kvm_check_and_inject_events}).
+     */
+    record ExternalInterrupt(long at) implements GuestExit {
     }
 
     /** The guest cannot go on (panic): the host stops running it. */

@@ -18,9 +18,12 @@ public final class ControlledChoices implements Choices {
         int pick(Point point, int n, int[] ids, int step);
     }
 
-    /** Sees each choice point past the prefix before it is decided (the exhaustive search hashes the state here). */
+    /**
+     * Sees each choice point past the prefix before it is decided (the exhaustive search hashes the state here);
+     * {@code ids} as given to {@link Choices#pick}.
+     */
     public interface Observer {
-        void atChoice(int step, Point point, int n);
+        void atChoice(int step, Point point, int n, int[] ids);
     }
 
     /** Every decision of the replayed prefix, then alternative 0. */
@@ -72,7 +75,7 @@ public final class ControlledChoices implements Choices {
             choice = Math.min(prefix.at(step), n - 1);
         } else {
             if (observer != null) {
-                observer.atChoice(step, point, n);
+                observer.atChoice(step, point, n, ids);
             }
             choice = Math.clamp(picker.pick(point, n, ids, step), 0, n - 1);
         }

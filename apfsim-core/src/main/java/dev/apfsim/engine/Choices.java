@@ -17,7 +17,11 @@ public interface Choices {
         GUEST_TASK("guest-task"),
         /** A host CPU picks its next thread among runnable vCPU threads and kworkers (0: the host's own pick). */
         HOST_THREAD("host-thread"),
-        /** An interrupt for a vCPU in guest mode: taken at once (0) or a few instruction boundaries later. */
+        /**
+         * A kick (interrupt, request) for a vCPU in guest mode: taken now (0), or at the k-th next instruction
+         * boundary of the guest's own execution (k = 1..3, the end of the current compute step being the first),
+         * or a boundary 1 µs (4) or 20 µs (5) further inside a compute step.
+         */
         IRQ_BOUNDARY("irq-boundary"),
         /** A cost or latency this time: the scenario's value (0), ten times shorter (1) or ten times longer (2). */
         COST_LEVEL("cost-level"),
@@ -64,7 +68,8 @@ public interface Choices {
 
     /**
      * One of {@code n > 1} alternatives at {@code point}, an index in [0, n). {@code ids} names the alternatives
-     * where they are threads (task ids, in the order of the alternatives), else null.
+     * where they are threads (task ids, in the order of the alternatives) or events ({@link EventHandler#footprint}
+     * of each, for {@link Point#EVENT_ORDER}), else null.
      */
     int pick(Point point, int n, int[] ids);
 

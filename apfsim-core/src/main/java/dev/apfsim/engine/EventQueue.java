@@ -98,7 +98,14 @@ public final class EventQueue {
             n++;
             removeTop();
         }
-        int pick = n == 1 ? 0 : chooser.pick(Choices.Point.EVENT_ORDER, n, null);
+        int pick = 0;
+        if (n > 1) {
+            int[] footprints = new int[n];
+            for (int i = 0; i < n; i++) {
+                footprints[i] = hs[i].footprint();
+            }
+            pick = chooser.pick(Choices.Point.EVENT_ORDER, n, footprints);
+        }
         for (int i = 0; i < n; i++) {
             if (i != pick) {
                 pushWithSeq(t, ss[i], hs[i], cs[i], as[i]);

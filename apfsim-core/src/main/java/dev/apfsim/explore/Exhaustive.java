@@ -3,6 +3,7 @@ package dev.apfsim.explore;
 import dev.apfsim.check.ChoiceSequence;
 import dev.apfsim.check.ControlledChoices;
 import dev.apfsim.engine.Choices;
+import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.RandomStreams;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.sim.AbstractState;
@@ -21,9 +22,10 @@ import java.util.function.LongConsumer;
  * the prefix and then takes the scenario's own alternative everywhere. At each later choice point the abstract
  * state ({@link AbstractState}, with the kind of decision) is looked up: a state already reached with no more
  * deviations is not explored again — the run stops there, since its continuation was or will be explored from the
- * earlier visit (this also merges interleavings that commute: actions of different vCPUs that touch no shared
- * state reach the same abstract state in either order, a partial-order reduction by state) — and a new state spawns
- * one child per other alternative while the node has fewer than {@code bound} deviations. Breadth-first in the
+ * earlier visit (this also merges interleavings that commute once they reach the same abstract state) — and a new
+ * state spawns one child per other alternative while the node has fewer than {@code bound} deviations, except the
+ * event orders a partial-order reduction shows equivalent to the default's ({@link #redundant}; {@code --no-por}
+ * explores them too). Breadth-first in the
  * number of deviations, so the first violation found has a shortest list of deviations; a search that empties its
  * queue is a verdict: the invariants hold for every schedule within the bound, over the states it counted.
  */
@@ -48,6 +50,26 @@ final class Exhaustive {
         };
     }
 
+    /**
+     * Partial-order reduction at an {@code event-order} point: alternative i (event i first, then the others in
+     * their order) is the scenario's own order with event i moved before events 0..i-1; if it commutes with each of
+     * them ({@link EventHandler#independent}: different vCPUs on different host CPUs), both orders reach the same
+     * state, and every later deviation of the child is one of the default run's, with one deviation fewer. So the
+     * child is not explored (a persistent set of the events due at one instant: the default's first event plus
+     * every event that depends on one before it).
+     */
+    static boolean redundant(Choices.Point p, int[] ids, int alt) {
+        if (p != Choices.Point.EVENT_ORDER || ids == null) {
+            return false;
+        }
+        for (int j = 0; j < alt; j++) {
+            if (!EventHandler.independent(ids[alt], ids[j])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static Explorer.Report explore(Scenario base, Explorer.Options o, LongConsumer progress) {
         long start = System.nanoTime();
         Scenario s = base.withCheck(base.check().withRun(0, base.check().perturbations())
@@ -57,13 +79,14 @@ final class Exhaustive {
         queue.add(new Node(ChoiceSequence.NONE, 0));
         Set<Long> states = new java.util.HashSet<>();
         int runs = 0;
+        long[] skipped = {0};
         while (!queue.isEmpty() && runs < o.maxStates()) {
             Node node = queue.poll();
             long run = runs;
             List<Node> children = new ArrayList<>();
             ControlledChoices choices = new ControlledChoices(node.prefix(), Map.of(), ControlledChoices.DEFAULTS);
             Machine[] machine = new Machine[1];
-            choices.setObserver((step, point, n) -> {
+            choices.setObserver((step, point, n, ids) -> {
                 if (machine[0].simulator().stopped()) {
                     return;
                 }
@@ -80,7 +103,9 @@ final class Exhaustive {
                 if (node.deviations() < o.bound()) {
                     ChoiceSequence sofar = choices.taken();
                     for (int alt : alternatives(point, n)) {
-                        if (alt < n) {
+                        if (alt < n && o.por() && redundant(point, ids, alt)) {
+                            skipped[0]++;
+                        } else if (alt < n) {
                             children.add(new Node(sofar.with(step, alt), node.deviations() + 1));
                         }
                     }
@@ -93,11 +118,11 @@ final class Exhaustive {
                 long found = System.nanoTime() - start;
                 Explorer.Finding f = Explorer.shrunk(runs - 1, c, o.shrinkBudget(), found);
                 return new Explorer.Report(runs, f, Map.of(c.violation().invariant(), 1), System.nanoTime() - start,
-                        Strategy.EXHAUSTIVE, visited.size(), o.bound(), false, null);
+                        Strategy.EXHAUSTIVE, visited.size(), o.bound(), false, null, o.por() ? skipped[0] : -1);
             }
             queue.addAll(children);
         }
         return new Explorer.Report(runs, null, Map.of(), System.nanoTime() - start, Strategy.EXHAUSTIVE,
-                visited.size(), o.bound(), queue.isEmpty(), null);
+                visited.size(), o.bound(), queue.isEmpty(), null, o.por() ? skipped[0] : -1);
     }
 }

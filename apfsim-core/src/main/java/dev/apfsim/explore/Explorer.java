@@ -31,9 +31,15 @@ public final class Explorer {
      * @param depth PCT's bug depth d
      * @param bound exhaustive: at most this many decisions that differ from the scenario's own
      * @param maxStates exhaustive: stop (inconclusive) after this many runs
+     * @param por exhaustive: partial-order reduction over independent simultaneous events
      */
     public record Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
-                          int maxStates) {
+                          int maxStates, boolean por) {
+        public Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
+                       int maxStates) {
+            this(strategy, runs, seed, jobs, shrinkBudget, depth, bound, maxStates, true);
+        }
+
         public Options(int runs, long seed, int jobs, int shrinkBudget) {
             this(Strategy.PORTFOLIO, runs, seed, jobs, shrinkBudget, 3, 2, 20_000);
         }
@@ -46,10 +52,18 @@ public final class Explorer {
 
     /**
      * What was explored: {@code runsDone} runs, {@code distinctStates} abstract states among them; exhaustive also
-     * says whether the bound was exhausted ({@code complete}); PCT its per-run guarantee.
+     * says whether the bound was exhausted ({@code complete}) and how many alternatives its partial-order
+     * reduction left out ({@code porSkipped}, -1 without it); PCT its per-run guarantee.
      */
     public record Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs,
-                         Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee) {
+                         Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee,
+                         long porSkipped) {
+        public Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs,
+                      Strategy strategy, long distinctStates, int bound, boolean complete, String guarantee) {
+            this(runsDone, finding, violationsInBatch, wallNs, strategy, distinctStates, bound, complete, guarantee,
+                    -1);
+        }
+
         public Report(int runsDone, Finding finding, Map<Invariant, Integer> violationsInBatch, long wallNs) {
             this(runsDone, finding, violationsInBatch, wallNs, Strategy.PORTFOLIO, 0, 0, false, null);
         }
@@ -86,11 +100,52 @@ public final class Explorer {
         return new Pct.Params(Math.max(1, m.guest().tasks().size()), Math.max(1, k[0]), Math.max(1, depth));
     }
 
+    /** The portfolio's exhaustive member: deviations from the scenario's own decisions, and runs at most. */
+    static final int MEMBER_BOUND = 1;
+    static final int MEMBER_RUNS = 32;
+
+    /**
+     * Runs of the portfolio's exhaustive member for {@code base}: a small scenario (at most 2 vCPUs and 4 tasks)
+     * gets a bounded systematic search first, at most a quarter of the runs; others none.
+     */
+    static int exhaustiveMember(Scenario base, int runs) {
+        return base.vcpus() <= 2 && base.tasks().size() <= 4 ? Math.min(MEMBER_RUNS, runs / 4) : 0;
+    }
+
     public static Report explore(Scenario base, Options o, LongConsumer progress) throws Exception {
         if (o.strategy() == Strategy.EXHAUSTIVE) {
             return Exhaustive.explore(base, o, progress);
         }
+        int member = o.strategy() == Strategy.PORTFOLIO ? exhaustiveMember(base, o.runs()) : 0;
         long start = System.nanoTime();
+        if (member == 0) {
+            return sampled(base, o, progress, 0, 0, null, start);
+        }
+        // the exhaustive member takes run indices 0..E-1 (run #0 is the scenario's own), the random and PCT runs
+        // the indices after them: the lowest violating index is still the answer, whatever the thread count
+        Report e = Exhaustive.explore(base, new Options(Strategy.EXHAUSTIVE, 1, o.seed(), 1, o.shrinkBudget(),
+                o.depth(), MEMBER_BOUND, member, true), progress);
+        String what = String.format("exhaustive member: bound %d, %,d runs, %,d states%s", MEMBER_BOUND,
+                e.runsDone(), e.distinctStates(), e.complete() ? ", exhausted" : "");
+        if (e.finding() != null) {
+            return new Report(e.runsDone(), e.finding(), e.violationsInBatch(), e.wallNs(), Strategy.PORTFOLIO,
+                    e.distinctStates(), 0, false, what);
+        }
+        int offset = e.runsDone();
+        // the sampled runs start at plan #1: plan #0 is the scenario's own run, which the member ran first
+        Report r = sampled(base, new Options(o.strategy(), o.runs() - offset, o.seed(), o.jobs(), o.shrinkBudget(),
+                o.depth(), o.bound(), o.maxStates(), o.por()), done -> progress.accept(offset + done), offset, 1, what,
+                start);
+        return new Report(offset + r.runsDone(), r.finding(), r.violationsInBatch(), r.wallNs(),
+                Strategy.PORTFOLIO, r.distinctStates(), 0, false, r.guarantee());
+    }
+
+    /**
+     * Random and PCT runs: the i-th of {@code o.runs()} is plan {@code firstPlan + i}, reported as run
+     * {@code offset + i}; times count from {@code start}.
+     */
+    private static Report sampled(Scenario base, Options o, LongConsumer progress, int offset, int firstPlan,
+                                  String member, long start) throws Exception {
         Pct.Params pct = o.strategy() == Strategy.RANDOM ? new Pct.Params(1, 1, 1) : pctParams(base, o.depth());
         Set<Long> states = ConcurrentHashMap.newKeySet();
         int jobs = Math.max(1, o.jobs());
@@ -105,7 +160,7 @@ public final class Explorer {
             int inFlight = 0;
             int prefix = 0; // every run below this index has finished
             while (next < Math.min(o.runs(), 2 * jobs)) {
-                submit(cs, base, o, pct, next++, states);
+                submit(cs, base, o, pct, next++, firstPlan, states);
                 inFlight++;
             }
             while (inFlight > 0) {
@@ -128,19 +183,22 @@ public final class Explorer {
                     break; // every run before the lowest violating one is done: that is the answer
                 }
                 if (next < o.runs() && next < lowest) {
-                    submit(cs, base, o, pct, next++, states);
+                    submit(cs, base, o, pct, next++, firstPlan, states);
                     inFlight++;
                 }
             }
             pool.shutdownNow();
             String guarantee = o.strategy() == Strategy.RANDOM ? null : pctGuarantee(pct);
+            if (member != null) {
+                guarantee = member + "; " + guarantee;
+            }
             if (lowest == Long.MAX_VALUE) {
                 return new Report(prefix, null, Map.of(), System.nanoTime() - start, o.strategy(), states.size(), 0,
                         false, guarantee);
             }
             long found = System.nanoTime() - start;
             RunCase first = violating.get(lowest);
-            Finding finding = shrunk(lowest, first, o.shrinkBudget(), found);
+            Finding finding = shrunk(offset + lowest, first, o.shrinkBudget(), found);
             return new Report((int) lowest + 1, finding, counts, System.nanoTime() - start, o.strategy(),
                     states.size(), 0, false, guarantee);
         } finally {
@@ -155,9 +213,9 @@ public final class Explorer {
     }
 
     private static void submit(ExecutorCompletionService<Object[]> cs, Scenario base, Options o, Pct.Params pct,
-                               long index, Set<Long> states) {
+                               long index, int firstPlan, Set<Long> states) {
         cs.submit(() -> {
-            RunPlans.Plan p = RunPlans.plan(base, o.strategy(), o.seed(), index, pct);
+            RunPlans.Plan p = RunPlans.plan(base, o.strategy(), o.seed(), firstPlan + index, pct);
             return new Object[]{index, RunCase.run(p.scenario(), p.choices(), false, states, null)};
         });
     }

@@ -8,7 +8,10 @@ public enum Strategy {
     PCT("pct"),
     /** Breadth-first over choice sequences up to a bound of deviations, merging equal abstract states. */
     EXHAUSTIVE("exhaustive"),
-    /** Random and PCT runs interleaved by run index (the default). */
+    /**
+     * The default: on a small scenario a bounded exhaustive search first (bound 1, at most 32 runs), then random and
+     * PCT runs interleaved by run index.
+     */
     PORTFOLIO("portfolio");
 
     private final String key;

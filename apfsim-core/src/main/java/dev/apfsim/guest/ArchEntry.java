@@ -109,6 +109,16 @@ public abstract class ArchEntry implements GuestCode {
     }
 
     @Override
+    public final long computeEnd() {
+        return cpu.computeEnd();
+    }
+
+    @Override
+    public final void exitAtBoundary(int k) {
+        cpu.exitAtBoundary(k);
+    }
+
+    @Override
     public final void deliverInterrupt(long now, int vector) {
         cpu.deliverInterrupt(now, vector);
     }

@@ -74,6 +74,8 @@ public final class GuestCpu implements GuestCode {
     private long segStart = -1;
     private long segEnd = -1;
     private Context segCtx;
+    /** Instruction boundaries left before a held-back kick makes the guest exit (0: none held back). */
+    private int boundaries;
     /** The answer "still in the guest", reused (the host reads it before it runs this CPU again). */
     private final GuestExit.Continue stillRunning = new GuestExit.Continue();
 
@@ -117,9 +119,35 @@ public final class GuestCpu implements GuestCode {
 
     @Override
     public GuestExit run(long now, long horizon) {
+        GuestExit e = runToExit(now, horizon);
+        if (!(e instanceof GuestExit.Continue)) {
+            boundaries = 0; // an exit of its own: the next entry injects what the held-back kick was for
+        }
+        return e;
+    }
+
+    @Override
+    public long computeEnd() {
+        return segEnd;
+    }
+
+    @Override
+    public void exitAtBoundary(int k) {
+        boundaries = boundaries == 0 ? k : Math.min(boundaries, k); // a kick held back before may exit first
+    }
+
+    /** Counts an instruction boundary: true when it is the one a held-back kick exits at. */
+    private boolean boundaryReached() {
+        return boundaries > 0 && --boundaries == 0;
+    }
+
+    private GuestExit runToExit(long now, long horizon) {
         long t = now;
         if (segEnd >= 0) {
             finishSegment(segEnd);
+            if (boundaryReached()) {
+                return new GuestExit.ExternalInterrupt(t); // the compute step retired: the next instruction waits
+            }
         }
         if (!booted) {
             boot();
@@ -198,6 +226,9 @@ public final class GuestCpu implements GuestCode {
                     if (!cpu.interruptFlag) {
                         cpu.interruptFlag = true;
                         cpu.interruptShadow = cpu.unmaskShadow(); // x86: blocks interrupts for one more instruction
+                        if (boundaryReached()) {
+                            return new GuestExit.ExternalInterrupt(t); // the shadow survives the exit (VMCS state)
+                        }
                         continue;
                     }
                 }
@@ -298,6 +329,9 @@ public final class GuestCpu implements GuestCode {
             if (shadow) {
                 cpu.interruptShadow = false; // the instruction after STI retired
             }
+            if (!(a instanceof Action.OpDone) && boundaryReached()) { // OpDone is bookkeeping, no instruction
+                return new GuestExit.ExternalInterrupt(t);
+            }
         }
     }
 
@@ -323,6 +357,7 @@ public final class GuestCpu implements GuestCode {
 
     @Override
     public void preempt(long now) {
+        boundaries = 0;
         if (segEnd >= 0) {
             finishSegment(now);
         }
@@ -375,6 +410,7 @@ public final class GuestCpu implements GuestCode {
     public void reset(long now) {
         // INIT: the CPU restarts; the guest kernel must enable async PF again (per-CPU state is lost)
         frames.clear();
+        boundaries = 0;
         entry.resetRegistration();
         booted = false;
         segStart = segEnd = -1;

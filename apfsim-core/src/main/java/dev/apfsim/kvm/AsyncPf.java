@@ -153,6 +153,12 @@ public final class AsyncPf {
             // a kworker runs to its next sleep
         }
 
+        /** The item's vCPU (its queue and done list) and this worker's host CPU (and the page it faults in). */
+        @Override
+        public int footprint() {
+            return EventHandler.local(vcpuId, cpu);
+        }
+
         /** async_pf_execute reaches get_user_pages_remote(FOLL_WRITE); the result is ignored in 6.12. */
         @Override
         public void onEvent(int code, long arg) {

@@ -284,21 +284,38 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         return running() || !asyncPf.doneEmpty() || arch.vcpuHasEvents();
     }
 
-    /** {@code kvm_vcpu_kick}: wake a blocked thread, or force an exit from the guest. */
+    /**
+     * {@code kvm_vcpu_kick}: wake a blocked thread, or force an exit from the guest. The kick's IPI lands at an
+     * instruction boundary of the guest; which one is the checker's {@link Choices.Point#IRQ_BOUNDARY}: 0, now (a
+     * boundary inside the compute step the guest is in); k = 1..3, the k-th next boundary of the guest's own
+     * execution, the end of that compute step being the first (then the instruction after it, ...); 4 and 5, a
+     * boundary {@link #KICK_INSIDE_NS} or {@link #KICK_HOLD_NS} further inside a compute step (a step of many
+     * instructions has boundaries everywhere: the few-instruction entry/exit windows of a handler are among them).
+     * Never held past {@link #KICK_HOLD_NS}: an IPI does not take longer to arrive. A guest that exits before the chosen boundary (a fault, an MSR, HLT) needs
+     * no kick: the entry injects what is pending ({@code vcpu_enter_guest} → {@code kvm_check_and_inject_events}).
+     */
     public void kick() {
-        if (state == RunState.IN_GUEST && !sim.choices().isDefault()) {
-            // the instruction boundary the interrupt is taken at: now, or the guest runs on for a while first
-            int later = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, IRQ_BOUNDARIES.length, null);
-            if (later > 0) {
-                sim.after(IRQ_BOUNDARIES[later], this, EV_KICK, gen);
+        if (state == RunState.IN_GUEST && !sim.choices().isDefault() && guest.computeEnd() >= 0) {
+            int k = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, MAX_BOUNDARIES + 3, null);
+            if (k > MAX_BOUNDARIES) {
+                sim.after(k == MAX_BOUNDARIES + 1 ? KICK_INSIDE_NS : KICK_HOLD_NS, this, EV_KICK, gen);
+                return;
+            }
+            if (k > 0) {
+                guest.exitAtBoundary(k);
+                sim.after(KICK_HOLD_NS, this, EV_KICK, gen); // the IPI arrives at the latest then
                 return;
             }
         }
         kickNow();
     }
 
-    /** Guest time an interrupt may be held back at the checker's choice ({@link Choices.Point#IRQ_BOUNDARY}). */
-    private static final long[] IRQ_BOUNDARIES = {0, 1_000, 20_000};
+    /** Instruction boundaries of the guest's own a kick may be held back by ({@link Choices.Point#IRQ_BOUNDARY}). */
+    private static final int MAX_BOUNDARIES = 3;
+    /** Guest time a kick may be held back at most: longer than an IPI takes to reach a running CPU. */
+    private static final long KICK_HOLD_NS = 20_000;
+    /** A boundary inside a compute step, this much guest time after the kick (the last alternative). */
+    private static final long KICK_INSIDE_NS = 1_000;
 
     private long cost(Choices.Cost c, long ns) {
         return sim.choices().cost(c, ns);
@@ -375,6 +392,12 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         } else {
             sim.at(at, this, code, arg);
         }
+    }
+
+    /** This thread's events touch this vCPU and the host CPU it runs on (and the guest pages it touches). */
+    @Override
+    public int footprint() {
+        return EventHandler.local(id, hostCpu);
     }
 
     @Override
@@ -500,6 +523,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
                 arch.interruptWindowExit();
                 scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             }
+            case GuestExit.ExternalInterrupt e -> scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()));
             case GuestExit.Dead d -> stopThread();
             case GuestExit.Continue k -> throw new IllegalStateException("Continue is not an exit");
             default -> arch.handleExit(exit);
