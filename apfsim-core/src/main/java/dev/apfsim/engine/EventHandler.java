@@ -23,8 +23,8 @@ public interface EventHandler {
 
     /**
      * Two events that commute: each touches the state of its own vCPU and host CPU only, and both differ. (The
-     * guest pages they touch are not in the footprint: two vCPUs faulting on one page at one instant would be taken
-     * as independent.)
+     * guest pages they touch and the IPIs a guest sends are not in the footprint: two vCPUs faulting on one page at
+     * one instant would be taken as independent.)
      */
     static boolean independent(int a, int b) {
         return a != SHARED && b != SHARED && (a & 0xfff) != (b & 0xfff) && (a >>> 12) != (b >>> 12);
