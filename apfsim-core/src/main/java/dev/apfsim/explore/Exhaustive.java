@@ -24,7 +24,7 @@ import java.util.function.LongConsumer;
  * deviations is not explored again — the run stops there, since its continuation was or will be explored from the
  * earlier visit (this also merges interleavings that commute once they reach the same abstract state) — and a new
  * state spawns one child per other alternative while the node has fewer than {@code bound} deviations, except the
- * event orders a partial-order reduction shows equivalent to the default's ({@link #redundant}; {@code --no-por}
+ * event orders a partial-order reduction shows equivalent to the default's ({@link #redundant}; {@code --por}
  * explores them too). Breadth-first in the
  * number of deviations, so the first violation found has a shortest list of deviations; a search that empties its
  * queue is a verdict: the invariants hold for every schedule within the bound, over the states it counted.

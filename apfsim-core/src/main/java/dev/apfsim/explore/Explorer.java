@@ -31,13 +31,14 @@ public final class Explorer {
      * @param depth PCT's bug depth d
      * @param bound exhaustive: at most this many decisions that differ from the scenario's own
      * @param maxStates exhaustive: stop (inconclusive) after this many runs
-     * @param por exhaustive: partial-order reduction over independent simultaneous events
+     * @param por exhaustive: partial-order reduction over simultaneous events whose static footprints are
+     *            independent (off by default: the footprints leave out guest pages and IPIs, docs/invariants.md)
      */
     public record Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
                           int maxStates, boolean por) {
         public Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
                        int maxStates) {
-            this(strategy, runs, seed, jobs, shrinkBudget, depth, bound, maxStates, true);
+            this(strategy, runs, seed, jobs, shrinkBudget, depth, bound, maxStates, false);
         }
 
         public Options(int runs, long seed, int jobs, int shrinkBudget) {
