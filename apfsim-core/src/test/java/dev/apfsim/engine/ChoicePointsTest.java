@@ -62,18 +62,9 @@ class ChoicePointsTest {
         for (int i = 0; i < 500; i++) {
             loop.append("compute: 10us, touch: 0x400000, touch: 0x401000, ");
         }
-        Scenario s = dev.apfsim.scenario.ScenarioLoader.load("irq-boundary.yaml", """
-                vm: {vcpus: 1, memory: 64MiB}
-                host:
-                  remote: {latency: 2ms}
-                memory:
-                  regions: [{start: 0x300000, size: 4KiB, state: remote}]
-                guest: {tick: 0}
-                workload:
-                  tasks:
-                    - {type: script, name: faulter, steps: [touch: 0x300000]}
-                    - {type: script, name: busy, steps: [%scompute: 1us]}
-                """.formatted(loop));
+        Scenario s = dev.apfsim.scenario.ScenarioLoader.load("irq-boundary.yaml", dev.apfsim.sim.TestScenarios
+                .remotePageYaml("{type: script, name: faulter, steps: [touch: 0x300000]}",
+                        "{type: script, name: busy, steps: [%scompute: 1us]}".formatted(loop)));
         long[] time = new long[4];
         int[] position = new int[4];
         for (int k = 0; k < 4; k++) {

@@ -31,18 +31,9 @@ class InterruptWindowTest {
 
     /** A task asleep on an async PF (the page comes in after 2 ms), and a task {@code masked} running {@code steps}. */
     private static SimRun withMaskedTask(String steps) {
-        return SimRun.of(ScenarioLoader.load("irq-window.yaml", """
-                vm: {vcpus: 1, memory: 64MiB}
-                host:
-                  remote: {latency: 2ms}
-                memory:
-                  regions: [{start: 0x300000, size: 4KiB, state: remote}]
-                guest: {tick: 0}
-                workload:
-                  tasks:
-                    - {type: script, name: faulter, steps: [touch: 0x300000]}
-                    - {type: script, name: masked, steps: [%s]}
-                """.formatted(steps)));
+        return SimRun.of(ScenarioLoader.load("irq-window.yaml", TestScenarios.remotePageYaml(
+                "{type: script, name: faulter, steps: [touch: 0x300000]}",
+                "{type: script, name: masked, steps: [%s]}".formatted(steps))));
     }
 
     private static TraceEvent.GuestApfWake tokenWake(SimRun r) {

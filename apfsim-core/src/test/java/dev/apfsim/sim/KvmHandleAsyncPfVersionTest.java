@@ -19,17 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * consumes them in the NMI, whose IF=0 makes it panic.
  */
 class KvmHandleAsyncPfVersionTest {
-    private static final String READER = """
-            vm: {vcpus: 1, memory: 64MiB}
-            host:
-              remote: {latency: 2ms}
-            memory:
-              regions: [{start: 0x300000, size: 4KiB, state: remote}]
-            guest: {tick: 0}
-            workload:
-              tasks:
-                - {type: script, name: reader, steps: [touch: 0x300000, compute: 10us]}
-            """;
+    private static final String READER = TestScenarios.remotePageYaml(
+            "{type: script, name: reader, steps: [touch: 0x300000, compute: 10us]}");
 
     /** The async #PF's injection; its handler runs 500 ns later (entry) for 1.5 us before it reads the flags. */
     private static long pfInjected() {

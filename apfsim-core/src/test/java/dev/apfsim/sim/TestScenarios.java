@@ -25,6 +25,27 @@ public final class TestScenarios {
     public static final long MS = 1_000_000;
     public static final long US = 1_000;
 
+    /**
+     * YAML of one vCPU whose page 0x300000 comes in 2 ms after its first touch, no timer tick, and {@code tasks}
+     * (YAML list items, one per line, indented by four spaces).
+     */
+    public static String remotePageYaml(String... tasks) {
+        StringBuilder b = new StringBuilder("""
+                vm: {vcpus: 1, memory: 64MiB}
+                host:
+                  remote: {latency: 2ms}
+                memory:
+                  regions: [{start: 0x300000, size: 4KiB, state: remote}]
+                guest: {tick: 0}
+                workload:
+                  tasks:
+                """);
+        for (String t : tasks) {
+            b.append("    - ").append(t).append('\n');
+        }
+        return b.toString();
+    }
+
     /** GPA of guest CPU {@code n}'s {@code apf_reason} area (what the Linux-like guest registers). */
     public static long area(int cpu) {
         return GuestKernel.APF_AREA_BASE + 64L * cpu;
