@@ -59,7 +59,9 @@ class TraceTest {
                 dev.apfsim.scenario.Scenarios.resolve("overcommit-ssd").withDuration(20_000_000));
         List<String> emitted = new java.util.ArrayList<>();
         dev.apfsim.trace.Fingerprint inEmissionOrder = new dev.apfsim.trace.Fingerprint();
-        machine.attach((dev.apfsim.trace.TraceEvent e) -> emitted.add(dev.apfsim.trace.FtraceFormat.line(e)));
+        // each line with the host CPU its vCPU thread ran on when it was emitted (the file's CPU column)
+        machine.attach((dev.apfsim.trace.TraceEvent e) -> emitted.add(dev.apfsim.trace.FtraceFormat.line(e,
+                machine.hostCpuOf(e.vcpu()))));
         machine.attach(inEmissionOrder);
         machine.run();
         assertTrue(!emitted.equals(file), "this run does emit ahead of the clock");
