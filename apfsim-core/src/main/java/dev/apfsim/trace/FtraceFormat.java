@@ -152,7 +152,8 @@ public final class FtraceFormat {
             case ApfHalt t -> appendHex(sb.append("gfn "), t.gfn());
             case WakeupAllQueued t -> sb.append("token 0xffffffff");
             case QueueCleared t -> sb.append("discarded ").append(t.discarded()).append(" cause ").append(t.cause());
-            case Prefault t -> appendHex(sb.append("gfn "), t.gfn()).append(t.fixed() ? " fixed" : " skipped ").append(t.why());
+            case Prefault t -> appendHex(sb.append("gfn "), t.gfn()).append(t.fixed() ? " fixed" : " skipped")
+                    .append(t.why().isEmpty() ? "" : " ").append(t.why());
             case VcpuState t -> sb.append("state ").append(t.state());
             case PageIo t -> appendHex(sb.append("gfn "), t.gfn()).append(t.done() ? (t.failed() ? " failed" : " done") : " start");
             case Violation t -> sb.append(t.invariant()).append(": ").append(t.detail());
