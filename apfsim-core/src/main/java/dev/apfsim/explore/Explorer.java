@@ -103,7 +103,7 @@ public final class Explorer {
 
     /** The portfolio's exhaustive member: deviations from the scenario's own decisions, and runs at most. */
     static final int MEMBER_BOUND = 1;
-    static final int MEMBER_RUNS = 32;
+    static final int MEMBER_RUNS = 8;
 
     /**
      * Runs of the portfolio's exhaustive member for {@code base}: a small scenario (at most 2 vCPUs and 4 tasks)

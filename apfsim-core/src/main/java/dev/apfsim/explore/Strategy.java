@@ -9,7 +9,7 @@ public enum Strategy {
     /** Breadth-first over choice sequences up to a bound of deviations, merging equal abstract states. */
     EXHAUSTIVE("exhaustive"),
     /**
-     * The default: on a small scenario a bounded exhaustive search first (bound 1, at most 32 runs), then random and
+     * The default: on a small scenario a bounded exhaustive search first (bound 1, at most 8 runs), then random and
      * PCT runs interleaved by run index.
      */
     PORTFOLIO("portfolio");
