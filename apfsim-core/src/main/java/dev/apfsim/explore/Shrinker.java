@@ -88,7 +88,7 @@ public final class Shrinker {
                 + s.check().scheduleSeed() + "|" + s.tasks() + "|" + s.vcpus() + "|" + s.durationNs();
     }
 
-    /** Decisions back to the scenario's own: all, each half, then one at a time (the last ones first). */
+    /** Decisions back to the scenario's own: all, in chunks, then one at a time (the last ones first). */
     private List<Scenario> fewerDeviations(Scenario s) {
         ChoiceSequence c = s.check().choices();
         List<Integer> at = new ArrayList<>();
@@ -102,9 +102,11 @@ public final class Shrinker {
             return out;
         }
         out.add(withChoices(s, ChoiceSequence.NONE));
-        if (at.size() > 2) {
-            out.add(withChoices(s, zero(c, at.subList(0, at.size() / 2))));
-            out.add(withChoices(s, zero(c, at.subList(at.size() / 2, at.size()))));
+        // then in halves, quarters and eighths (delta debugging's granularities), then one at a time
+        for (int parts = 2; parts <= 8 && at.size() > parts; parts *= 2) {
+            for (int k = 0; k < parts; k++) {
+                out.add(withChoices(s, zero(c, at.subList(k * at.size() / parts, (k + 1) * at.size() / parts))));
+            }
         }
         for (int k = at.size() - 1; k >= 0; k--) {
             out.add(withChoices(s, c.with(at.get(k), 0)));
@@ -232,6 +234,14 @@ public final class Shrinker {
                         st.touchesPerOp(), st.wsStart(), st.wsBytes(), st.pattern(), st.writeFraction(),
                         st.kernelFraction(), st.irqOffFraction(), st.maxOps()));
                 out.add(s.withTasks(fewer));
+            }
+            if (tasks.get(i) instanceof TaskSpec.Statistical st && st.maxOps() > 1) {
+                // a task that ends sooner: whatever waited for it to end happens sooner
+                List<TaskSpec> shorter = new ArrayList<>(tasks);
+                shorter.set(i, new TaskSpec.Statistical(st.name(), st.cpu(), st.count(), st.compute(),
+                        st.touchesPerOp(), st.wsStart(), st.wsBytes(), st.pattern(), st.writeFraction(),
+                        st.kernelFraction(), st.irqOffFraction(), st.maxOps() / 2));
+                out.add(s.withTasks(shorter));
             }
         }
         return out;
