@@ -18,6 +18,17 @@
 _apfsim_jdk_info() {
   local java=$1 out spec ver home major
   [ -x "$java" ] && [ ! -d "$java" ] || return 1
+  # fast path, no JVM started: a JDK's own `release` file names its version
+  home=$(cd "$(dirname "$(readlink -f "$java")")/.." 2>/dev/null && pwd -P) || home=''
+  if [ -n "$home" ] && [ -f "$home/release" ] && [ -x "$home/bin/javac" ]; then
+    ver=$(sed -n 's/^JAVA_VERSION="\(.*\)"$/\1/p' "$home/release" | head -n 1)
+    major=${ver#1.}
+    major=${major%%[.+-]*}
+    case $major in
+      '' | *[!0-9]*) ;;
+      *) printf '%s\t%s\t%s\n' "$major" "$ver" "$home"; return 0 ;;
+    esac
+  fi
   out=$("$java" -XshowSettings:properties -version 2>&1 </dev/null) || return 1
   spec=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*java\.specification\.version = //p')
   ver=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*java\.version = //p')
