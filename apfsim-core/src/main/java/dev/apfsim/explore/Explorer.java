@@ -223,7 +223,7 @@ public final class Explorer {
 
     /** Shrinks a violating run (its decisions, then the scenario) and re-runs both ends with traces. */
     static Finding shrunk(long index, RunCase first, int budget, long wallNsToFind) {
-        RunCase original = RunCase.run(first.scenario(), true);
+        RunCase original = first; // its recorded scenario is what the report compares the minimal one with
         Shrinker sh = new Shrinker(first.violation().invariant(), budget);
         RunCase small = sh.shrink(first);
         RunCase minimal = RunCase.run(small.scenario(), true);
