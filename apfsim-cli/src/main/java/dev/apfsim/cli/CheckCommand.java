@@ -107,6 +107,11 @@ final class CheckCommand implements Callable<Integer> {
                     + "(no task runnable at some point of it without running).")
     String fairness;
 
+    @Option(names = "--max-events", paramLabel = "N",
+            description = "Watchdog: a checked run that takes more than N engine events is stopped and reported as "
+                    + "watchdog (default: the scenario's check.max_events, 200,000,000).")
+    Long maxEvents;
+
     @Option(names = "--replay", paramLabel = "CHOICES",
             description = "Run once with these decisions (the choice sequence a violation printed, e.g. 0*41,2,1) "
                     + "and report what breaks.")
@@ -151,6 +156,12 @@ final class CheckCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new Main.UserException("--fairness: " + e.getMessage());
             }
+        }
+        if (maxEvents != null) {
+            if (maxEvents < 1) {
+                throw new Main.UserException("--max-events must be at least 1, got " + maxEvents);
+            }
+            base = base.withCheck(base.check().withMaxEvents(maxEvents));
         }
         long seed = options.seed != null ? options.seed : base.seed();
         int threads = jobs != null ? Math.max(1, jobs) : Runtime.getRuntime().availableProcessors();

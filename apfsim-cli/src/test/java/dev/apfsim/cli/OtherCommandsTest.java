@@ -81,4 +81,31 @@ class OtherCommandsTest {
         }
         assertEquals(a.get("relative"), b.get("relative"));
     }
+
+    /** --fairness none reports the cycle that starves the bystander; the default (weak) passes it over for a fair one. */
+    @Test
+    void checkFairnessDecidesWhichCycleIsALivelock() {
+        Cli.Result none = Cli.run("check", "seed-004-error-loop", "--variant", "ignore", "--replay", "0",
+                "--fairness", "none");
+        assertEquals(1, none.status(), none.err());
+        assertTrue(none.out().contains("survives no fairness: bystander"), none.out());
+        Cli.Result weak = Cli.run("check", "seed-004-error-loop", "--variant", "ignore", "--replay", "0");
+        assertEquals(1, weak.status(), weak.err());
+        assertTrue(weak.out().contains("survives weak and strong fairness"), weak.out());
+        Cli.Result bad = Cli.run("check", "seed-004-error-loop", "--fairness", "fair");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("--fairness: unknown fairness fair"), bad.err());
+    }
+
+    /** --max-events: the event-count watchdog stops a checked run at the same point on every machine. */
+    @Test
+    void checkMaxEventsStopsARunAsWatchdog() {
+        Cli.Result r = Cli.run("check", "seed-001-page-ready", "--variant", "fixed", "--replay", "0",
+                "--max-events", "1000");
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.out().contains("VIOLATION watchdog"), r.out());
+        Cli.Result bad = Cli.run("check", "seed-001-page-ready", "--max-events", "0");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("--max-events must be at least 1"), bad.err());
+    }
 }

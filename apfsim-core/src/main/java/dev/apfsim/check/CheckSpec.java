@@ -66,6 +66,11 @@ public record CheckSpec(long scheduleSeed, List<Perturbation> perturbations, Lis
                 f, maxEvents);
     }
 
+    public CheckSpec withMaxEvents(long n) {
+        return new CheckSpec(scheduleSeed, perturbations, perturbKinds, maxPerturbations, jitter, choices, costLevels,
+                fairness, n);
+    }
+
     /** True when a run of this spec is steered by the checker (anything but the scenario's own values). */
     public boolean controlled() {
         return scheduleSeed != 0 || choices.length() > 0 || !costLevels.isEmpty();
