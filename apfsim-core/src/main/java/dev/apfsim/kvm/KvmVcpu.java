@@ -585,17 +585,21 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
             }
             prefaultSleeping = false;
             asyncPf.prefaultReturned(errno);
-            long rest = errno == 0 ? cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()) : 0;
-            if (sleeps) {
-                threadWoken(rest); // woken from the page lock
-            } else {
-                time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-                vcpuState(sim.now(), "host");
-                scheduleEnter(rest);
-            }
+            backFromGup(sleeps, errno == 0 ? cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()) : 0);
         });
         if (sleeps && prefaultSleeping) {
             releaseCpu(); // asleep in the GUP: the CPU goes to the next thread
+        }
+    }
+
+    /** The vCPU thread is back from a blocking GUP; {@code restNs} of host work remain before the next entry. */
+    private void backFromGup(boolean slept, long restNs) {
+        if (slept) {
+            threadWoken(restNs); // woken from the page lock
+        } else {
+            time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
+            vcpuState(sim.now(), "host");
+            scheduleEnter(restNs);
         }
     }
 
@@ -629,14 +633,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
             } else {
                 memory.map(g);
                 faults.mapped(g);
-                long minor = cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs());
-                if (sleeps) {
-                    threadWoken(minor); // woken from the page lock
-                } else {
-                    time.hostState(TimeCategory.HOST_OVERHEAD, sim.now());
-                    vcpuState(sim.now(), "host");
-                    scheduleEnter(minor);
-                }
+                backFromGup(sleeps, cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()));
             }
         });
         if (sleeps && state == RunState.SYNC_WAIT) {
