@@ -271,9 +271,15 @@ final class CheckCommand implements Callable<Integer> {
                 Fmt.duration(b.durationNs()), a.check().choices().deviations(), b.check().choices().deviations());
         List<String> events = f.minimal().protocolToViolation();
         var lasso = f.minimal().lasso();
-        if (lasso != null) {
+        if (lasso != null && lasso.looping() != null) {
+            o.printf("%nlivelock of task %s: prefix of %d protocol events, then the last of its repeated cycles, %d"
+                    + " events with other tasks' progress in them (%s):%n", lasso.looping(), lasso.prefixLength(),
+                    lasso.cycleLength(), LassoDetector.fairness(lasso));
+        } else if (lasso != null) {
             o.printf("%nlivelock as a lasso: prefix of %d protocol events, then a cycle of %d repeating for ever"
                     + " (%s):%n", lasso.prefixLength(), lasso.cycleLength(), LassoDetector.fairness(lasso));
+        }
+        if (lasso != null) {
             for (int i = 0; i < events.size(); i++) {
                 if (i == lasso.cycleStart()) {
                     o.println("  -- cycle:");
@@ -367,6 +373,9 @@ final class CheckCommand implements Callable<Integer> {
                 lasso.put("cycle", l.cycleLength());
                 lasso.put("weak_fairness", l.weaklyFair());
                 lasso.put("strong_fairness", l.stronglyFair());
+                if (l.looping() != null) {
+                    lasso.put("looping_task", l.looping());
+                }
                 m.put("lasso", lasso);
             }
         }

@@ -79,8 +79,8 @@ public final class Explorer {
 
     /** Run {@code index} of a portfolio check of {@code base} from {@code seed} (campaigns run it row by row). */
     public static RunCase runCase(Scenario base, long seed, long index, boolean keepTrace) {
-        Pct.Params pct = PCT_PARAMS.computeIfAbsent(base, b -> pctParams(b, 3));
-        RunPlans.Plan p = RunPlans.plan(base, Strategy.PORTFOLIO, seed, index, pct);
+        RunPlans.Plan p = RunPlans.plan(base, Strategy.PORTFOLIO, seed, index,
+                () -> PCT_PARAMS.computeIfAbsent(base, b -> pctParams(b, 3)));
         return RunCase.run(p.scenario(), p.choices(), keepTrace, null, null);
     }
 
@@ -147,8 +147,11 @@ public final class Explorer {
      */
     private static Report sampled(Scenario base, Options o, LongConsumer progress, int offset, int firstPlan,
                                   String member, long start) throws Exception {
-        Pct.Params pct = o.strategy() == Strategy.RANDOM ? new Pct.Params(1, 1, 1) : pctParams(base, o.depth());
+        // PCT's k takes a run of its own: made only when a PCT run is planned or a clean result states its guarantee
+        LazyPct pct = new LazyPct(base, o.depth());
         Set<Long> states = ConcurrentHashMap.newKeySet();
+        Set<Machine> running = ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
         int jobs = Math.max(1, o.jobs());
         ExecutorService pool = Executors.newFixedThreadPool(jobs);
         try {
@@ -161,7 +164,7 @@ public final class Explorer {
             int inFlight = 0;
             int prefix = 0; // every run below this index has finished
             while (next < Math.min(o.runs(), 2 * jobs)) {
-                submit(cs, base, o, pct, next++, firstPlan, states);
+                submit(cs, base, o, pct, next++, firstPlan, states, running, answered);
                 inFlight++;
             }
             while (inFlight > 0) {
@@ -181,15 +184,21 @@ public final class Explorer {
                 }
                 progress.accept(prefix);
                 if (lowest != Long.MAX_VALUE && prefix > lowest) {
-                    break; // every run before the lowest violating one is done: that is the answer
+                    // every run before the lowest violating one is done: that is the answer, and the runs still in
+                    // flight are stopped so that they do not take the cores from the shrinker
+                    answered.set(true);
+                    running.forEach(m -> m.simulator().requestInterrupt());
+                    break;
                 }
                 if (next < o.runs() && next < lowest) {
-                    submit(cs, base, o, pct, next++, firstPlan, states);
+                    submit(cs, base, o, pct, next++, firstPlan, states, running, answered);
                     inFlight++;
                 }
             }
             pool.shutdownNow();
-            String guarantee = o.strategy() == Strategy.RANDOM ? null : pctGuarantee(pct);
+            // a violation found before any PCT run has nothing to state; a clean result states what its runs give
+            String guarantee = o.strategy() == Strategy.RANDOM || (lowest != Long.MAX_VALUE && !pct.made()) ? null
+                    : pctGuarantee(pct.get());
             if (member != null) {
                 guarantee = member + "; " + guarantee;
             }
@@ -213,12 +222,53 @@ public final class Explorer {
                 p.guarantee(), p.runsFor(0.95));
     }
 
-    private static void submit(ExecutorCompletionService<Object[]> cs, Scenario base, Options o, Pct.Params pct,
-                               long index, int firstPlan, Set<Long> states) {
+    private static void submit(ExecutorCompletionService<Object[]> cs, Scenario base, Options o, LazyPct pct,
+                               long index, int firstPlan, Set<Long> states, Set<Machine> running,
+                               java.util.concurrent.atomic.AtomicBoolean answered) {
         cs.submit(() -> {
+            if (answered.get()) {
+                return new Object[]{index, null};
+            }
             RunPlans.Plan p = RunPlans.plan(base, o.strategy(), o.seed(), firstPlan + index, pct);
-            return new Object[]{index, RunCase.run(p.scenario(), p.choices(), false, states, null)};
+            Machine[] mine = new Machine[1];
+            try {
+                return new Object[]{index, RunCase.run(p.scenario(), p.choices(), false, states, m -> {
+                    mine[0] = m;
+                    running.add(m);
+                    if (answered.get()) {
+                        m.simulator().requestInterrupt();
+                    }
+                })};
+            } finally {
+                if (mine[0] != null) {
+                    running.remove(mine[0]);
+                }
+            }
         });
+    }
+
+    /** PCT's parameters for one exploration, made once, on first use (by whichever thread plans a PCT run). */
+    static final class LazyPct implements java.util.function.Supplier<Pct.Params> {
+        private final Scenario base;
+        private final int depth;
+        private Pct.Params params;
+
+        LazyPct(Scenario base, int depth) {
+            this.base = base;
+            this.depth = depth;
+        }
+
+        @Override
+        public synchronized Pct.Params get() {
+            if (params == null) {
+                params = pctParams(base, depth);
+            }
+            return params;
+        }
+
+        synchronized boolean made() {
+            return params != null;
+        }
     }
 
     /** Shrinks a violating run (its decisions, then the scenario) and re-runs both ends with traces. */

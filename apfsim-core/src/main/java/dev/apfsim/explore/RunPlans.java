@@ -31,7 +31,8 @@ final class RunPlans {
         return s == Strategy.PORTFOLIO ? (index % 2 == 0 ? Strategy.RANDOM : Strategy.PCT) : s;
     }
 
-    static Plan plan(Scenario base, Strategy strategy, long seed, long index, Pct.Params pct) {
+    static Plan plan(Scenario base, Strategy strategy, long seed, long index,
+                     java.util.function.Supplier<Pct.Params> pct) {
         if (index == 0) {
             // run #0 is the scenario as written (its own seed, costs and schedule): a bug the plain run shows is
             // found at once, and the perturbed runs can only add to it
@@ -51,7 +52,7 @@ final class RunPlans {
         s = s.withCheck(s.check().withChoices(ChoiceSequence.NONE, levels));
         ControlledChoices.Picker random = random(r.split());
         ControlledChoices.Picker picker = of(strategy, index) == Strategy.PCT
-                ? new Pct(pct, r.split(), random) : random;
+                ? new Pct(pct.get(), r.split(), random) : random;
         return new Plan(s, new ControlledChoices(ChoiceSequence.NONE, s.check().costLevels(), picker));
     }
 

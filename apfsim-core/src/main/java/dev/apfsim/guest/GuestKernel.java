@@ -105,6 +105,10 @@ public final class GuestKernel {
         return cpus.get(i);
     }
 
+    public int cpuCount() {
+        return cpus.size();
+    }
+
     public SleeperTable sleepers() {
         return sleepers;
     }

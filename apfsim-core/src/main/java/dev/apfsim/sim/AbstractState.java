@@ -57,6 +57,32 @@ public final class AbstractState {
         return h;
     }
 
+    /**
+     * One task's share of the state, as seen at its fault attempt on {@code gfn}: its own state and place in its
+     * script, and of the protocol only what that fault can meet again (its vCPU's APF registers, the error
+     * policy's state, whether the gfn is in the hash, the items outstanding for the gfn). Other tasks, which may
+     * make progress meanwhile, are left out: a repeat here is this task's own retry cycle (a subset livelock).
+     */
+    public static long taskHash(Machine m, Task t, long gfn) {
+        long h = mix(mix(mix(0x7F4A7C15L, t.state().ordinal()), t.programPosition()), gfn);
+        for (KvmVcpu v : m.vcpus()) {
+            for (VcpuView.Outstanding w : v.outstanding()) {
+                if (w.gfn() == gfn) {
+                    h = mix(h, v.id() * 2L + (w.completed() ? 1 : 0));
+                }
+            }
+        }
+        if (t.cpu < m.x86Vcpus().size()) {
+            X86Vcpu x = m.x86Vcpus().get(t.cpu);
+            h = mix(h, x.apf.msrEnVal);
+            h = mix(h, x.apf.msrIntVal);
+            h = mix(h, x.apf.pageReadyPending ? 1 : 0);
+            h = mix(h, x.apf.gfns.contains(gfn) ? 1 : 0);
+            h = mix(h, x.errorPolicyState());
+        }
+        return h;
+    }
+
     /** The gfn of the outstanding item whose token a sleeper waits on; -1 when none has it (in flight or lost). */
     private static long waitedGfn(List<KvmVcpu> vcpus, long token) {
         for (KvmVcpu v : vcpus) {

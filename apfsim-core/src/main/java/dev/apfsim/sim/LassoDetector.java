@@ -18,8 +18,13 @@ import java.util.List;
  * runnable at some point of it without running in it (otherwise a fair scheduler would leave the cycle).
  */
 public final class LassoDetector implements TraceSink {
-    /** A found cycle: protocol events [0, cycleStart) are the prefix, [cycleStart, cycleEnd) the cycle. */
-    public record Lasso(int cycleStart, int cycleEnd, boolean weaklyFair, boolean stronglyFair, String unfairTo) {
+    /**
+     * A found cycle: protocol events [0, cycleStart) are the prefix, [cycleStart, cycleEnd) the cycle. {@code
+     * looping} names the task whose own state repeated while others made progress (a subset livelock), or is
+     * null when the whole state repeats.
+     */
+    public record Lasso(int cycleStart, int cycleEnd, boolean weaklyFair, boolean stronglyFair, String unfairTo,
+                        String looping) {
         public int prefixLength() {
             return cycleStart;
         }
@@ -85,6 +90,13 @@ public final class LassoDetector implements TraceSink {
                 || machine.timeDependent()) {
             return; // the state is sampled where a fault is attempted: a repeat there is a retry cycle
         }
+        if (!wholeCycle(e) && e instanceof TraceEvent.TryAsyncGetPage f) {
+            taskCycle(f);
+        }
+    }
+
+    /** Whether the whole abstract state came back to an earlier visit in a cycle the fairness admits (or the run is given up). */
+    private boolean wholeCycle(TraceEvent e) {
         long h = AbstractState.hash(machine);
         if (allStates != null && allStates.size() < 1_000_000) {
             allStates.add(h);
@@ -92,7 +104,7 @@ public final class LassoDetector implements TraceSink {
         int[] visits = seen.get(h);
         if (visits == null) {
             seen.put(h, new int[]{events.size()});
-            return;
+            return false;
         }
         // the shortest cycle back to an earlier visit that the fairness requirement admits
         for (int k = visits.length - 1; k >= 0; k--) {
@@ -103,20 +115,77 @@ public final class LassoDetector implements TraceSink {
                         String.format("the protocol state repeats with no progress: a cycle of %d protocol events"
                                 + " after a prefix of %d (%s)", l.cycleLength(), l.prefixLength(), fairness(l)));
                 machine.simulator().stop();
-                return;
+                return true;
             }
         }
         unfairCycles++;
         if (++unfairSinceProgress >= MAX_UNFAIR) {
             // the run keeps to cycles that starve a task and no fair one came up: nothing more to learn from it
             machine.simulator().stop();
-            return;
+            return true;
         }
         int[] more = java.util.Arrays.copyOfRange(visits, Math.max(0, visits.length + 1 - VISITS),
                 visits.length + 1);
         more[more.length - 1] = events.size();
         seen.put(h, more);
+        return false;
     }
+
+    /**
+     * A subset livelock: the faulting task's own share of the state ({@link AbstractState#taskHash}) has come back
+     * {@link #TASK_REPEATS} times at its fault attempts with no progress of its own, while other tasks may progress
+     * (so the whole state never repeats). Three rounds of the same cycle are asked for, not one, because the
+     * projection leaves the other tasks out and a single repeat can be a coincidence of their timing.
+     */
+    @SuppressWarnings("unchecked")
+    private void taskCycle(TraceEvent.TryAsyncGetPage f) {
+        if (f.vcpu() < 0 || f.vcpu() >= machine.guest().cpuCount()) {
+            return;
+        }
+        Task t = machine.guest().cpu(f.vcpu()).current();
+        if (t == null) {
+            return;
+        }
+        if (taskSeen == null) {
+            int n = machine.guest().tasks().size();
+            taskSeen = new HashMap[n];
+            taskProgress = new long[n];
+            java.util.Arrays.fill(taskProgress, -1);
+        }
+        long p = machine.taskProgress(t);
+        if (p != taskProgress[t.id] || taskSeen[t.id] == null) {
+            taskProgress[t.id] = p;
+            taskSeen[t.id] = new HashMap<>();
+        }
+        long h = AbstractState.taskHash(machine, t, f.gfn());
+        int[] visits = taskSeen[t.id].get(h);
+        if (visits == null) {
+            taskSeen[t.id].put(h, new int[]{events.size()});
+            return;
+        }
+        int[] more = java.util.Arrays.copyOf(visits, visits.length + 1);
+        more[visits.length] = events.size();
+        taskSeen[t.id].put(h, more);
+        if (more.length <= TASK_REPEATS) {
+            return;
+        }
+        Lasso whole = lasso(visits[visits.length - 1], events.size());
+        if (!fairness.admits(whole.weaklyFair(), whole.stronglyFair())) {
+            return;
+        }
+        Lasso l = new Lasso(whole.cycleStart(), whole.cycleEnd(), whole.weaklyFair(), whole.stronglyFair(),
+                whole.unfairTo(), t.name);
+        found = l;
+        machine.monitor().violation(f.time(), f.vcpu(), Invariant.LIVELOCK, String.format("task %s faults on gfn"
+                + " 0x%x in the same state %d times with no progress of its own while other tasks go on: a cycle of"
+                + " %d protocol events after a prefix of %d (%s)", t.name, f.gfn(), more.length, l.cycleLength(),
+                l.prefixLength(), fairness(l)));
+        machine.simulator().stop();
+    }
+
+    private static final int TASK_REPEATS = 3;
+    private HashMap<Long, int[]>[] taskSeen;
+    private long[] taskProgress;
 
     /** Cycles with no progress that the fairness requirement did not admit (a starved task would leave them). */
     public int unfairCycles() {
@@ -143,7 +212,7 @@ public final class LassoDetector implements TraceSink {
         if (who != 0) {
             unfair = machine.guest().tasks().get(Long.numberOfTrailingZeros(who)).name;
         }
-        return new Lasso(start, end, weak == 0, strong == 0, unfair);
+        return new Lasso(start, end, weak == 0, strong == 0, unfair, null);
     }
 
     public static String fairness(Lasso l) {

@@ -429,6 +429,13 @@ public final class Machine implements VmObserver, GuestObserver {
         return p;
     }
 
+    /** What {@link #progress()} counts of one task, with what counts for every task (injected events, a stop). */
+    public long taskProgress(Task t) {
+        return Math.max(0, t.programPosition()) + t.ops() + perturbationsFired
+                + (outcome instanceof Outcome.VmStopped ? 1 : 0)
+                + (t.state() == Task.State.DONE || t.state() == Task.State.KILLED ? 1 : 0);
+    }
+
     /** What {@link #progress()} counts of the tasks of guest CPU {@code cpu} (tasks are pinned to their CPU). */
     private long guestProgress(int cpu) {
         long p = 0;
