@@ -95,7 +95,7 @@ public record KvmConfig(boolean asyncPf, boolean lapicInKernel, boolean enforceP
 
     /** The arm64 host's part: the injection design, and the token rules it shares with x86. */
     public Arm64Config arm64() {
-        return new Arm64Config(arm64Injection, policy.tokenWrapFix(), apfIdStart);
+        return new Arm64Config(arm64Injection, policy.tokenWrapFix(), apfIdStart, policy.pageReadyWaitsForAck());
     }
 
     /** {@code guest_pv_has}: without enforcement every PV feature counts as present. */

@@ -105,7 +105,8 @@ final class HostReader {
                 r.boolField(p, "token_wrap_fix", dp.tokenWrapFix()),
                 r.choiceField(p, "error_policy", ERROR_POLICY, dp.errorPolicy()),
                 r.choiceField(p, "nested_async_pf", NESTED_ASYNC_PF, dp.nestedAsyncPf()),
-                r.choiceField(p, "nested_pending_save", NESTED_PENDING_SAVE, dp.nestedPendingSave()));
+                r.choiceField(p, "nested_pending_save", NESTED_PENDING_SAVE, dp.nestedPendingSave()),
+                r.boolField(p, "page_ready_waits_for_ack", dp.pageReadyWaitsForAck()));
         HostCpuConfig dh = d.hostCpus();
         java.util.List<Integer> pins = new java.util.ArrayList<>();
         java.util.List<Node> pinNodes = r.list(host.get("pin"), host.path("pin"), "host CPUs");

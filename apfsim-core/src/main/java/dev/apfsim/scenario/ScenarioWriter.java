@@ -132,7 +132,8 @@ public final class ScenarioWriter {
                 "error_policy", p.errorPolicy().name().toLowerCase().replace('_', '-'),
                 "nested_async_pf", p.nestedAsyncPf() == X86Policy.NestedAsyncPf.VMEXIT ? "vmexit" : "inject-l2",
                 "nested_pending_save", p.nestedPendingSave().name().toLowerCase().replace('_', '-'),
-                "arm64_injection", k.arm64Injection().key()));
+                "arm64_injection", k.arm64Injection().key(),
+                "page_ready_waits_for_ack", p.pageReadyWaitsForAck()));
         h.put("swap", map("latency", latency(s.swap().latency()), "queue_depth", s.swap().queueDepth()));
         h.put("remote", map("latency", latency(s.remote().latency()), "queue_depth", s.remote().queueDepth()));
         return h;

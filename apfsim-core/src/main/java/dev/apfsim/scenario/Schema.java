@@ -52,7 +52,8 @@ final class Schema {
 
     static final Obj POLICY = obj("page_ready_delivery", LEAF, "cr0_pg_toggle", LEAF, "deliver_when_paging_off", LEAF,
             "prefault", LEAF, "lapic_disabled_fix", LEAF, "token_wrap_fix", LEAF, "error_policy", LEAF,
-            "nested_async_pf", LEAF, "nested_pending_save", LEAF, "arm64_injection", LEAF);
+            "nested_async_pf", LEAF, "nested_pending_save", LEAF, "arm64_injection", LEAF,
+            "page_ready_waits_for_ack", LEAF);
 
     static final Obj HOST = obj("arch", LEAF, "cpus", LEAF, "pin", new Seq(LEAF), "pinning", LEAF, "sched_slice", LEAF, "memory_limit", LEAF, "async_pf", LEAF, "lapic_in_kernel", LEAF,
             "enforce_pv_cpuid", LEAF, "cpuid", CPUID, "hlt_in_guest", LEAF, "tdp", LEAF, "apf_id_start", LEAF,

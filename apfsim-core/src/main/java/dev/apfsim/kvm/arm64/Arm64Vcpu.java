@@ -314,6 +314,9 @@ public final class Arm64Vcpu implements KvmArch {
             return true;
         }
         if (injection == Arm64Injection.SDEI) {
+            if (apf.pageReadyPending && config.pageReadyWaitsForAck()) {
+                return false; // the policy: the ACK call re-scans the done list
+            }
             long gpa = apf.dataGpa + OFFSET_TOKEN; // the PPI path: apf_pageready_slot_free
             return ram.valid(gpa) && ram.read32(gpa) == 0;
         }
@@ -485,6 +488,9 @@ public final class Arm64Vcpu implements KvmArch {
             apf.dataGpa = gpa;
             apf.gfns.reset();
             apf.sendUserOnly = (data & KVM_ASYNC_PF_SEND_ALWAYS) == 0;
+            if (config.pageReadyWaitsForAck()) {
+                apf.pageReadyPending = false; // the policy's gate: a (re-)enabled guest has no page-ready to ACK
+            }
             generic.wakeupAll();
             apf.controlBlock = data;
         } else {

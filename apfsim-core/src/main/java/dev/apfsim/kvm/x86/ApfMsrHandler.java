@@ -92,6 +92,9 @@ final class ApfMsrHandler {
         apf.dataGpa = gpa;
         apf.sendUserOnly = (data & ApfMsr.KVM_ASYNC_PF_SEND_ALWAYS) == 0;
         apf.deliveryAsPfVmexit = (data & ApfMsr.KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT) != 0;
+        if (c.policy().pageReadyWaitsForAck()) {
+            apf.pageReadyPending = false; // the policy's gate: a (re-)enabled guest has no page-ready to ACK
+        }
         generic.wakeupAll();
         return false;
     }

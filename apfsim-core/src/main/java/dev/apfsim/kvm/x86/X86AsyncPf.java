@@ -204,7 +204,9 @@ public final class X86AsyncPf {
             return cannotDoAsyncPf() == null; // ≤5.7 kvm_arch_can_inject_async_page_present
         }
         boolean lapicOk = vcpu.lapic.enabled() || !vcpu.config.policy().lapicDisabledFix();
-        return lapicOk && (apfPageReadySlotFree() || Mutants.on(Mutants.Mutant.IGNORE_SLOT_BUSY));
+        // 6.12 asks only for a free slot; the policy also waits for the ACK, which re-checks the done list itself
+        boolean acked = !apf.pageReadyPending || !vcpu.config.policy().pageReadyWaitsForAck();
+        return lapicOk && acked && (apfPageReadySlotFree() || Mutants.on(Mutants.Mutant.IGNORE_SLOT_BUSY));
     }
 
     HostMemory memory() {

@@ -12,10 +12,21 @@ package dev.apfsim.kvm.x86;
  * @param errorPolicy        what the host does when the worker's GUP fails (seed 004)
  * @param nestedAsyncPf      how an async #PF taken while L2 runs reaches L1 (seed 000)
  * @param nestedPendingSave  how a pending nested async #PF is saved for migration (seed 000, June 2017)
+ * @param pageReadyWaitsForAck a page-ready is dequeued only once the guest acknowledged the previous one (no
+ *                           {@code pageready_pending}), not as soon as the token slot is free: closes the window
+ *                           between the guest's token clear and its ACK (docs/findings.md); not in any kernel
  */
 public record X86Policy(PageReadyDelivery pageReadyDelivery, Cr0PgToggle cr0PgToggle, boolean deliverWhenPagingOff,
                         PrefaultContext prefault, boolean lapicDisabledFix, boolean tokenWrapFix,
-                        ErrorPolicy errorPolicy, NestedAsyncPf nestedAsyncPf, NestedPendingSave nestedPendingSave) {
+                        ErrorPolicy errorPolicy, NestedAsyncPf nestedAsyncPf, NestedPendingSave nestedPendingSave,
+                        boolean pageReadyWaitsForAck) {
+
+    public X86Policy(PageReadyDelivery pageReadyDelivery, Cr0PgToggle cr0PgToggle, boolean deliverWhenPagingOff,
+                     PrefaultContext prefault, boolean lapicDisabledFix, boolean tokenWrapFix,
+                     ErrorPolicy errorPolicy, NestedAsyncPf nestedAsyncPf, NestedPendingSave nestedPendingSave) {
+        this(pageReadyDelivery, cr0PgToggle, deliverWhenPagingOff, prefault, lapicDisabledFix, tokenWrapFix,
+                errorPolicy, nestedAsyncPf, nestedPendingSave, false);
+    }
 
     public X86Policy(PageReadyDelivery pageReadyDelivery, Cr0PgToggle cr0PgToggle, boolean deliverWhenPagingOff,
                      PrefaultContext prefault, boolean lapicDisabledFix, boolean tokenWrapFix,

@@ -460,6 +460,9 @@ public final class X86Vcpu implements KvmArch {
         asyncPf.clearCompletionQueue("reset");
         apf.gfns.reset();
         apf.halted = false;
+        if (config.policy().pageReadyWaitsForAck()) {
+            apf.pageReadyPending = false; // the policy's gate: an ACK that will never come must not hold it shut
+        }
         cancelPendingException();
         nmiPending = false;
         cpu.reset();
