@@ -62,12 +62,48 @@ public final class Shrinker {
                     }
                     attempts++;
                     RunCase c = RunCase.run(candidate, false);
+                    if (c.violates(target) && c.protocolEvents() < best.protocolEvents()) {
+                        lastShorter = attempts;
+                    } else if (attempts - lastShorter >= STALL) {
+                        return fewerDecisions(best, tried); // long without a shorter trace: only tidy up
+                    }
                     if (shorter(c, best)) {
                         best = c;
                         progress = true;
                         break;
                     }
                 }
+            }
+        }
+        return fewerDecisions(best, tried);
+    }
+
+    /**
+     * Re-runs without a shorter trace after which the search only tidies up: the moves that keep the length (a
+     * lower alternative, a decision moved) rarely open a shorter trace that late, and each costs a run.
+     */
+    static final int STALL = 60;
+    private int lastShorter;
+
+    /**
+     * The tidy-up: one sweep over the deviating decisions, the last first; each goes back to the scenario's own
+     * when the violation stays as short and as early (a simpler reproducer). A sweep, not a restart per decision.
+     */
+    private RunCase fewerDecisions(RunCase best, java.util.Set<String> tried) {
+        for (int i = best.scenario().check().choices().length() - 1; i >= 0 && attempts < budget; i--) {
+            ChoiceSequence now = best.scenario().check().choices();
+            if (i >= now.length() || now.at(i) == 0) {
+                continue;
+            }
+            Scenario candidate = withChoices(best.scenario(), now.with(i, 0));
+            if (!tried.add(key(candidate))) {
+                continue;
+            }
+            attempts++;
+            RunCase r = RunCase.run(candidate, false);
+            if (r.violates(target) && r.protocolEvents() <= best.protocolEvents()
+                    && r.violation().timeNs() <= best.violation().timeNs()) {
+                best = r;
             }
         }
         return best;
