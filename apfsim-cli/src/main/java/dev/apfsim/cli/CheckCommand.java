@@ -97,8 +97,9 @@ final class CheckCommand implements Callable<Integer> {
     int maxStates;
 
     @Option(names = "--por", description = "Exhaustive: partial-order reduction: explore one order of simultaneous "
-            + "events of different vCPUs on different host CPUs. Fewer runs, but not a full verdict: the events' "
-            + "footprints leave out the guest pages they touch and the IPIs they send (docs/invariants.md).")
+            + "events that touched nothing in common (vCPU, host CPU, guest frame, device, guest RAM, sleeper "
+            + "table) as they ran. Fewer runs; opt-in because the invariant monitors read state directly "
+            + "(docs/invariants.md).")
     boolean por;
 
     @Option(names = "--fairness", paramLabel = "F",

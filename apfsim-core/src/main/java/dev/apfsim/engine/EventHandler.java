@@ -10,7 +10,8 @@ public interface EventHandler {
 
     /**
      * What this handler's events touch, for the checker's partial-order reduction ({@link Choices.Point#EVENT_ORDER}
-     * alternatives are named by it): {@link #SHARED}, or {@link #local} — the state of one vCPU and of one host CPU.
+     * alternatives are named by it): {@link #SHARED}, or {@link #local} — the state of one vCPU and of one host CPU;
+     * what else a step touches it reports itself ({@link Simulator#touch}).
      */
     default int footprint() {
         return SHARED;
@@ -19,14 +20,5 @@ public interface EventHandler {
     /** A footprint: the state of vCPU {@code vcpu} and of host CPU {@code hostCpu}. */
     static int local(int vcpu, int hostCpu) {
         return hostCpu << 12 | vcpu;
-    }
-
-    /**
-     * Two events that commute: each touches the state of its own vCPU and host CPU only, and both differ. (The
-     * guest pages they touch and the IPIs a guest sends are not in the footprint: two vCPUs faulting on one page at
-     * one instant would be taken as independent.)
-     */
-    static boolean independent(int a, int b) {
-        return a != SHARED && b != SHARED && (a & 0xfff) != (b & 0xfff) && (a >>> 12) != (b >>> 12);
     }
 }

@@ -20,6 +20,9 @@ public final class EventQueue {
     private int poppedCode;
     private long poppedArg;
     private EventHandler poppedHandler;
+    private long poppedSeq;
+    /** The sequence numbers of the events the last {@link #pop(Choices)} chose among, default first. */
+    private long[] candidates = new long[0];
 
     public int size() {
         return size;
@@ -66,6 +69,7 @@ public final class EventQueue {
         poppedCode = code[0];
         poppedArg = arg[0];
         poppedHandler = handler[0];
+        poppedSeq = seq[0];
         removeTop();
     }
 
@@ -104,6 +108,7 @@ public final class EventQueue {
             for (int i = 0; i < n; i++) {
                 footprints[i] = hs[i].footprint();
             }
+            candidates = Arrays.copyOf(ss, n);
             pick = chooser.pick(Choices.Point.EVENT_ORDER, n, footprints);
         }
         for (int i = 0; i < n; i++) {
@@ -115,6 +120,17 @@ public final class EventQueue {
         poppedCode = cs[pick];
         poppedArg = as[pick];
         poppedHandler = hs[pick];
+        poppedSeq = ss[pick];
+    }
+
+    /** The popped event's sequence number: its name among the events of one instant. */
+    public long poppedSeq() {
+        return poppedSeq;
+    }
+
+    /** The events the last event-order choice was among, by sequence number, in the order of its alternatives. */
+    public long[] candidates() {
+        return candidates.clone();
     }
 
     public long poppedTime() {

@@ -33,6 +33,9 @@ public final class Simulator {
     private long maxSteps = Long.MAX_VALUE;
     private boolean stepLimited;
     private Probe probe;
+    private Access.Recorder accesses;
+    /** The sequence number of the step that runs (its touches are recorded under it). */
+    private long currentSeq = -1;
 
     // the continuation an actor asked to run next ({@link #continueAt}), with the sequence number it got then
     private EventHandler nextHandler;
@@ -97,6 +100,30 @@ public final class Simulator {
             stopped = true;
         }
         return stopped;
+    }
+
+    /** Records what the watched events touch ({@link Access}); null, the default, records nothing. */
+    public void setAccessRecorder(Access.Recorder r) {
+        this.accesses = r;
+    }
+
+    private void begin(long seq) {
+        currentSeq = seq;
+        if (accesses != null && accesses.watches(seq)) {
+            accesses.started(seq);
+        }
+    }
+
+    /** The step that runs touches {@code object} (a shared object, {@link Access}). */
+    public void touch(long object) {
+        if (accesses != null && accesses.watches(currentSeq)) {
+            accesses.touched(currentSeq, object);
+        }
+    }
+
+    /** The events the last event-order decision was among, by sequence number ({@link EventQueue#candidates}). */
+    public long[] orderCandidates() {
+        return queue.candidates();
     }
 
     /** Installs {@code p} (null: none, the default, which costs one test per event). */
@@ -227,6 +254,7 @@ public final class Simulator {
         if (probe != null) {
             probe.event(h, nextCode, false);
         }
+        begin(nextSeq);
         h.onEvent(nextCode, nextArg);
         return nextHandler == null;
     }
@@ -274,6 +302,7 @@ public final class Simulator {
             if (probe != null) {
                 probe.event(queue.poppedHandler(), queue.poppedCode(), true);
             }
+            begin(queue.poppedSeq());
             queue.poppedHandler().onEvent(queue.poppedCode(), queue.poppedArg());
             while (nextHandler != null && !runContinuation()) {
                 // the continuation ran and asked for another one

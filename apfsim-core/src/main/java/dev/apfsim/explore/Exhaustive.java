@@ -2,8 +2,8 @@ package dev.apfsim.explore;
 
 import dev.apfsim.check.ChoiceSequence;
 import dev.apfsim.check.ControlledChoices;
+import dev.apfsim.engine.Access;
 import dev.apfsim.engine.Choices;
-import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.RandomStreams;
 import dev.apfsim.scenario.Scenario;
 import dev.apfsim.sim.AbstractState;
@@ -51,19 +51,74 @@ final class Exhaustive {
     }
 
     /**
-     * Partial-order reduction at an {@code event-order} point: alternative i (event i first, then the others in
-     * their order) is the scenario's own order with event i moved before events 0..i-1; if it commutes with each of
-     * them ({@link EventHandler#independent}: different vCPUs on different host CPUs), both orders reach the same
-     * state, and every later deviation of the child is one of the default run's, with one deviation fewer. So the
-     * child is not explored (a persistent set of the events due at one instant: the default's first event plus
-     * every event that depends on one before it).
+     * An {@code event-order} alternative whose reduction is decided after the run: alternative {@code alt} (event
+     * {@code alt} first, then the others in their order) at a point where the events {@code seqs} were due.
      */
-    static boolean redundant(Choices.Point p, int[] ids, int alt) {
-        if (p != Choices.Point.EVENT_ORDER || ids == null) {
+    private record OrderChild(Node child, long[] seqs, int[] ids, int alt) {
+    }
+
+    /**
+     * What the events of the current run that were candidates of an event-order decision touched, as they ran in
+     * the scenario's own order ({@link Access}): their handler's vCPU and host CPU and every shared object their
+     * step reported. Lookups only, never iterated.
+     */
+    static final class Touches implements Access.Recorder {
+        private final Map<Long, java.util.List<Long>> bySeq = new HashMap<>();
+        private final Set<Long> watched = new java.util.HashSet<>();
+
+        void watch(long[] seqs) {
+            for (long q : seqs) {
+                watched.add(q);
+            }
+        }
+
+        @Override
+        public boolean watches(long seq) {
+            return watched.contains(seq);
+        }
+
+        @Override
+        public void started(long seq) {
+            bySeq.putIfAbsent(seq, new ArrayList<>());
+        }
+
+        @Override
+        public void touched(long seq, long object) {
+            java.util.List<Long> l = bySeq.get(seq);
+            if (l != null && !l.contains(object)) {
+                l.add(object);
+            }
+        }
+
+        /** What event {@code seq} touched, its handler's own state included; null if it did not run. */
+        java.util.List<Long> of(long seq, int footprint) {
+            java.util.List<Long> l = bySeq.get(seq);
+            if (l == null) {
+                return null;
+            }
+            java.util.List<Long> all = new ArrayList<>(l);
+            for (long o : Access.ofFootprint(footprint)) {
+                all.add(o);
+            }
+            return all;
+        }
+    }
+
+    /**
+     * Partial-order reduction at an {@code event-order} point: alternative i is the scenario's own order with
+     * event i moved before events 0..i-1. If, as they ran in that order, event i touched nothing that any of them
+     * touched ({@link Access#conflict}), then run first it reads what it read then and they read what they read
+     * then: both orders reach the same state, and the child's later deviations are the default run's. So the child
+     * is not explored. An event the run never reached counts as touching everything.
+     */
+    static boolean redundant(Touches t, long[] seqs, int[] ids, int alt) {
+        java.util.List<Long> mine = t.of(seqs[alt], ids[alt]);
+        if (mine == null) {
             return false;
         }
         for (int j = 0; j < alt; j++) {
-            if (!EventHandler.independent(ids[alt], ids[j])) {
+            java.util.List<Long> theirs = t.of(seqs[j], ids[j]);
+            if (theirs == null || !Access.disjoint(mine, theirs)) {
                 return false;
             }
         }
@@ -84,6 +139,8 @@ final class Exhaustive {
             Node node = queue.poll();
             long run = runs;
             List<Node> children = new ArrayList<>();
+            List<OrderChild> orders = new ArrayList<>();
+            Touches touches = o.por() ? new Touches() : null;
             ControlledChoices choices = new ControlledChoices(node.prefix(), Map.of(), ControlledChoices.DEFAULTS);
             Machine[] machine = new Machine[1];
             choices.setObserver((step, point, n, ids) -> {
@@ -102,16 +159,34 @@ final class Exhaustive {
                 visited.put(h, new long[]{node.deviations(), run});
                 if (node.deviations() < o.bound()) {
                     ChoiceSequence sofar = choices.taken();
+                    boolean reducible = touches != null && point == Choices.Point.EVENT_ORDER && ids != null;
+                    long[] seqs = reducible ? machine[0].simulator().orderCandidates() : null;
+                    if (reducible) {
+                        touches.watch(seqs);
+                    }
                     for (int alt : alternatives(point, n)) {
-                        if (alt < n && o.por() && redundant(point, ids, alt)) {
-                            skipped[0]++;
+                        if (alt < n && reducible) {
+                            orders.add(new OrderChild(new Node(sofar.with(step, alt), node.deviations() + 1), seqs,
+                                    ids, alt)); // decided once the default order has run
                         } else if (alt < n) {
                             children.add(new Node(sofar.with(step, alt), node.deviations() + 1));
                         }
                     }
                 }
             });
-            RunCase c = RunCase.run(s, choices, false, states, m -> machine[0] = m);
+            RunCase c = RunCase.run(s, choices, false, states, m -> {
+                machine[0] = m;
+                if (touches != null) {
+                    m.simulator().setAccessRecorder(touches);
+                }
+            });
+            for (OrderChild oc : orders) {
+                if (redundant(touches, oc.seqs(), oc.ids(), oc.alt())) {
+                    skipped[0]++;
+                } else {
+                    children.add(oc.child());
+                }
+            }
             runs++;
             progress.accept(runs);
             if (c.violation() != null) {

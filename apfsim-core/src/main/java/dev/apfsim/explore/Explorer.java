@@ -31,8 +31,8 @@ public final class Explorer {
      * @param depth PCT's bug depth d
      * @param bound exhaustive: at most this many decisions that differ from the scenario's own
      * @param maxStates exhaustive: stop (inconclusive) after this many runs
-     * @param por exhaustive: partial-order reduction over simultaneous events whose static footprints are
-     *            independent (off by default: the footprints leave out guest pages and IPIs, docs/invariants.md)
+     * @param por exhaustive: partial-order reduction over simultaneous events that touched nothing in common as
+     *            they ran ({@link dev.apfsim.engine.Access}; opt-in, docs/invariants.md)
      */
     public record Options(Strategy strategy, int runs, long seed, int jobs, int shrinkBudget, int depth, int bound,
                           int maxStates, boolean por) {

@@ -29,7 +29,7 @@ public final class GuestKernel {
     /** Whether an access exits: the hardware's second-stage translation. */
     final dev.apfsim.arch.SecondStage memory;
     final GuestObserver observer;
-    final SleeperTable sleepers = new SleeperTable();
+    final SleeperTable sleepers;
     final List<GuestCpu> cpus = new ArrayList<>();
     final List<Task> tasks = new ArrayList<>();
     boolean panicked;
@@ -39,6 +39,7 @@ public final class GuestKernel {
     public GuestKernel(Simulator sim, GuestConfig config, Metrics metrics, Tracer tracer, GuestRam ram,
                        dev.apfsim.arch.SecondStage memory, GuestObserver observer) {
         this.sim = sim;
+        this.sleepers = new SleeperTable(sim);
         this.config = config;
         this.pfHandlerStep = new Action.Compute(config.pfHandlerNs());
         this.irqHandlerStep = new Action.Compute(config.irqHandlerNs());

@@ -17,7 +17,10 @@ public final class SleeperTable {
 
     private final List<List<Node>> buckets = new ArrayList<>(256);
 
-    public SleeperTable() {
+    private final dev.apfsim.engine.Simulator sim;
+
+    public SleeperTable(dev.apfsim.engine.Simulator sim) {
+        this.sim = sim;
         for (int i = 0; i < 256; i++) {
             buckets.add(new ArrayList<>(2));
         }
@@ -34,6 +37,7 @@ public final class SleeperTable {
 
     /** {@code _find_apf_task}. */
     Node find(long token) {
+        sim.touch(dev.apfsim.engine.Access.SLEEPERS); // shared by the guest's CPUs
         for (Node n : bucket(token)) {
             if (n.token() == token) {
                 return n;
@@ -43,10 +47,12 @@ public final class SleeperTable {
     }
 
     void add(Node n) {
+        sim.touch(dev.apfsim.engine.Access.SLEEPERS);
         bucket(n.token()).add(n);
     }
 
     void remove(Node n) {
+        sim.touch(dev.apfsim.engine.Access.SLEEPERS);
         bucket(n.token()).remove(n);
     }
 
@@ -55,6 +61,7 @@ public final class SleeperTable {
      * ({@code cpu} &lt; 0: every node of every CPU).
      */
     List<Node> removeAllOfCpu(int cpu) {
+        sim.touch(dev.apfsim.engine.Access.SLEEPERS);
         List<Node> out = new ArrayList<>();
         for (List<Node> b : buckets) {
             for (int i = 0; i < b.size(); ) {

@@ -69,6 +69,11 @@ public final class HostCpus implements EventHandler {
         return cpus.length;
     }
 
+    /** A step looks at or changes {@code cpu}'s run queue (the checker's partial-order reduction). */
+    private void touch(int cpu) {
+        sim.touch(dev.apfsim.engine.Access.HOST_CPU | cpu);
+    }
+
     /** The CPU a vCPU thread starts on: its pinned CPU, or (floating) spread the same way. */
     int home(int vcpu) {
         return config.home(vcpu, cpus.length);
@@ -79,6 +84,7 @@ public final class HostCpus implements EventHandler {
      * {@code select_idle_sibling}), else it waits for {@link HostThread#cpuGranted}.
      */
     boolean wake(KvmVcpu v, int last) {
+        touch(last);
         Cpu c = cpus[last];
         if (c.idle()) {
             run(c, v);
@@ -86,6 +92,7 @@ public final class HostCpus implements EventHandler {
         }
         if (config.pinning() == HostCpuConfig.Pinning.FLOATING) {
             for (Cpu o : cpus) {
+                touch(o.id);
                 if (o.idle()) {
                     run(o, v);
                     return true;
@@ -99,11 +106,13 @@ public final class HostCpus implements EventHandler {
 
     /** The thread running on {@code cpu} has to yield at its preemption point. */
     boolean mustYield(int cpu) {
+        touch(cpu);
         return cpus[cpu].resched;
     }
 
     /** The running vCPU thread yields (preempted): back to the tail of its CPU's queue. */
     void yield(KvmVcpu v, int cpu) {
+        touch(cpu);
         Cpu c = cpus[cpu];
         c.vcpus.addLast(v);
         if (c.current == v) {
@@ -115,6 +124,7 @@ public final class HostCpus implements EventHandler {
 
     /** The running thread {@code t} sleeps (blocked, waits for I/O) or ends: the CPU goes to the next thread. */
     void release(HostThread t, int cpu) {
+        touch(cpu);
         Cpu c = cpus[cpu];
         if (c.current != t) {
             return;
@@ -132,6 +142,7 @@ public final class HostCpus implements EventHandler {
 
     /** A kworker of {@code cpu}'s pool becomes runnable ({@code wake_up_process} of a bound worker). */
     void wakeKworker(int cpu, HostThread w) {
+        touch(cpu);
         Cpu c = cpus[cpu];
         if (c.current == null) {
             run(c, w);
@@ -146,6 +157,7 @@ public final class HostCpus implements EventHandler {
 
     /** The lowest free worker index of {@code cpu}'s pool, now busy ({@code create_worker} if none is idle). */
     int takeWorker(int cpu) {
+        touch(cpu);
         BitSet b = cpus[cpu].busyWorkers;
         int id = b.nextClearBit(0);
         b.set(id);
@@ -153,6 +165,7 @@ public final class HostCpus implements EventHandler {
     }
 
     void freeWorker(int cpu, int id) {
+        touch(cpu);
         cpus[cpu].busyWorkers.clear(id);
     }
 

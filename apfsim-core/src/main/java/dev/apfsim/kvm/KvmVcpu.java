@@ -295,6 +295,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
      * no kick: the entry injects what is pending ({@code vcpu_enter_guest} → {@code kvm_check_and_inject_events}).
      */
     public void kick() {
+        sim.touch(dev.apfsim.engine.Access.VCPU | id); // another actor's step reaches this vCPU
         if (state == RunState.IN_GUEST && !sim.choices().isDefault() && guest.computeEnd() >= 0) {
             int k = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, MAX_BOUNDARIES + 3, null);
             if (k > MAX_BOUNDARIES) {
@@ -337,6 +338,7 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
 
     /** {@code kvm_vcpu_wake_up}: a blocked thread re-checks whether it can run. */
     public void wakeUp() {
+        sim.touch(dev.apfsim.engine.Access.VCPU | id);
         if (state == RunState.BLOCKED && runnable()) {
             threadWoken(cost(Choices.Cost.HALT_WAKEUP, costs.haltWakeupNs()));
         }

@@ -48,6 +48,7 @@ public final class BackingDevice implements EventHandler {
     }
 
     public void submit(long gfn) {
+        sim.touch(dev.apfsim.engine.Access.DEVICE | (name.hashCode() & 0xffffffL)); // its queue and latency stream
         if (inService < depth) {
             start(gfn);
         } else {

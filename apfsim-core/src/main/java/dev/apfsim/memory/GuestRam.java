@@ -11,8 +11,21 @@ public final class GuestRam {
     /** Non-zero words by GPA (primitive keys: the page-ready path reads and writes them every time); 0 when absent. */
     private final Long2LongHashMap words = new Long2LongHashMap(0);
 
+    private dev.apfsim.engine.Simulator sim;
+
     public GuestRam(long sizeBytes) {
         this.size = sizeBytes;
+    }
+
+    /** Reports every access to {@code sim}'s access recorder (the checker's partial-order reduction). */
+    public void reportTo(dev.apfsim.engine.Simulator s) {
+        this.sim = s;
+    }
+
+    private void touch(long gpa) {
+        if (sim != null) {
+            sim.touch(dev.apfsim.engine.Access.GUEST_RAM | (gpa >>> 6));
+        }
     }
 
     public boolean valid(long gpa) {
@@ -24,6 +37,7 @@ public final class GuestRam {
         if (!valid(gpa)) {
             return false;
         }
+        touch(gpa);
         if (value == 0) {
             words.remove(gpa);
         } else {
@@ -44,6 +58,7 @@ public final class GuestRam {
 
     /** Reads a word; callers check {@link #valid} first when a failed read matters. */
     public int read32(long gpa) {
+        touch(gpa);
         return (int) words.get(gpa);
     }
 }

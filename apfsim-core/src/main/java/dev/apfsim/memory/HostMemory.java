@@ -1,5 +1,7 @@
 package dev.apfsim.memory;
 
+import dev.apfsim.engine.Access;
+
 import dev.apfsim.engine.EventHandler;
 import dev.apfsim.engine.Simulator;
 
@@ -105,6 +107,7 @@ public final class HostMemory implements EventHandler {
     }
 
     public byte state(long gfn) {
+        sim.touch(Access.PAGE | gfn);
         return state[(int) gfn];
     }
 
@@ -114,6 +117,7 @@ public final class HostMemory implements EventHandler {
             return false;
         }
         int g = (int) gfn;
+        sim.touch(Access.PAGE | gfn);
         if (state[g] == MAPPED) {
             referenced[g] = 1;
             return true;
@@ -122,11 +126,13 @@ public final class HostMemory implements EventHandler {
     }
 
     public boolean isResident(long gfn) {
+        sim.touch(Access.PAGE | gfn);
         return isResidentState(state[(int) gfn]);
     }
 
     /** Installs the TDP mapping of a resident frame (fault fixed or prefault). */
     public void map(long gfn) {
+        sim.touch(Access.PAGE | gfn);
         int g = (int) gfn;
         if (isResidentState(state[g])) {
             state[g] = MAPPED;
@@ -136,6 +142,7 @@ public final class HostMemory implements EventHandler {
 
     /** The no-wait GUP of {@code hva_to_pfn}: minor faults resolve at once, I/O and failures are reported. */
     public Nowait faultinNowait(long gfn) {
+        sim.touch(Access.PAGE | gfn);
         FailureRule f = activeFailure(gfn);
         if (f != null) {
             switch (f.kind()) {
@@ -169,6 +176,7 @@ public final class HostMemory implements EventHandler {
      * a page already in, or a fault that fails at once (SIGBUS-mode userfault, no VMA, poison), does not sleep.
      */
     public boolean gupSleeps(long gfn) {
+        sim.touch(Access.PAGE | gfn);
         FailureRule f = activeFailure(gfn);
         if (f != null && (f.kind() == FailureRule.Kind.SIGBUS || f.kind() == FailureRule.Kind.UNMAPPED
                 || f.kind() == FailureRule.Kind.HWPOISON)) {
@@ -180,6 +188,7 @@ public final class HostMemory implements EventHandler {
 
     /** A blocking {@code get_user_pages}: the waiter hears back when the page is in, or failed. */
     public void getUserPages(long gfn, PageWaiter waiter) {
+        sim.touch(Access.PAGE | gfn);
         FailureRule f = activeFailure(gfn);
         if (f != null && (f.kind() == FailureRule.Kind.SIGBUS || f.kind() == FailureRule.Kind.UNMAPPED
                 || f.kind() == FailureRule.Kind.HWPOISON)) {
@@ -243,6 +252,7 @@ public final class HostMemory implements EventHandler {
 
     /** A device finished reading {@code gfn}. */
     public void pageRead(long gfn) {
+        sim.touch(Access.PAGE | gfn);
         ArrayList<PageWaiter> waiters = inflight.remove(gfn);
         FailureRule f = activeFailure(gfn);
         int errno = 0;
@@ -261,6 +271,9 @@ public final class HostMemory implements EventHandler {
 
     private void makeResident(int g) {
         if (!isResidentState(state[g])) {
+            if (residentLimit < frames) {
+                sim.touch(Access.MEMORY); // reclaim may take any frame
+            }
             setState(g, RESIDENT);
             referenced[g] = 1;
             while (resident > residentLimit) {

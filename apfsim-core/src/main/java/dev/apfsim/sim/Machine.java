@@ -108,6 +108,7 @@ public final class Machine implements VmObserver, GuestObserver {
             });
         }
         this.ram = new GuestRam(s.memoryBytes());
+        ram.reportTo(sim);
         this.guest = new GuestKernel(sim, s.guest(), metrics, tracer, ram, memory::accessMapped, this);
         this.livelock = new LivelockDetector(s.livelockRetries());
         this.monitor = new Monitor(sim, tracer);
