@@ -160,7 +160,11 @@ class Arm64AsyncPfTest {
 
     @Test
     void builtinVariantsLoad() {
-        assertEquals(List.of("old", "rfc", "fixed"), List.copyOf(BuiltinScenarios.variants("seed-002-arm64").keySet()));
+        assertEquals(List.of("old", "rfc", "sdei", "fixed"),
+                List.copyOf(BuiltinScenarios.variants("seed-002-arm64").keySet()));
+        var fixed = BuiltinScenarios.load("seed-002-arm64", BuiltinScenarios.variants("seed-002-arm64").get("fixed"));
+        assertEquals(dev.apfsim.kvm.arm64.Arm64Injection.SDEI, fixed.kvm().arm64Injection());
+        assertTrue(fixed.kvm().policy().pageReadyWaitsForAck(), "fixed: SDEI and the page-ready after the ACK");
         assertEquals(HostArch.ARM64, BuiltinScenarios.load("seed-002-arm64").kvm().arch());
     }
 }
