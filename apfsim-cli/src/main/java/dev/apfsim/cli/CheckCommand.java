@@ -98,8 +98,8 @@ final class CheckCommand implements Callable<Integer> {
 
     @Option(names = "--por", description = "Exhaustive: partial-order reduction: explore one order of simultaneous "
             + "events that touched nothing in common (vCPU, host CPU, guest frame, device, guest RAM, sleeper "
-            + "table) as they ran. Fewer runs; opt-in because the invariant monitors read state directly "
-            + "(docs/invariants.md).")
+            + "table, s390 floating interrupts and pfault list) as they ran. Fewer runs; opt-in, since it rests on "
+            + "every component reporting what it shares (docs/invariants.md).")
     boolean por;
 
     @Option(names = "--fairness", paramLabel = "F",

@@ -18,6 +18,12 @@ public final class Access {
     public static final long GUEST_RAM = 6L << 56;
     /** The guest's {@code async_pf_sleepers[]}, shared by its CPUs. */
     public static final long SLEEPERS = 7L << 56;
+    /** s390: the VM's floating interrupts ({@code kvm->arch.float_int}), which any vCPU may take. */
+    public static final long S390_FLIC = 9L << 56;
+    /** s390: the guest's {@code pfault_list}, shared by its CPUs. */
+    public static final long S390_PFAULT_LIST = 10L << 56;
+    /** The checker's perturbation budget and cue decisions, shared by the vCPUs whose async PFs cue them. */
+    public static final long PERTURBATIONS = 11L << 56;
     /** Anything: the step of a handler without a footprint of its own. */
     public static final long ALL = 8L << 56;
 

@@ -113,9 +113,9 @@ public final class Machine implements VmObserver, GuestObserver {
         this.livelock = new LivelockDetector(s.livelockRetries());
         this.monitor = new Monitor(sim, tracer);
         KvmConfig host = s.kvm();
-        S390Flic flic = new S390Flic();
+        S390Flic flic = new S390Flic(sim);
         dev.apfsim.kvm.HostCpus hostCpus = new dev.apfsim.kvm.HostCpus(sim, host.hostCpus(), s.vcpus());
-        PfaultList pfaultList = new PfaultList(); // the s390 guest's pfault_list, shared by its CPUs
+        PfaultList pfaultList = new PfaultList(sim); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
             KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this,
                     hostCpus);
@@ -248,6 +248,7 @@ public final class Machine implements VmObserver, GuestObserver {
             if (!(p instanceof dev.apfsim.trace.Probe.AsyncPfSetup a) || injected >= scenario.check().maxPerturbations()) {
                 return;
             }
+            sim.touch(dev.apfsim.engine.Access.PERTURBATIONS); // one budget and one cue order for every vCPU
             List<Perturbation.Kind> kinds = scenario.check().perturbKinds();
             Choices c = sim.choices();
             int k = c.pick(Choices.Point.PERTURBATION, kinds.size() + 1, null);

@@ -16,12 +16,24 @@ public final class PfaultList {
     final List<Task> list = new ArrayList<>();
     /** {@code thread.pfault_wait}: 1 asleep on the list, -1 the completion came first; absent = 0 (looked up only). */
     private final Map<Task, Integer> wait = new IdentityHashMap<>();
+    private final dev.apfsim.engine.Simulator sim;
+
+    public PfaultList(dev.apfsim.engine.Simulator sim) {
+        this.sim = sim;
+    }
+
+    /** A step reads or changes the list (the checker's partial-order reduction: the CPUs share it). */
+    void touch() {
+        sim.touch(dev.apfsim.engine.Access.S390_PFAULT_LIST);
+    }
 
     int waitOf(Task t) {
+        touch();
         return wait.getOrDefault(t, 0);
     }
 
     void setWait(Task t, int v) {
+        touch();
         if (v == 0) {
             wait.remove(t);
         } else {

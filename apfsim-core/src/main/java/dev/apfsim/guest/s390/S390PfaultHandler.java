@@ -65,6 +65,7 @@ final class S390PfaultHandler {
 
     /** {@code pfault_cpu_dead}: every task on {@code pfault_list} is woken. */
     void cpuDead(long now) {
+        pfault.touch();
         List<Task> all = new ArrayList<>(pfault.list);
         for (Task t : all) {
             pfault.setWait(t, 0);

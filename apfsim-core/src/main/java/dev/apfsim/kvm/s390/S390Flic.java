@@ -13,15 +13,27 @@ public final class S390Flic {
     private final ArrayDeque<Long> pfaultDone = new ArrayDeque<>();
     private final List<S390Vcpu> vcpus = new ArrayList<>();
     private int nextRr;
+    private final dev.apfsim.engine.Simulator sim;
+
+    public S390Flic(dev.apfsim.engine.Simulator sim) {
+        this.sim = sim;
+    }
 
     void add(S390Vcpu v) {
         vcpus.add(v);
     }
 
+    /** A step reads or changes the floating interrupts (the checker's partial-order reduction: vCPUs share them). */
+    private void touch() {
+        sim.touch(dev.apfsim.engine.Access.S390_FLIC);
+    }
+
     /** {@code __inject_pfault_done}: appended to the list, then {@code __floating_irq_kick}. */
     void injectPfaultDone(long token) {
+        touch();
         pfaultDone.addLast(token);
         for (S390Vcpu v : vcpus) {
+            sim.touch(dev.apfsim.engine.Access.VCPU | v.kvm.id); // "find idle VCPUs first" reads each
             if (v.idle()) {
                 v.kvm.kick(); // "find idle VCPUs first"
                 return;
@@ -33,11 +45,13 @@ public final class S390Flic {
     }
 
     boolean pending() {
+        touch();
         return !pfaultDone.isEmpty();
     }
 
     /** A PFAULT_DONE whose token names task {@code pid} is pending. */
     boolean containsPid(long pid) {
+        touch();
         for (long t : pfaultDone) {
             if ((t & 0xffffffffL) == pid) {
                 return true;
@@ -48,6 +62,7 @@ public final class S390Flic {
 
     /** {@code __deliver_pfault_done}: the oldest token. */
     long take() {
+        touch();
         return pfaultDone.pollFirst();
     }
 }
