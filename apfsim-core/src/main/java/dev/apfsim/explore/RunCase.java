@@ -49,6 +49,7 @@ public record RunCase(Scenario scenario, Violation violation, RunResult result, 
         Machine m = new Machine(s, choices);
         m.monitor().setStopOnFirst(true);
         LassoDetector lasso = m.enableLassos(states);
+        lasso.keepEvents(keepTrace);
         List<TraceEvent> events = keepTrace ? new ArrayList<>() : List.of();
         // each line's host CPU column as it was when the event was emitted (threads move between CPUs)
         java.util.IdentityHashMap<TraceEvent, String> text = new java.util.IdentityHashMap<>();

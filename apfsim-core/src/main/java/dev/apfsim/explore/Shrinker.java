@@ -133,21 +133,41 @@ public final class Shrinker {
                 at.add(i);
             }
         }
-        List<Scenario> out = new ArrayList<>();
+        List<java.util.function.Supplier<Scenario>> out = new ArrayList<>();
         if (at.isEmpty()) {
-            return out;
+            return List.of();
         }
-        out.add(withChoices(s, ChoiceSequence.NONE));
+        out.add(() -> withChoices(s, ChoiceSequence.NONE));
         // then in halves, quarters and eighths (delta debugging's granularities), then one at a time
         for (int parts = 2; parts <= 8 && at.size() > parts; parts *= 2) {
             for (int k = 0; k < parts; k++) {
-                out.add(withChoices(s, zero(c, at.subList(k * at.size() / parts, (k + 1) * at.size() / parts))));
+                List<Integer> chunk = at.subList(k * at.size() / parts, (k + 1) * at.size() / parts);
+                out.add(() -> withChoices(s, zero(c, chunk)));
             }
         }
         for (int k = at.size() - 1; k >= 0; k--) {
-            out.add(withChoices(s, c.with(at.get(k), 0)));
+            int i = at.get(k);
+            out.add(() -> withChoices(s, c.with(i, 0)));
         }
-        return out;
+        return lazy(out);
+    }
+
+    /**
+     * Candidates made only when tried: each holds a copy of the choice sequence, which in a long run has tens of
+     * thousands of decisions, so a list of them all at once could fill the heap.
+     */
+    private static List<Scenario> lazy(List<java.util.function.Supplier<Scenario>> makers) {
+        return new java.util.AbstractList<>() {
+            @Override
+            public Scenario get(int i) {
+                return makers.get(i).get();
+            }
+
+            @Override
+            public int size() {
+                return makers.size();
+            }
+        };
     }
 
     /**
@@ -156,22 +176,24 @@ public final class Shrinker {
      */
     private List<Scenario> earlierDeviations(Scenario s) {
         ChoiceSequence c = s.check().choices();
-        List<Scenario> out = new ArrayList<>();
+        List<java.util.function.Supplier<Scenario>> out = new ArrayList<>();
         int runStart = 0;
         for (int i = 0; i < c.length(); i++) {
             if (c.at(i) == 0) {
                 continue;
             }
             int zeros = i - runStart;
+            int from = runStart;
+            int to = i;
             if (zeros > 0) {
-                out.add(withChoices(s, c.without(runStart, i)));
+                out.add(() -> withChoices(s, c.without(from, to)));
                 if (zeros > 1) {
-                    out.add(withChoices(s, c.without(runStart, runStart + zeros / 2)));
+                    out.add(() -> withChoices(s, c.without(from, from + zeros / 2)));
                 }
             }
             runStart = i + 1;
         }
-        return out;
+        return lazy(out);
     }
 
     /**
@@ -181,24 +203,26 @@ public final class Shrinker {
      */
     private List<Scenario> smallerDeviations(Scenario s) {
         ChoiceSequence c = s.check().choices();
-        List<Scenario> out = new ArrayList<>();
+        List<java.util.function.Supplier<Scenario>> out = new ArrayList<>();
         for (int i = c.length() - 1; i >= 0; i--) {
             int v = c.at(i);
+            int at = i;
             if (v > 1) {
-                out.add(withChoices(s, c.with(i, 1)));
+                out.add(() -> withChoices(s, c.with(at, 1)));
                 if (v > 2) {
-                    out.add(withChoices(s, c.with(i, v - 1)));
+                    out.add(() -> withChoices(s, c.with(at, v - 1)));
                 }
             }
         }
         // then the same violation sooner through a longer one: a wider perturbation window, a slower cost
         for (int i = c.length() - 1; i >= 0; i--) {
             int v = c.at(i);
+            int at = i;
             if (v > 0 && v < OTHER_VALUES) {
-                out.add(withChoices(s, c.with(i, OTHER_VALUES)));
+                out.add(() -> withChoices(s, c.with(at, OTHER_VALUES)));
             }
         }
-        return out;
+        return lazy(out);
     }
 
     /** The highest alternative tried for a deviating decision (the perturbation delays and windows have 8). */

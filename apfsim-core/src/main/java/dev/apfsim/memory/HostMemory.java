@@ -40,6 +40,8 @@ public final class HostMemory implements EventHandler {
     private final Simulator sim;
     private final byte[] state;
     private final byte[] referenced;
+    /** Per frame, how often it was brought in (mod 256): the checker tells a page that keeps failing from one that thrashes. */
+    private final byte[] arrivals;
     private final long frames;
     private final long residentLimit;
     private final long failSeed;
@@ -68,6 +70,7 @@ public final class HostMemory implements EventHandler {
         this.frames = frames;
         this.state = new byte[(int) frames];
         this.referenced = new byte[(int) frames];
+        this.arrivals = new byte[(int) frames];
         this.residentLimit = residentLimitFrames;
         this.failures = List.copyOf(failures);
         this.failSeed = sim.random().seed();
@@ -123,6 +126,11 @@ public final class HostMemory implements EventHandler {
             return true;
         }
         return false;
+    }
+
+    /** How often frame {@code gfn} was brought in, mod 256 (reclaim may take it again before it is used). */
+    public int arrivals(long gfn) {
+        return gfn >= 0 && gfn < frames ? arrivals[(int) gfn] & 0xff : 0;
     }
 
     public boolean isResident(long gfn) {
@@ -271,6 +279,7 @@ public final class HostMemory implements EventHandler {
 
     private void makeResident(int g) {
         if (!isResidentState(state[g])) {
+            arrivals[g]++;
             if (residentLimit < frames) {
                 sim.touch(Access.MEMORY); // reclaim may take any frame
             }

@@ -60,11 +60,14 @@ public final class AbstractState {
     /**
      * One task's share of the state, as seen at its fault attempt on {@code gfn}: its own state and place in its
      * script, and of the protocol only what that fault can meet again (its vCPU's APF registers, the error
-     * policy's state, whether the gfn is in the hash, the items outstanding for the gfn). Other tasks, which may
-     * make progress meanwhile, are left out: a repeat here is this task's own retry cycle (a subset livelock).
+     * policy's state, whether the gfn is in the hash, the items outstanding for the gfn), and how often the host
+     * brought the page in: a page that arrives and is reclaimed again before the task retries (thrashing) is the
+     * host making progress, one that never arrives (a failing GUP) is not. Other tasks, which may make progress
+     * meanwhile, are left out: a repeat here is this task's own retry cycle (a subset livelock).
      */
     public static long taskHash(Machine m, Task t, long gfn) {
         long h = mix(mix(mix(0x7F4A7C15L, t.state().ordinal()), t.programPosition()), gfn);
+        h = mix(h, m.memory().arrivals(gfn));
         for (KvmVcpu v : m.vcpus()) {
             for (VcpuView.Outstanding w : v.outstanding()) {
                 if (w.gfn() == gfn) {

@@ -35,9 +35,18 @@ public final class LassoDetector implements TraceSink {
     }
 
     private final Machine machine;
+    /** The protocol events, kept only for a run whose trace is printed ({@link #keepEvents}). */
     private final List<TraceEvent> events = new ArrayList<>();
-    /** Per protocol event: tasks runnable or running, and tasks that ran since the previous event. */
-    private final List<long[]> masks = new ArrayList<>();
+    private boolean keepEvents = true;
+    /** Protocol events so far: the indices a lasso is told in. */
+    private int count;
+    /**
+     * Per protocol event, the last {@link #WINDOW} of them (a ring: a checked run may take millions): tasks
+     * runnable or running, and tasks that ran since the previous event.
+     */
+    private long[] enabledMasks = new long[256];
+    private long[] ranMasks = new long[256];
+    private static final int WINDOW = 1 << 20;
     /** Where each abstract state was seen since the last progress (the most recent few), by lookup only. */
     private final HashMap<Long, int[]> seen = new HashMap<>();
     /** Earlier visits of a state a cycle may start from: a fair cycle can span several unfair ones. */
@@ -66,7 +75,10 @@ public final class LassoDetector implements TraceSink {
         if (found != null || !ProtocolEvents.is(e) || e instanceof TraceEvent.Violation) {
             return;
         }
-        events.add(e);
+        if (keepEvents) {
+            events.add(e);
+        }
+        count++;
         long enabled = 0;
         List<Task> tasks = machine.guest().tasks();
         for (int i = 0; i < Math.min(64, tasks.size()); i++) {
@@ -78,7 +90,7 @@ public final class LassoDetector implements TraceSink {
                 }
             }
         }
-        masks.add(new long[]{enabled, ranSince});
+        recordMasks(count - 1, enabled, ranSince);
         ranSince = 0;
         long progress = machine.progress();
         if (progress != lastProgress) {
@@ -89,6 +101,9 @@ public final class LassoDetector implements TraceSink {
         if (!(e instanceof TraceEvent.TryAsyncGetPage || e instanceof TraceEvent.GuestPageFault)
                 || machine.timeDependent()) {
             return; // the state is sampled where a fault is attempted: a repeat there is a retry cycle
+        }
+        if (e instanceof TraceEvent.TryAsyncGetPage f && inFlight(f.gfn())) {
+            return; // a repeated fault while the page is still coming in: waiting, not looping
         }
         if (!wholeCycle(e) && e instanceof TraceEvent.TryAsyncGetPage f) {
             taskCycle(f);
@@ -103,12 +118,12 @@ public final class LassoDetector implements TraceSink {
         }
         int[] visits = seen.get(h);
         if (visits == null) {
-            seen.put(h, new int[]{events.size()});
+            seen.put(h, new int[]{count});
             return false;
         }
         // the shortest cycle back to an earlier visit that the fairness requirement admits
         for (int k = visits.length - 1; k >= 0; k--) {
-            Lasso l = lasso(visits[k], events.size());
+            Lasso l = lasso(visits[k], count);
             if (fairness.admits(l.weaklyFair(), l.stronglyFair())) {
                 found = l;
                 machine.monitor().violation(e.time(), e.vcpu() < 0 ? 0 : e.vcpu(), Invariant.LIVELOCK,
@@ -126,7 +141,7 @@ public final class LassoDetector implements TraceSink {
         }
         int[] more = java.util.Arrays.copyOfRange(visits, Math.max(0, visits.length + 1 - VISITS),
                 visits.length + 1);
-        more[more.length - 1] = events.size();
+        more[more.length - 1] = count;
         seen.put(h, more);
         return false;
     }
@@ -160,16 +175,17 @@ public final class LassoDetector implements TraceSink {
         long h = AbstractState.taskHash(machine, t, f.gfn());
         int[] visits = taskSeen[t.id].get(h);
         if (visits == null) {
-            taskSeen[t.id].put(h, new int[]{events.size()});
+            taskSeen[t.id].put(h, new int[]{count});
             return;
         }
-        int[] more = java.util.Arrays.copyOf(visits, visits.length + 1);
-        more[visits.length] = events.size();
+        // the visits so far, the last few kept (a run that keeps to an unfair cycle comes back here for ever)
+        int[] more = java.util.Arrays.copyOfRange(visits, Math.max(0, visits.length + 1 - VISITS), visits.length + 1);
+        more[more.length - 1] = count;
         taskSeen[t.id].put(h, more);
         if (more.length <= TASK_REPEATS) {
             return;
         }
-        Lasso whole = lasso(visits[visits.length - 1], events.size());
+        Lasso whole = lasso(visits[visits.length - 1], count);
         if (!fairness.admits(whole.weaklyFair(), whole.stronglyFair())) {
             return;
         }
@@ -178,9 +194,21 @@ public final class LassoDetector implements TraceSink {
         found = l;
         machine.monitor().violation(f.time(), f.vcpu(), Invariant.LIVELOCK, String.format("task %s faults on gfn"
                 + " 0x%x in the same state %d times with no progress of its own while other tasks go on: a cycle of"
-                + " %d protocol events after a prefix of %d (%s)", t.name, f.gfn(), more.length, l.cycleLength(),
+                + " %d protocol events after a prefix of %d (%s)", t.name, f.gfn(), TASK_REPEATS + 1, l.cycleLength(),
                 l.prefixLength(), fairness(l)));
         machine.simulator().stop();
+    }
+
+    /** Whether a worker is still on {@code gfn} ({@code async_pf_execute} not done): the I/O has yet to end. */
+    private boolean inFlight(long gfn) {
+        for (dev.apfsim.kvm.KvmVcpu v : machine.vcpus()) {
+            for (dev.apfsim.kvm.VcpuView.Outstanding w : v.outstanding()) {
+                if (w.gfn() == gfn && !w.completed()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static final int TASK_REPEATS = 3;
@@ -192,18 +220,32 @@ public final class LassoDetector implements TraceSink {
         return unfairCycles;
     }
 
-    /** The cycle runs from the fault attempt at {@code start - 1} up to, not including, the one at {@code end - 1}. */
+    private void recordMasks(int i, long enabled, long ran) {
+        if (i >= enabledMasks.length && enabledMasks.length < WINDOW) {
+            enabledMasks = java.util.Arrays.copyOf(enabledMasks, Math.min(WINDOW, enabledMasks.length * 2));
+            ranMasks = java.util.Arrays.copyOf(ranMasks, enabledMasks.length);
+        }
+        enabledMasks[i % enabledMasks.length] = enabled;
+        ranMasks[i % ranMasks.length] = ran;
+    }
+
+    /**
+     * The cycle runs from the fault attempt at {@code start - 1} up to, not including, the one at {@code end - 1}. A
+     * cycle longer than the masks kept cannot be judged: it counts as fair to no one.
+     */
     private Lasso lasso(int start, int end) {
         start--;
         end--;
+        if (count - start > enabledMasks.length) {
+            return new Lasso(start, end, false, false, "(a task of a cycle too long to judge)", null);
+        }
         long always = ~0L;
         long sometime = 0;
         long ran = 0;
         for (int i = start; i < end; i++) {
-            long[] m = masks.get(i);
-            always &= m[0];
-            sometime |= m[0];
-            ran |= m[1];
+            always &= enabledMasks[i % enabledMasks.length];
+            sometime |= enabledMasks[i % enabledMasks.length];
+            ran |= ranMasks[i % ranMasks.length];
         }
         long weak = always & ~ran;
         long strong = sometime & ~ran;
@@ -235,7 +277,13 @@ public final class LassoDetector implements TraceSink {
         return found;
     }
 
+    /** The protocol events of the run (empty unless {@link #keepEvents} was left on). */
     public List<TraceEvent> events() {
         return events;
+    }
+
+    /** Whether the protocol events are kept for printing (on by default; a checked run that prints none needs none). */
+    public void keepEvents(boolean keep) {
+        this.keepEvents = keep;
     }
 }
