@@ -72,10 +72,8 @@ public final class SleeperCheck {
     /** An item with this token is still being worked on (its worker has not completed). */
     private boolean inService(long token) {
         for (VcpuView v : vcpus) {
-            for (VcpuView.Outstanding w : v.outstanding()) {
-                if (w.token() == token && !w.completed()) {
-                    return true;
-                }
+            if (v.hasItem(token, true)) {
+                return true;
             }
         }
         return false;
@@ -86,10 +84,8 @@ public final class SleeperCheck {
             if (v.pageReadyInFlight(token)) {
                 return true; // delivered to the slot, waiting for the guest to take the interrupt
             }
-            for (VcpuView.Outstanding w : v.outstanding()) {
-                if (w.token() == token) {
-                    return true;
-                }
+            if (v.hasItem(token, false)) {
+                return true;
             }
         }
         return false;

@@ -214,6 +214,17 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         return out;
     }
 
+    /** {@link #outstanding} without building it: the checker asks this between every run slice. */
+    @Override
+    public boolean hasItem(long token, boolean inService) {
+        for (KvmAsyncPf w : asyncPf.queue()) {
+            if (w.tokenUnsigned() == token && (!inService || !w.completed)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public boolean pageReadyInFlight(long token) {
         return arch.pageReadyInFlight(token);

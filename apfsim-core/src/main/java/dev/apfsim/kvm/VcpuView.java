@@ -16,6 +16,16 @@ public interface VcpuView {
     /** Items on {@code vcpu->async_pf.queue}, oldest first (wake-alls excluded). */
     List<Outstanding> outstanding();
 
+    /** Whether an item with {@code token} is on the queue ({@code inService}: one whose worker is not done yet). */
+    default boolean hasItem(long token, boolean inService) {
+        for (Outstanding w : outstanding()) {
+            if (w.token() == token && (!inService || !w.completed())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * A page-ready for {@code token} has left the host but not reached the guest's handler yet (in the shared
      * token word, or as a queued exception).
