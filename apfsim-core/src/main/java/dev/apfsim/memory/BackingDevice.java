@@ -32,6 +32,9 @@ public final class BackingDevice implements EventHandler {
     private long reads;
     private long busyNs;
 
+    /** This device as a shared object of the checker's partial-order reduction ({@link dev.apfsim.engine.Access}). */
+    private final long accessId;
+
     public BackingDevice(String name, LatencyDistribution latency, int depth, Simulator sim, Tracer tracer,
                          Completion completion) {
         this.tracer = tracer;
@@ -40,6 +43,7 @@ public final class BackingDevice implements EventHandler {
         this.depth = depth;
         this.sim = sim;
         this.random = sim.random().stream("device:" + name);
+        this.accessId = dev.apfsim.engine.Access.DEVICE | (name.hashCode() & 0xffffffL);
         this.completion = completion;
     }
 
@@ -48,7 +52,7 @@ public final class BackingDevice implements EventHandler {
     }
 
     public void submit(long gfn) {
-        sim.touch(dev.apfsim.engine.Access.DEVICE | (name.hashCode() & 0xffffffL)); // its queue and latency stream
+        sim.touch(accessId); // its queue and latency stream
         if (inService < depth) {
             start(gfn);
         } else {

@@ -433,9 +433,7 @@ public final class Machine implements VmObserver, GuestObserver {
 
     /** What {@link #progress()} counts of one task, with what counts for every task (injected events, a stop). */
     public long taskProgress(Task t) {
-        return Math.max(0, t.programPosition()) + t.ops() + perturbationsFired
-                + (outcome instanceof Outcome.VmStopped ? 1 : 0)
-                + (t.state() == Task.State.DONE || t.state() == Task.State.KILLED ? 1 : 0);
+        return ownProgress(t) + perturbationsFired + (outcome instanceof Outcome.VmStopped ? 1 : 0);
     }
 
     /** What {@link #progress()} counts of the tasks of guest CPU {@code cpu} (tasks are pinned to their CPU). */
@@ -443,11 +441,16 @@ public final class Machine implements VmObserver, GuestObserver {
         long p = 0;
         for (Task t : guest.tasks()) {
             if (t.cpu == cpu) {
-                p += Math.max(0, t.programPosition()) + t.ops()
-                        + (t.state() == Task.State.DONE || t.state() == Task.State.KILLED ? 1 : 0);
+                p += ownProgress(t);
             }
         }
         return p;
+    }
+
+    /** A task's own progress: script steps fetched, accesses done, and its end. */
+    private static long ownProgress(Task t) {
+        return Math.max(0, t.programPosition()) + t.ops()
+                + (t.state() == Task.State.DONE || t.state() == Task.State.KILLED ? 1 : 0);
     }
 
     public Monitor monitor() {
