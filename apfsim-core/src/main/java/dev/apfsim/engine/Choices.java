@@ -44,7 +44,9 @@ public interface Choices {
     /** A duration whose length the checker may choose (the scenario's value is the default). */
     enum Cost {
         VM_EXIT("vm-exit"), VM_ENTRY("vm-entry"), HALT_WAKEUP("halt-wakeup"), MINOR_FAULT("minor-fault"),
-        WORKER_DISPATCH("worker-dispatch"), DEVICE_LATENCY("device-latency"), GUEST_COMPUTE("guest-compute");
+        WORKER_DISPATCH("worker-dispatch"), DEVICE_LATENCY("device-latency"), GUEST_COMPUTE("guest-compute"),
+        /** What an arch exit handler adds to the exit: MSR emulation, EPT-violation/stage-2 handling, port I/O. */
+        EXIT_HANDLER("exit-handler");
 
         private final String key;
 

@@ -381,6 +381,20 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
     }
 
     /**
+     * An arch exit handler is done: back into the run loop after the VM exit and {@code handlerNs} of the handler's
+     * own work, both costs the checker may vary.
+     */
+    public void exitHandled(long handlerNs) {
+        scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()) + cost(Choices.Cost.EXIT_HANDLER, handlerNs));
+    }
+
+    /** {@link #exitHandled} after a fault the host fixed with a minor fault of its own. */
+    public void exitHandledMinorFault(long handlerNs) {
+        scheduleEnter(cost(Choices.Cost.VM_EXIT, costs.vmExitNs()) + cost(Choices.Cost.EXIT_HANDLER, handlerNs)
+                + cost(Choices.Cost.MINOR_FAULT, costs.minorFaultNs()));
+    }
+
+    /**
      * Back into the run loop after {@code delay} of host work. When this vCPU's own event asks (an exit handled, a
      * HLT, a request), the entry is the thread's next step: it runs without a queued event when nothing else is due
      * first (the host-side steps between an exit and the next entry are the vCPU thread's own; no other actor sees

@@ -400,11 +400,11 @@ public final class Arm64Vcpu implements KvmArch {
         switch (exit) {
             case GuestExit.MemoryFault e -> {
                 kvm.metrics().counters.inc(Counter.EPT_VIOLATIONS); // the stage-2 abort count
-                long base = c.vmExitNs() + c.eptViolationNs();
+                long handler = c.eptViolationNs();
                 switch (userMemAbort(e.gpa())) {
-                    case FIXED -> kvm.scheduleEnter(base + c.minorFaultNs());
-                    case RETRY_ASYNC -> kvm.scheduleEnter(base + c.asyncSetupNs());
-                    case RETRY -> kvm.scheduleEnter(base);
+                    case FIXED -> kvm.exitHandledMinorFault(handler);
+                    case RETRY_ASYNC -> kvm.exitHandled(handler + c.asyncSetupNs());
+                    case RETRY -> kvm.exitHandled(handler);
                     case SYNC -> kvm.syncFault(e.gpa() >>> 12, syncReason);
                     case EFAULT -> kvm.vmStop("efault", HostMemory.EFAULT, e.gpa() >>> 12);
                     case HWPOISON -> kvm.vmStop("hwpoison", HostMemory.EHWPOISON, e.gpa() >>> 12);
@@ -414,29 +414,29 @@ public final class Arm64Vcpu implements KvmArch {
                 long x0 = hypercall(h.func(), h.arg()); // kvm_hvc_call_handler
                 kvm.afterPrefault(() -> { // the ACK's completion check may block in a prefault first
                     guest.hvcResult(x0);
-                    kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                    kvm.exitHandled(c.msrNs());
                 });
             }
             case GuestExit.Init i -> {
                 vcpuReset();
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             // system-register writes an arm64 host traps (HCR_EL2.TVM) and the GIC CPU interface enable
             case GuestExit.PagingWrite w -> {
                 cpu.paging = w.paging(); // SCTLR_EL1.M
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.PgdWrite w -> {
                 cpu.pgd = w.pgd(); // TTBR0_EL1
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.IrqControllerEnable s -> {
                 vgic.setEnabled(s.enabled()); // ICC_IGRPEN1_EL1
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.NestedSwitch n -> {
                 cpu.guestMode = n.enterL2();
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             default -> throw new IllegalStateException("not an arm64 exit: " + exit);
         }

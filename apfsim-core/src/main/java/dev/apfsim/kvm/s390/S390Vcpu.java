@@ -212,27 +212,27 @@ public final class S390Vcpu implements KvmArch {
                     diagPageRefService(d.rx());
                 }
                 guest.diagResult(diagResult);
-                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                kvm.exitHandled(c.msrNs());
             }
             case GuestExit.Init i -> {
                 initialReset();
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.PagingWrite w -> {
                 cpu.paging = w.paging(); // the PSW's DAT bit
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.PgdWrite w -> {
                 cpu.pgd = w.pgd(); // CR1, the primary ASCE
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.IrqControllerEnable s -> {
                 cpu.cr0ServiceSignal = s.enabled(); // CR0 external subclass masks
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.NestedSwitch n -> {
                 cpu.guestMode = n.enterL2();
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             default -> throw new IllegalStateException("not an s390 exit: " + exit);
         }
@@ -248,7 +248,7 @@ public final class S390Vcpu implements KvmArch {
         HostCosts c = kvm.costs();
         long gfn = gpa >>> 12;
         kvm.metrics().counters.inc(Counter.EPT_VIOLATIONS); // the SIE intercepts for guest DAT faults
-        long base = c.vmExitNs() + c.eptViolationNs();
+        long handler = c.eptViolationNs();
         if (gfn >= memory.frames()) {
             kvm.vmStop("efault", HostMemory.EFAULT, gfn); // vcpu_post_run_addressing_exception
             return;
@@ -258,7 +258,7 @@ public final class S390Vcpu implements KvmArch {
                 memory.map(gfn);
                 kvm.faults().mapped(gfn);
                 kvm.metrics().counters.inc(Counter.MINOR_FAULTS);
-                kvm.scheduleEnter(base + c.minorFaultNs());
+                kvm.exitHandledMinorFault(handler);
                 return;
             }
             case EFAULT -> {
@@ -279,7 +279,7 @@ public final class S390Vcpu implements KvmArch {
             if (refused == null) {
                 kvm.metrics().counters.inc(Counter.TRY_ASYNC);
                 if (setupAsyncPf(gpa, gfn)) {
-                    kvm.scheduleEnter(base + c.asyncSetupNs());
+                    kvm.exitHandled(handler + c.asyncSetupNs());
                     return;
                 }
                 refused = Counter.SYNC_QUEUE_FULL;

@@ -351,24 +351,24 @@ public final class X86Vcpu implements KvmArch {
                 vcpuReset();
                 // kvm_apic_accept_events: an AP that gets INIT waits for SIPI (the guest's APs are CPUs 1..n)
                 if (id == 0) {
-                    kvm.scheduleEnter(c.vmExitNs());
+                    kvm.exitHandled(0);
                 } else {
                     initReceived = true;
                     sim.after(SIPI_AFTER_INIT_NS, (code, arg) -> startup(), 0, 0);
-                    kvm.scheduleEnter(c.vmExitNs());
+                    kvm.exitHandled(0);
                 }
             }
             case X86Exit.WrMsr m when m.msr() == MSR_IA32_APICBASE -> {
                 setApicBase(m.value());
                 trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), false));
                 guest.msrResult(false, 0);
-                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                kvm.exitHandled(c.msrNs());
             }
             case X86Exit.RdMsr m when m.msr() == MSR_IA32_APICBASE -> {
                 long v = 0xfee00000L | (lapic.hardwareEnabled() ? APICBASE_ENABLE : 0) | (id == 0 ? APICBASE_BSP : 0);
                 trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), v, false));
                 guest.msrResult(false, v);
-                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                kvm.exitHandled(c.msrNs());
             }
             case X86Exit.WrMsr m -> {
                 ApfMsrHandler.Result r = msrs.write(m.msr(), m.value());
@@ -382,20 +382,20 @@ public final class X86Vcpu implements KvmArch {
                 kvm.afterPrefault(() -> { // the ACK's completion check may block in a prefault first
                     trace(new TraceEvent.Msr(sim.now(), id, true, m.msr(), m.value(), gp));
                     guest.msrResult(gp, 0);
-                    kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                    kvm.exitHandled(c.msrNs());
                 });
             }
             case X86Exit.Io io -> {
                 // handle_io → KVM_EXIT_IO: the VMM handles the access and calls KVM_RUN again
                 trace(new TraceEvent.Pio(sim.now(), id, !io.in(), io.port(), 4, io.in() ? 0 : io.value()));
-                kvm.scheduleEnter(c.vmExitNs() + c.pioExitNs());
+                kvm.exitHandled(c.pioExitNs());
             }
             case X86Exit.RdMsr m -> {
                 ApfMsrHandler.Result r = msrs.read(m.msr());
                 boolean gp = r == null || r.gp();
                 trace(new TraceEvent.Msr(sim.now(), id, false, m.msr(), gp ? 0 : r.value(), gp));
                 guest.msrResult(gp, gp ? 0 : r.value());
-                kvm.scheduleEnter(c.vmExitNs() + c.msrNs());
+                kvm.exitHandled(c.msrNs());
             }
             case GuestExit.PagingWrite w -> {
                 boolean old = cpu.paging;
@@ -404,22 +404,22 @@ public final class X86Vcpu implements KvmArch {
                 if (old != w.paging()) {
                     postSetCr0(w.paging());
                 }
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.PgdWrite w -> {
                 cpu.pgd = w.pgd();
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.NestedSwitch n -> {
                 cpu.guestMode = n.enterL2(); // VMLAUNCH/VMRESUME or a nested VM-exit to L1
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             case GuestExit.IrqControllerEnable s -> {
                 lapic.setSoftwareEnabled(s.enabled());
                 if (s.enabled() && config.policy().lapicDisabledFix()) {
                     makeRequest(REQ_APF_READY); // apic_set_spiv: on every write with the enable bit (2f15d027c05f)
                 }
-                kvm.scheduleEnter(c.vmExitNs());
+                kvm.exitHandled(0);
             }
             default -> throw new IllegalStateException("not an x86 exit: " + exit);
         }
@@ -438,11 +438,11 @@ public final class X86Vcpu implements KvmArch {
     private void handleEptViolation(GuestExit.MemoryFault e) {
         metrics.counters.inc(Counter.EPT_VIOLATIONS);
         HostCosts c = costs();
-        long base = c.vmExitNs() + c.eptViolationNs();
+        long handler = c.eptViolationNs();
         switch (mmu.pageFault(e.gpa(), e.gva(), e.write())) {
-            case FIXED -> kvm.scheduleEnter(base + c.minorFaultNs());
-            case RETRY_ASYNC -> kvm.scheduleEnter(base + c.asyncSetupNs());
-            case RETRY_HALT -> kvm.scheduleEnter(base);
+            case FIXED -> kvm.exitHandledMinorFault(handler);
+            case RETRY_ASYNC -> kvm.exitHandled(handler + c.asyncSetupNs());
+            case RETRY_HALT -> kvm.exitHandled(handler);
             case SYNC -> kvm.syncFault(e.gpa() >>> 12, mmu.syncReason);
             case EFAULT -> kvm.vmStop("efault", HostMemory.EFAULT, e.gpa() >>> 12);
             case HWPOISON -> kvm.vmStop("hwpoison", HostMemory.EHWPOISON, e.gpa() >>> 12);
