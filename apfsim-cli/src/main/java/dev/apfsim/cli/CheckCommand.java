@@ -263,6 +263,10 @@ final class CheckCommand implements Callable<Integer> {
         o.printf("  %s%n", v);
         o.printf("found in run #%d (seed %d) after %.2f s and %,d runs (%.0f runs/s)%n", f.runIndex(), f.runSeed(),
                 f.wallNsToFind() / 1e9, r.runsDone(), r.runsPerSecond());
+        if (f.tracedIndex() != f.runIndex()) {
+            o.printf("its trace stayed above %d protocol events when shrunk: shown is run #%d, a later run breaking the"
+                    + " same invariant, whose trace shrank further%n", Explorer.LONG_TRACE, f.tracedIndex());
+        }
         Scenario a = f.original().scenario();
         Scenario b = f.minimal().scenario();
         o.printf("shrunk in %d re-runs: %d -> %d tasks, %d -> %d injected events, %d -> %d vCPUs, %s -> %s,"
@@ -361,6 +365,7 @@ final class CheckCommand implements Callable<Integer> {
             m.put("violation", violation);
             m.put("run_index", f.runIndex());
             m.put("run_seed", f.runSeed());
+            m.put("traced_run_index", f.tracedIndex());
             m.put("wall_ns_to_find", f.wallNsToFind());
             m.put("shrink_attempts", f.shrinkAttempts());
             m.put("minimal_scenario", written == null ? null : written.toString());

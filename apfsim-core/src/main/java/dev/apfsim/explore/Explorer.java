@@ -46,10 +46,26 @@ public final class Explorer {
         }
     }
 
-    /** A violation found and shrunk. */
+    /**
+     * A violation found and shrunk. {@code runIndex} is the first violating run; {@code tracedIndex} the run whose
+     * shrunk trace is shown ({@code original} and {@code minimal}): a later violating run of the same invariant
+     * when the first one's trace would not shrink below {@link #LONG_TRACE} events. {@code shrinkAttempts} counts
+     * every re-run after the finding, those further sampled runs included.
+     */
     public record Finding(long runIndex, long runSeed, Violation violation, RunCase original, RunCase minimal,
-                          int shrinkAttempts, long wallNsToFind) {
+                          int shrinkAttempts, long wallNsToFind, long tracedIndex) {
+        public Finding(long runIndex, long runSeed, Violation violation, RunCase original, RunCase minimal,
+                       int shrinkAttempts, long wallNsToFind) {
+            this(runIndex, runSeed, violation, original, minimal, shrinkAttempts, wallNsToFind, runIndex);
+        }
     }
+
+    /**
+     * Protocol events above which a shrunk trace is worth trading the rest of the shrink budget for: the shrinker's
+     * moves are positional, so a violation that is a timing coincidence at the n-th round trip of a run keeps its
+     * n round trips, while a later violating run may show the same coincidence at the first (docs/benchmarks.md).
+     */
+    public static final int LONG_TRACE = 30;
 
     /**
      * What was explored: {@code runsDone} runs, {@code distinctStates} abstract states among them; exhaustive also
@@ -208,12 +224,42 @@ public final class Explorer {
             }
             long found = System.nanoTime() - start;
             RunCase first = violating.get(lowest);
-            Finding finding = shrunk(offset + lowest, first, o.shrinkBudget(), found);
+            Finding finding = shorterFrom(base, o, pct, firstPlan, offset, lowest,
+                    shrunk(offset + lowest, first, o.shrinkBudget(), found));
             return new Report((int) lowest + 1, finding, counts, System.nanoTime() - start, o.strategy(),
                     states.size(), 0, false, guarantee);
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * While the shown trace (not a livelock's lasso) is longer than {@link #LONG_TRACE} and shrink budget is left, the next sampled runs
+     * after {@code lowest} are run in order, one at a time (so the result does not depend on the thread count),
+     * and the next one breaking the same invariant is shrunk too; the shorter of the two is kept.
+     */
+    private static Finding shorterFrom(Scenario base, Options o, LazyPct pct, int firstPlan, int offset, long lowest,
+                                       Finding f) {
+        Invariant target = f.violation().invariant();
+        int used = f.shrinkAttempts();
+        // a lasso's length is its cycle, which the shrinker already cuts to the cycle of the whole state
+        for (long i = lowest + 1; i < o.runs() && used < o.shrinkBudget() && f.minimal().lasso() == null
+                && f.minimal().protocolEvents() > LONG_TRACE; i++) {
+            used++;
+            RunPlans.Plan p = RunPlans.plan(base, o.strategy(), o.seed(), firstPlan + i, pct);
+            RunCase c = RunCase.run(p.scenario(), p.choices(), false, null, null);
+            if (!c.violates(target)) {
+                continue;
+            }
+            Finding g = shrunk(offset + i, c, o.shrinkBudget() - used, f.wallNsToFind());
+            used += g.shrinkAttempts();
+            if (g.minimal().protocolEvents() < f.minimal().protocolEvents()) {
+                f = new Finding(f.runIndex(), f.runSeed(), g.violation(), g.original(), g.minimal(), used,
+                        f.wallNsToFind(), g.runIndex());
+            }
+        }
+        return used == f.shrinkAttempts() ? f : new Finding(f.runIndex(), f.runSeed(), f.violation(), f.original(),
+                f.minimal(), used, f.wallNsToFind(), f.tracedIndex());
     }
 
     static String pctGuarantee(Pct.Params p) {

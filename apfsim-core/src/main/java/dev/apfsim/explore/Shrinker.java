@@ -82,7 +82,7 @@ public final class Shrinker {
      * Re-runs without a shorter trace after which the search only tidies up: the moves that keep the length (a
      * lower alternative, a decision moved) rarely open a shorter trace that late, and each costs a run.
      */
-    static final int STALL = 60;
+    static final int STALL = 30;
     private int lastShorter;
 
     /**

@@ -25,14 +25,17 @@ class CheckTargetsTest {
     @ParameterizedTest(name = "{0} --variant {1}: {2} in < 2 s, <= {3} protocol events")
     @CsvSource({
             "seed-000-nested, old, reason-confusion, 30",
+            "seed-000-nested, merged, reason-confusion, 30",
             "seed-001-page-ready, old, liveness, 30",
             "seed-002-arm64, old, exception-state-clobbered, 30",
+            "seed-002-arm64, rfc, exception-state-clobbered, 30",
             "seed-003-prefault, old, prefault-wrong-context, 30",
             "seed-003-prefault, old-clear-queue, lost-wakeup, 30",
             // target 12 not met: the prefix is the guest enabling async PF (INT, EN, the wake-all it queues, ACK: 7),
             // the cycle 11 kernel steps, each needed (fault, not-present, completion, the prefault's blocking GUP and
             // its failure, page-ready, IRQ, #PF injection, the guest's wait and wake, ACK)
             "seed-004-error-loop, ignore, livelock, 18",
+            "seed-004-many-failing, ignore, livelock, 18",
             // Vitaly's interleaving on one vCPU: a round of each gfn in the prefix, two rounds in the cycle
             "seed-004-many-failing, error-gfn, livelock, 44",
             "token-wrap, old, token-zero, 30",

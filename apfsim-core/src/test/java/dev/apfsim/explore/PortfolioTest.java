@@ -46,6 +46,28 @@ class PortfolioTest {
     }
 
     @Test
+    void aTraceThatWillNotShrinkIsReplacedByALaterViolatingRunsWhateverTheThreadCount() throws Exception {
+        Scenario s = variant("seed-002-arm64", "old");
+        Explorer.Options one = new Explorer.Options(Strategy.PORTFOLIO, 2_000, 1, 1, 300, 3, 2, 20_000);
+        Explorer.Report r = Explorer.explore(s, one, n -> { });
+        Explorer.Report two = Explorer.explore(s, new Explorer.Options(Strategy.PORTFOLIO, 2_000, 1, 2, 300, 3, 2,
+                20_000), n -> { });
+        // the first violating run's own trace stays long when shrunk: a later one's is shown, and it is short
+        Explorer.Report alone = Explorer.explore(s, new Explorer.Options(Strategy.PORTFOLIO, (int) r.finding()
+                .runIndex() + 1, 1, 1, 300, 3, 2, 20_000), n -> { });
+        assertTrue(alone.finding().minimal().protocolEvents() > Explorer.LONG_TRACE,
+                "with no later run to try: " + alone.finding().minimal().protocolEvents() + " events");
+        assertTrue(r.finding().tracedIndex() > r.finding().runIndex());
+        assertTrue(r.finding().minimal().protocolEvents() <= Explorer.LONG_TRACE);
+        assertTrue(r.finding().minimal().violates(r.finding().violation().invariant()));
+        assertEquals(r.finding().runIndex(), two.finding().runIndex());
+        assertEquals(r.finding().tracedIndex(), two.finding().tracedIndex());
+        assertEquals(r.finding().minimal().scenario().check().choices(),
+                two.finding().minimal().scenario().check().choices());
+        assertTrue(r.finding().shrinkAttempts() <= 300, "within the shrink budget");
+    }
+
+    @Test
     void aViolationOfTheScenariosOwnRunIsTheMembersRunZero() throws Exception {
         Explorer.Report r = portfolio(variant("seed-001-page-ready", "old"), 200, 2);
         assertNotNull(r.finding());
