@@ -252,8 +252,9 @@ public final class AsyncPf {
 
     /**
      * The vCPU thread is back from the prefault's GUP: finish that prefetch fault, present the item, and go on with
-     * the loop of {@code kvm_check_async_pf_completion}. An item discarded meanwhile (the VMM reset or migrated the
-     * vCPU under the sleeping thread, which the kernel cannot do) is dropped.
+     * the loop of {@code kvm_check_async_pf_completion}. Nothing discards the item meanwhile: the queue is cleared
+     * only by the thread itself or by the VMM, which waits until the thread is out of the loop
+     * ({@link KvmVcpu#migrate}).
      *
      * @return as {@link #checkCompletion}
      */
@@ -262,10 +263,11 @@ public final class AsyncPf {
         int errno = prefaultErrno;
         inPrefault = null;
         prefaultErrno = -1;
-        if (work.live) {
-            arch.prefaultFaultedIn(work, errno);
-            consumed(work);
+        if (!work.live) {
+            throw new IllegalStateException("vCPU " + vcpuId + ": item of gfn " + work.gfn + " freed in its prefault");
         }
+        arch.prefaultFaultedIn(work, errno);
+        consumed(work);
         return checkCompletion();
     }
 

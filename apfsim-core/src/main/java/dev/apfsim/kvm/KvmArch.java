@@ -92,4 +92,13 @@ public interface KvmArch {
 
     /** KVM_GET_* / KVM_SET_* vCPU ioctls: the VMM saves this vCPU and restores it on a destination (migration). */
     void migrate();
+
+    /**
+     * Whether the blocking GUP of a fault may be interrupted by a signal ({@code FOLL_INTERRUPTIBLE}: it gives up
+     * with -EINTR, {@code KVM_PFN_ERR_SIGPENDING}, instead of waiting for the page), as the VMM's kick of the
+     * thread before it saves the vCPU (QEMU's SIG_IPI) is.
+     */
+    default boolean gupInterruptible() {
+        return false;
+    }
 }

@@ -73,6 +73,15 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
     private Runnable afterPrefault;
     /** {@code kvm_send_hwpoison_signal} of a prefault: the gfn whose SIGBUS is pending on the thread, or -1. */
     private long hwpoisonSignal = -1;
+    /**
+     * The VMM kicked the thread to save the vCPU (a migration) while it was inside a GUP or a completion check: the
+     * migration is done when the thread is back at the top of its run loop, where KVM_RUN returns to the VMM.
+     */
+    private boolean migrationPending;
+    /** Counts the thread's blocking GUPs: a GUP given up on a signal ignores its page's later arrival. */
+    private int gupWait;
+    /** The current blocking GUP sleeps on device I/O (not a fast failure or a page already in). */
+    private boolean gupSleeps;
 
     /**
      * @param asyncPfEnabled host-side async PF at all ({@code false}: every fault synchronous, as before 2.6.38)
@@ -478,6 +487,13 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
             return;
         }
         while (state != RunState.STOPPED) {
+            if (migrationPending) {
+                // xfer_to_guest_mode_handle_work: the signal ends KVM_RUN (KVM_EXIT_INTR); the VMM saves and restores
+                // the vCPU, then calls KVM_RUN again
+                migrationPending = false;
+                arch.migrate();
+                continue;
+            }
             if (running()) {
                 KvmArch.Entry pass = arch.vcpuEnterGuest();
                 afterResched = false;
@@ -606,9 +622,16 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         metrics.counters.inc(Counter.SYNC_PREFETCH);
         trace(new TraceEvent.SyncFault(start, id, work.gfn, Counter.SYNC_PREFETCH.key()));
         boolean sleeps = memory.gupSleeps(work.gfn);
+        gupSleeps = sleeps;
+        int wait = ++gupWait;
+        if (sleeps && migrationPending && arch.gupInterruptible()) {
+            memory.getUserPages(work.gfn, (g, errno) -> { }); // the kick came first: the read starts, the GUP gives up
+            interruptGup();
+            return;
+        }
         memory.getUserPages(work.gfn, (g, errno) -> {
-            if (state == RunState.STOPPED) {
-                return;
+            if (state == RunState.STOPPED || wait != gupWait) {
+                return; // stopped, or the GUP was given up: the page is in for whoever faults next
             }
             prefaultSleeping = false;
             asyncPf.prefaultReturned(errno);
@@ -617,6 +640,21 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         if (sleeps && prefaultSleeping) {
             releaseCpu(); // asleep in the GUP: the CPU goes to the next thread
         }
+    }
+
+    /**
+     * The VMM's kick reaches a thread in an interruptible GUP: the GUP returns -EINTR ({@code gup_signal_pending},
+     * {@code KVM_PFN_ERR_SIGPENDING}). A prefault's error is dropped ({@code kvm_arch_async_page_ready}) and the
+     * completion loop goes on; a fault's is {@code kvm_handle_signal_exit}, and the guest faults again when run
+     * again. The device read goes on and its page arrives for the next fault.
+     */
+    private void interruptGup() {
+        gupWait++;
+        if (prefaultSleeping) {
+            prefaultSleeping = false;
+            asyncPf.prefaultReturned(HostMemory.EINTR);
+        }
+        backFromGup(gupSleeps, 0);
     }
 
     /** The vCPU thread is back from a blocking GUP; {@code restNs} of host work remain before the next entry. */
@@ -648,8 +686,15 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         vcpuState(start, "sync");
         trace(new TraceEvent.SyncFault(start, id, gfn, reason.key()));
         boolean sleeps = memory.gupSleeps(gfn);
+        gupSleeps = sleeps;
+        int wait = ++gupWait;
+        if (sleeps && migrationPending && arch.gupInterruptible()) {
+            memory.getUserPages(gfn, (g, errno) -> { }); // the kick came first: the read starts, the GUP gives up
+            interruptGup();
+            return;
+        }
         memory.getUserPages(gfn, (g, errno) -> {
-            if (state == RunState.STOPPED) {
+            if (state == RunState.STOPPED || wait != gupWait) {
                 return;
             }
             metrics.syncFault.record(sim.now() - start);
@@ -687,11 +732,34 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         time.hostState(null, sim.now());
     }
 
-    /** The VMM migrates this vCPU (a scripted perturbation); a stopped vCPU stays stopped. */
+    /**
+     * The VMM migrates this vCPU (a scripted perturbation); a stopped vCPU stays stopped. The VMM kicks the thread
+     * out of KVM_RUN first (QEMU's SIG_IPI) and saves the vCPU once it is out. A guest that runs exits (the kick's
+     * IPI) and has its exit handled; a thread inside a GUP or a completion check (the prefault of {@code
+     * kvm_check_async_pf_completion}) finishes it first — an interruptible GUP gives up ({@link #interruptGup}),
+     * arm64's and s390's finish their I/O; the migration follows at the top of its run loop. A thread that is
+     * blocked, preempted or between an exit and the next entry is saved at once (it changes nothing meanwhile).
+     */
     public void migrate() {
-        if (state != RunState.STOPPED) {
-            arch.migrate();
+        if (state == RunState.STOPPED) {
+            return;
         }
+        if (state == RunState.IN_GUEST || state == RunState.SYNC_WAIT || asyncPf.inPrefault()) {
+            boolean inGup = state == RunState.SYNC_WAIT && !migrationPending;
+            migrationPending = true;
+            if (inGup && arch.gupInterruptible()) {
+                interruptGup();
+            } else if (state == RunState.IN_GUEST) {
+                kick();
+            }
+            return;
+        }
+        arch.migrate();
+    }
+
+    /** A migration the VMM asked for waits for the thread to leave KVM_RUN (part of the abstract state). */
+    public boolean migrationPending() {
+        return migrationPending;
     }
 
     /** Closes the time accounting at the end of a run. */

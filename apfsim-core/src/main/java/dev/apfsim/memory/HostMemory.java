@@ -32,6 +32,8 @@ public final class HostMemory implements EventHandler {
     }
 
     public static final int EFAULT = 14;
+    /** A GUP that may be interrupted ({@code FOLL_INTERRUPTIBLE}) gave up on a pending signal ({@code gup_signal_pending}). */
+    public static final int EINTR = 4;
     public static final int EHWPOISON = 133;
 
     private static final int SIGBUS_FAIL = 1;

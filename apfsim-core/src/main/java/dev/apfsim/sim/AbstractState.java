@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * The protocol state of a machine with time and token numbers abstracted away, as a model checker of the protocol
- * would see it: per vCPU its run state, APF registers (MSR values, {@code pageready_pending}, the error policy's
+ * would see it: per vCPU its run state (and a migration waiting for the thread to leave KVM_RUN), APF registers (MSR values, {@code pageready_pending}, the error policy's
  * {@code error_gfn}s), the gfn hash, the token slot (busy or not), pending interrupts, the queue's gfns and the
  * done list's length; per task its state, where it is in its script and the gfn it waits for (its wait token
  * named by the outstanding item it belongs to, so a token climbing by 0x1000 per retry is the same state). Two
@@ -25,6 +25,7 @@ public final class AbstractState {
         List<KvmVcpu> vcpus = m.vcpus();
         for (KvmVcpu v : vcpus) {
             h = mix(h, v.runState().ordinal());
+            h = mix(h, v.migrationPending() ? 1 : 0); // a VMM action still to come: not the same future
             h = mix(h, v.asyncPf().doneSize());
             for (VcpuView.Outstanding w : v.outstanding()) {
                 h = mix(h, w.gfn());

@@ -53,7 +53,13 @@ class KvmArchAsyncPageReadyPrefaultTest {
      * (before the vCPU thread consumes the item) if {@code evictAgain}.
      */
     private Machine run(String yaml, boolean evictAgain, long untilNs) {
+        return run(yaml, evictAgain, untilNs, -1);
+    }
+
+    /** As above; the VMM migrates the vCPU {@code migrateAfterNs} after the prefault's GUP starts, if not -1. */
+    private Machine run(String yaml, boolean evictAgain, long untilNs, long migrateAfterNs) {
         Machine m = new Machine(ScenarioLoader.load("t.yaml", yaml));
+        boolean[] migrated = {false};
         m.attach(TraceSink.everything(e -> {
             events.add(e);
             if (evictAgain && e instanceof TraceEvent.Completed c && c.gva() >>> 12 == GFN) {
@@ -61,6 +67,10 @@ class KvmArchAsyncPageReadyPrefaultTest {
             }
             if (e instanceof TraceEvent.SyncFault s && s.gfn() == GFN && stateInGup == null) {
                 stateInGup = m.vcpus().getFirst().runState();
+                if (migrateAfterNs >= 0 && !migrated[0]) {
+                    migrated[0] = true;
+                    m.simulator().after(migrateAfterNs, (code, arg) -> m.vcpus().getFirst().migrate(), 0, 0);
+                }
             }
         }));
         m.start();
@@ -150,5 +160,61 @@ class KvmArchAsyncPageReadyPrefaultTest {
         assertEquals(HostMemory.EHWPOISON, exit.errno());
         assertTrue(indexOf(ready) < indexOf(exit), "presented first, then KVM_RUN returns");
         assertEquals(null, first(TraceEvent.SyncFault.class, s -> s.gfn() == GFN), "poison fails without a GUP");
+    }
+
+    /**
+     * A migration while the vCPU thread sleeps in the prefault's GUP: the VMM's kick (QEMU's SIG_IPI) makes x86's
+     * interruptible GUP give up ({@code KVM_PFN_ERR_SIGPENDING}); {@code kvm_arch_async_page_ready} drops the
+     * error, the item is presented, and only then, with KVM_RUN returned, is the vCPU saved. The VMM never
+     * changes the vCPU under a thread that is still inside {@code kvm_check_async_pf_completion}.
+     */
+    @org.junit.jupiter.api.Test
+    void aMigrationInterruptsTheX86PrefaultsGupAndWaitsForTheCompletionLoop() {
+        Machine m = run(scenario("x86", ""), true, 5_000_000, 10_000);
+        TraceEvent.SyncFault gup = first(TraceEvent.SyncFault.class, s -> s.gfn() == GFN);
+        TraceEvent.Prefault pf = first(TraceEvent.Prefault.class, p -> p.gfn() == GFN);
+        assertFalse(pf.fixed());
+        assertEquals("eintr", pf.why(), "gup_signal_pending: -EINTR");
+        assertEquals(10_000, pf.time() - gup.time(), "given up when the kick came, not after the swap device");
+        TraceEvent.Ready ready = first(TraceEvent.Ready.class, r -> r.gva() >>> 12 == GFN);
+        TraceEvent.Migrated mig = first(TraceEvent.Migrated.class, x -> true);
+        assertNotNull(ready, "the item is presented all the same");
+        assertNotNull(mig);
+        assertTrue(indexOf(pf) < indexOf(ready) && indexOf(ready) < indexOf(mig),
+                "prefault, page-ready, then the migration: " + events);
+        assertEquals(HostMemory.MAPPED, m.memory().state(GFN), "the read went on; the guest's retry mapped it");
+    }
+
+    /** arm64's {@code user_mem_abort} GUP is not interruptible: the migration waits until it is back. */
+    @org.junit.jupiter.api.Test
+    void onArm64TheMigrationWaitsForThePrefaultsGup() {
+        run(scenario("arm64", ""), true, 5_000_000, 10_000);
+        TraceEvent.SyncFault gup = first(TraceEvent.SyncFault.class, s -> s.gfn() == GFN);
+        TraceEvent.Prefault pf = first(TraceEvent.Prefault.class, p -> p.gfn() == GFN);
+        assertTrue(pf.fixed(), "the GUP ran to its end: " + pf);
+        assertTrue(pf.time() - gup.time() >= SWAP_NS);
+        TraceEvent.Ready ready = first(TraceEvent.Ready.class, r -> r.gva() >>> 12 == GFN);
+        TraceEvent.Migrated mig = first(TraceEvent.Migrated.class, x -> true);
+        assertNotNull(mig);
+        assertTrue(indexOf(ready) < indexOf(mig), "presented before the VMM saves the vCPU: " + events);
+    }
+
+    /**
+     * A migration while the thread blocks in a synchronous fault's GUP ({@code host.async_pf: false}): x86's GUP
+     * gives up ({@code kvm_handle_error_pfn} → {@code kvm_handle_signal_exit}), the vCPU is saved with the fault
+     * not done, and the guest faults again on the destination, where the page read that went on is found.
+     */
+    @org.junit.jupiter.api.Test
+    void aMigrationInterruptsAnX86SyncFaultAndTheGuestFaultsAgain() {
+        String yaml = scenario("x86", "").replace("host: {arch: x86,", "host: {arch: x86, async_pf: false,");
+        Machine m = run(yaml, false, 5_000_000, 10_000);
+        TraceEvent.SyncFault gup = first(TraceEvent.SyncFault.class, s -> s.gfn() == GFN);
+        assertNotNull(gup, events.toString());
+        TraceEvent.Migrated mig = first(TraceEvent.Migrated.class, x -> true);
+        assertNotNull(mig);
+        assertEquals(10_000, mig.time() - gup.time(), "the GUP gave up at the kick");
+        long gups = events.stream().filter(e -> e instanceof TraceEvent.SyncFault f && f.gfn() == GFN).count();
+        assertEquals(2, gups, "the guest's access faults again after the migration: " + events);
+        assertEquals(HostMemory.MAPPED, m.memory().state(GFN));
     }
 }

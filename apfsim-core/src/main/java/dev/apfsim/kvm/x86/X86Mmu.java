@@ -123,6 +123,10 @@ public final class X86Mmu {
         } else if (errno == HostMemory.EHWPOISON) {
             vcpu.kvm.hwpoisonSignal(work.gfn);
             skipped(work, "hwpoison");
+        } else if (errno == HostMemory.EINTR) {
+            // kvm_handle_error_pfn: KVM_PFN_ERR_SIGPENDING → kvm_handle_signal_exit, -EINTR, dropped here too; the
+            // signal ends KVM_RUN before the next entry
+            skipped(work, "eintr");
         } else {
             skipped(work, "efault");
         }

@@ -492,6 +492,12 @@ public final class X86Vcpu implements KvmArch {
         }
     }
 
+    /** {@code __kvm_faultin_pfn}: the second, blocking {@code __gfn_to_pfn_memslot} is asked to be interruptible. */
+    @Override
+    public boolean gupInterruptible() {
+        return true;
+    }
+
     /**
      * Live migration of this vCPU (seed 000): KVM_RUN returns, the VMM saves the MSRs and the vCPU events, and a
      * destination vCPU is set up from them. Host-only async PF state (queue, done list, gfn hash, apf.halted,
