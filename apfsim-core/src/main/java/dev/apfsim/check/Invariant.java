@@ -56,6 +56,11 @@ public enum Invariant {
      * checker's watchdog: the model hangs.
      */
     WATCHDOG("watchdog"),
+    /**
+     * The guest kernel hits no {@code WARN_ON} in its async PF code: s390's {@code pfault_interrupt} warns when a
+     * PFAULT_INIT names a task that is not the one running ({@code WARN_ON_ONCE(tsk != current)}) and drops it.
+     */
+    GUEST_WARNING("guest-warning"),
     /** The guest kernel panicked. */
     GUEST_PANIC("guest-panic");
 

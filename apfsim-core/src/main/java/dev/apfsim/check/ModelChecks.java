@@ -139,6 +139,7 @@ public final class ModelChecks implements ProbeListener {
             case Probe.GuestFaultClassified c -> classified(c);
             case Probe.ExceptionStateClobbered x -> monitor.violation(x.time(), x.cpu(),
                     Invariant.EXCEPTION_STATE_CLOBBERED, x.detail());
+            case Probe.GuestWarning w -> monitor.violation(w.time(), w.cpu(), Invariant.GUEST_WARNING, w.detail());
         }
     }
 

@@ -60,7 +60,11 @@ public final class SleeperCheck {
                 orphanSince.remove(t.id);
                 continue;
             }
-            long since = orphanSince.computeIfAbsent(t.id, k -> now);
+            // since when this sleep has been orphaned: an orphan seen during an earlier sleep of the task does not count
+            // (a task that sleeps and is woken many times between two checks is caught each time between a
+            // page-ready's delivery and its handler)
+            long start = t.sleepStart();
+            long since = orphanSince.merge(t.id, now, (seen, n) -> seen < start ? n : seen);
             if (now - since >= ORPHAN_GRACE_NS) {
                 reported.put(t.id, t.sleepStart());
                 monitor.violation(t.cpu, Invariant.LOST_WAKEUP, "task " + t.name + " sleeps on token "

@@ -170,6 +170,10 @@ public final class GuestCpu implements GuestCode {
                 // lets the host inject what it could not before (SDM: interrupt-window exiting; vmx_interrupt_blocked)
                 return new GuestExit.IrqWindow(t);
             }
+            if (frames.isEmpty() && scheduler.switchDeferred()) {
+                scheduler.returnedToTask(t); // the interrupts are in: schedule() now
+                continue;
+            }
             Task current = scheduler.current();
             Context ctx = frames.isEmpty() ? current : frames.top();
             if (ctx == null) {

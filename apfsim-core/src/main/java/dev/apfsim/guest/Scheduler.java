@@ -36,6 +36,8 @@ final class Scheduler implements EventHandler {
     private final ArrayDeque<Task> runqueue = new ArrayDeque<>();
     private Task current;
     private boolean needResched;
+    /** A preemption on return to the task waits for the interrupts the host holds ({@link #returnedToTask}). */
+    private boolean switchDeferred;
     private final boolean cfs;
     /** CFS {@code cfs_rq->min_vruntime}: never decreases. */
     private long minVruntime;
@@ -63,6 +65,11 @@ final class Scheduler implements EventHandler {
 
     Task current() {
         return current;
+    }
+
+    /** The task's return from interrupt stopped at {@code schedule()} while the host delivered what it held. */
+    boolean switchDeferred() {
+        return switchDeferred;
     }
 
     void enqueue(Task t, long now) {
@@ -204,9 +211,19 @@ final class Scheduler implements EventHandler {
         armTick(now);
     }
 
-    /** The last handler returned to the task: preempt it now if the tick asked for it. */
+    /**
+     * The last handler returned to the task: preempt it now if the tick asked for it. {@code
+     * exit_to_user_mode_loop} enables interrupts before it calls {@code schedule()}: an interrupt the host holds
+     * for this CPU (it asked for the window exit) is taken first, with the preempted task still current, and the
+     * switch follows ({@link #switchDeferred}).
+     */
     void returnedToTask(long now) {
+        switchDeferred = false;
         if (current != null && needResched) {
+            if (cpu.windowExitDue()) {
+                switchDeferred = true;
+                return;
+            }
             needResched = false;
             Task prev = current;
             saveTask(prev);

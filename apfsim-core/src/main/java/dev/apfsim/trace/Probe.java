@@ -81,4 +81,8 @@ public sealed interface Probe {
     /** arm64: a data abort was taken inside a non-reentrant window of the entry code (ELR_EL1/SPSR_EL1 lost). */
     record ExceptionStateClobbered(long time, int cpu, String detail) implements Probe {
     }
+
+    /** The guest kernel hit a {@code WARN_ON} of its async PF code (it logs a splat and goes on). */
+    record GuestWarning(long time, int cpu, String detail) implements Probe {
+    }
 }

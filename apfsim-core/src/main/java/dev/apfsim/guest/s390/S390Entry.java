@@ -177,6 +177,11 @@ public final class S390Entry extends ArchEntry implements S390GuestCode {
         wakeFromApf(t, now);
     }
 
+    /** A {@code WARN_ON} of the guest kernel: logged, and the guest goes on. */
+    void warn(long now, String detail) {
+        probe(new dev.apfsim.trace.Probe.GuestWarning(now, id(), detail));
+    }
+
     /** PFAULT_DONE came before PFAULT_INIT. */
     void earlyCompletion(long pid, long now) {
         emit(new TraceEvent.GuestApfWake(now, id(), -1, pid));

@@ -47,7 +47,11 @@ final class S390PfaultHandler {
             return;
         }
         if (tsk != entry.current()) {
-            return; // WARN_ON_ONCE(tsk != current)
+            Task cur = entry.current();
+            entry.warn(now, "WARN_ON_ONCE(tsk != current) in pfault_interrupt: PFAULT_INIT for task " + tsk.id
+                    + " (token " + Long.toHexString(pid) + ") while " + (cur == null ? "the idle task" : "task "
+                    + cur.id) + " runs; the notification is dropped and the task is not put to sleep");
+            return;
         }
         entry.countAsyncPf();
         if (pfault.waitOf(tsk) == -1) {
