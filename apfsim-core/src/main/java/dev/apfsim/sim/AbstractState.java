@@ -50,7 +50,11 @@ public final class AbstractState {
             h = mix(h, x.lapic.enabled() ? 1 : 0);
             h = mix(h, x.cpu.interruptFlag ? 1 : 0);
         }
+        for (dev.apfsim.kvm.s390.S390Vcpu z : m.s390Vcpus()) {
+            h = mix(h, z.abstractState());
+        }
         for (Task t : m.guest().tasks()) {
+            h = mix(h, m.pfaultWait(t)); // s390 thread.pfault_wait (0 elsewhere)
             h = mix(h, t.state().ordinal());
             h = mix(h, t.programPosition());
             h = mix(h, t.state() == Task.State.APF_SLEEP ? waitedGfn(vcpus, t.sleepToken()) : -2);

@@ -98,12 +98,16 @@ public final class LassoDetector implements TraceSink {
             seen.clear();
             unfairSinceProgress = 0;
         }
-        if (!(e instanceof TraceEvent.TryAsyncGetPage || e instanceof TraceEvent.GuestPageFault)
-                || machine.timeDependent()) {
+        if (!(e instanceof TraceEvent.TryAsyncGetPage || e instanceof TraceEvent.GuestPageFault
+                || e instanceof TraceEvent.S390MajorGuestPfault) || machine.timeDependent()) {
             return; // the state is sampled where a fault is attempted: a repeat there is a retry cycle
         }
         if (e instanceof TraceEvent.TryAsyncGetPage f && inFlight(f.gfn())) {
             return; // a repeated fault while the page is still coming in: waiting, not looping
+        }
+        if (e instanceof TraceEvent.S390MajorGuestPfault z && z.vcpu() < machine.s390Vcpus().size()
+                && inFlight(machine.s390Vcpus().get(z.vcpu()).lastFaultGfn())) {
+            return; // s390's kvm_try_async_get_page: the same rule
         }
         if (!wholeCycle(e) && e instanceof TraceEvent.TryAsyncGetPage f) {
             taskCycle(f);

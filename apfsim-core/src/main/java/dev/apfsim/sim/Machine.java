@@ -63,6 +63,7 @@ public final class Machine implements VmObserver, GuestObserver {
     private final List<X86Vcpu> x86 = new ArrayList<>();
     private final List<Arm64Vcpu> arm64 = new ArrayList<>();
     private final List<S390Vcpu> s390 = new ArrayList<>();
+    private final PfaultList pfaultList;
     private final LivelockDetector livelock;
     private final GuestRam ram;
     private Outcome outcome;
@@ -115,7 +116,7 @@ public final class Machine implements VmObserver, GuestObserver {
         KvmConfig host = s.kvm();
         S390Flic flic = new S390Flic(sim);
         dev.apfsim.kvm.HostCpus hostCpus = new dev.apfsim.kvm.HostCpus(sim, host.hostCpus(), s.vcpus());
-        PfaultList pfaultList = new PfaultList(sim); // the s390 guest's pfault_list, shared by its CPUs
+        this.pfaultList = new PfaultList(sim); // the s390 guest's pfault_list, shared by its CPUs
         for (int i = 0; i < s.vcpus(); i++) {
             KvmVcpu v = new KvmVcpu(i, sim, host.costs(), host.asyncPf(), host.arch() == HostArch.S390, metrics, tracer, memory, this,
                     hostCpus);
@@ -373,6 +374,11 @@ public final class Machine implements VmObserver, GuestObserver {
     /** The s390 halves of the vCPUs (empty unless {@code host.arch} is s390). */
     public List<S390Vcpu> s390Vcpus() {
         return s390;
+    }
+
+    /** The s390 guest's {@code thread.pfault_wait} of {@code t} (0 on the other hosts). */
+    public int pfaultWait(dev.apfsim.guest.Task t) {
+        return pfaultList.pfaultWait(t);
     }
 
     /** The arm64 halves of the vCPUs (empty unless {@code host.arch} is arm64). */

@@ -27,6 +27,11 @@ public final class PfaultList {
         sim.touch(dev.apfsim.engine.Access.S390_PFAULT_LIST);
     }
 
+    /** {@code thread.pfault_wait} of {@code t} for the checker's abstract state (no access recorded). */
+    public int pfaultWait(Task t) {
+        return wait.getOrDefault(t, 0);
+    }
+
     int waitOf(Task t) {
         touch();
         return wait.getOrDefault(t, 0);

@@ -44,6 +44,11 @@ public final class S390Flic {
         v.kvm.kick();
     }
 
+    /** How many PFAULT_DONEs wait to be taken (the checker's abstract state; no access recorded). */
+    public int size() {
+        return pfaultDone.size();
+    }
+
     boolean pending() {
         touch();
         return !pfaultDone.isEmpty();

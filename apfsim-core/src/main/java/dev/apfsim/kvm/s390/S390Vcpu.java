@@ -41,6 +41,8 @@ public final class S390Vcpu implements KvmArch {
     private long pfaultCompare;
     /** {@code IRQ_PEND_PFAULT_INIT} with {@code li->irq.ext.ext_params2}: one slot. */
     private boolean initPending;
+    /** The gfn of the last major fault, as {@code kvm_s390_major_guest_pfault} is traced (the lasso's fault attempt). */
+    private long lastFaultGfn = -1;
     private long initToken;
     private long diagResult;
 
@@ -54,6 +56,25 @@ public final class S390Vcpu implements KvmArch {
         this.generic = kvm.asyncPf();
         flic.add(this);
         kvm.setArch(this);
+    }
+
+    /** The gfn of the major fault traced last, or -1. */
+    public long lastFaultGfn() {
+        return lastFaultGfn;
+    }
+
+    /**
+     * The pfault state a model checker of the protocol would keep for this vCPU: the token registered, a
+     * PFAULT_INIT pending, the floating PFAULT_DONEs waiting, whether external interruptions are enabled (PSW and
+     * CR0 service-signal subclass) and another one is pending.
+     */
+    public long abstractState() {
+        long h = pfaultToken == PFAULT_TOKEN_INVALID ? 0 : 1;
+        h = h * 2 + (initPending ? 1 : 0);
+        h = h * 2 + (cpu.interruptAllowed() ? 1 : 0);
+        h = h * 2 + (cpu.cr0ServiceSignal ? 1 : 0);
+        h = h * 2 + (local.hasInterrupt() ? 1 : 0);
+        return h * 64 + Math.min(63, flic.size());
     }
 
     public void attachGuest(S390GuestCode g) {
@@ -274,6 +295,7 @@ public final class S390Vcpu implements KvmArch {
         }
         Counter refused = Counter.SYNC_APF_DISABLED_HOST; // gmap->pfault_enabled
         if (kvm.asyncPfEnabled()) {
+            lastFaultGfn = gfn;
             trace(new TraceEvent.S390MajorGuestPfault(now(), id, cpu.pswMask(), cpu.pswAddr()));
             refused = cannotSetupAsyncPf();
             if (refused == null) {
