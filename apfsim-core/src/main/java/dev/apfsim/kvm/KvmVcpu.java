@@ -67,6 +67,11 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
     private boolean afterResched;
     /** This vCPU's own event is running: its next step can be a continuation ({@link Simulator#continueAt}). */
     private boolean inOwnEvent;
+    /**
+     * The guest is being run ahead ({@link #runGuest}): its own steps can reach this vCPU again through other actors
+     * (a wake-up IPI preempts a vCPU thread whose host CPU then runs a kworker, whose PFAULT_DONE kicks this vCPU).
+     */
+    private boolean inGuestRun;
     /** The thread sleeps in a prefault's GUP ({@link #prefaultGup}) that has not returned yet. */
     private boolean prefaultSleeping;
     /** The rest of the exit handler whose completion check put the thread into a prefault's GUP, or null. */
@@ -316,6 +321,12 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
      */
     public void kick() {
         sim.touch(dev.apfsim.engine.Access.VCPU | id); // another actor's step reaches this vCPU
+        if (inGuestRun) {
+            // a kick from inside this guest's own run is an event of its own after it: if the run ends in an exit,
+            // the entry after it injects what is pending; otherwise the kick lands then
+            sim.at(sim.now(), this, EV_KICK, gen);
+            return;
+        }
         if (state == RunState.IN_GUEST && !sim.choices().isDefault() && guest.computeEnd() >= 0) {
             int k = sim.choices().pick(Choices.Point.IRQ_BOUNDARY, MAX_BOUNDARIES + 3, null);
             if (k > MAX_BOUNDARIES) {
@@ -537,7 +548,13 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
 
     private void runGuest(long from) {
         state = RunState.IN_GUEST;
-        GuestExit exit = guest.run(from, sim.horizon());
+        inGuestRun = true;
+        GuestExit exit;
+        try {
+            exit = guest.run(from, sim.horizon());
+        } finally {
+            inGuestRun = false;
+        }
         if (exit instanceof GuestExit.Continue c) {
             sim.at(c.at(), this, EV_RESUME, gen);
             return;
