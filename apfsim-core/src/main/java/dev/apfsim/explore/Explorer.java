@@ -234,9 +234,9 @@ public final class Explorer {
     }
 
     /**
-     * While the shown trace (not a livelock's lasso) is longer than {@link #LONG_TRACE} and shrink budget is left, the next sampled runs
-     * after {@code lowest} are run in order, one at a time (so the result does not depend on the thread count),
-     * and the next one breaking the same invariant is shrunk too; the shorter of the two is kept.
+     * While the shown trace (not a livelock's lasso) is longer than {@link #LONG_TRACE} and shrink budget is left,
+     * the next sampled runs after {@code lowest} are run in order, one at a time (so the result does not depend on
+     * the thread count), and the next one breaking the same invariant is shrunk too; the shorter of the two is kept.
      */
     private static Finding shorterFrom(Scenario base, Options o, LazyPct pct, int firstPlan, int offset, long lowest,
                                        Finding f) {

@@ -639,11 +639,8 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         metrics.counters.inc(Counter.SYNC_PREFETCH);
         trace(new TraceEvent.SyncFault(start, id, work.gfn, Counter.SYNC_PREFETCH.key()));
         boolean sleeps = memory.gupSleeps(work.gfn);
-        gupSleeps = sleeps;
-        int wait = ++gupWait;
-        if (sleeps && migrationPending && arch.gupInterruptible()) {
-            memory.getUserPages(work.gfn, (g, errno) -> { }); // the kick came first: the read starts, the GUP gives up
-            interruptGup();
+        int wait = startGup(work.gfn, sleeps);
+        if (wait < 0) {
             return;
         }
         memory.getUserPages(work.gfn, (g, errno) -> {
@@ -657,6 +654,21 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         if (sleeps && prefaultSleeping) {
             releaseCpu(); // asleep in the GUP: the CPU goes to the next thread
         }
+    }
+
+    /**
+     * A blocking GUP of {@code gfn} starts: its number, or -1 when the VMM's kick is already pending and the GUP is
+     * interruptible, so it gives up at once ({@link #interruptGup}); the device read starts all the same.
+     */
+    private int startGup(long gfn, boolean sleeps) {
+        gupSleeps = sleeps;
+        int wait = ++gupWait;
+        if (sleeps && migrationPending && arch.gupInterruptible()) {
+            memory.getUserPages(gfn, (g, errno) -> { });
+            interruptGup();
+            return -1;
+        }
+        return wait;
     }
 
     /**
@@ -703,11 +715,8 @@ public final class KvmVcpu implements EventHandler, VcpuView, HostCpus.HostThrea
         vcpuState(start, "sync");
         trace(new TraceEvent.SyncFault(start, id, gfn, reason.key()));
         boolean sleeps = memory.gupSleeps(gfn);
-        gupSleeps = sleeps;
-        int wait = ++gupWait;
-        if (sleeps && migrationPending && arch.gupInterruptible()) {
-            memory.getUserPages(gfn, (g, errno) -> { }); // the kick came first: the read starts, the GUP gives up
-            interruptGup();
+        int wait = startGup(gfn, sleeps);
+        if (wait < 0) {
             return;
         }
         memory.getUserPages(gfn, (g, errno) -> {
