@@ -10,11 +10,13 @@ import java.util.List;
 
 /**
  * The protocol state of a machine with time and token numbers abstracted away, as a model checker of the protocol
- * would see it: per vCPU its run state (and a migration waiting for the thread to leave KVM_RUN), APF registers (MSR values, {@code pageready_pending}, the error policy's
- * {@code error_gfn}s), the gfn hash, the token slot (busy or not), pending interrupts, the queue's gfns and the
- * done list's length; per task its state, where it is in its script and the gfn it waits for (its wait token
- * named by the outstanding item it belongs to, so a token climbing by 0x1000 per retry is the same state). Two
- * runs in the same abstract state take the same steps from there, up to costs, which the state leaves out.
+ * would see it: per vCPU its run state (and a migration waiting for the thread to leave KVM_RUN), APF registers
+ * (MSR values, {@code pageready_pending}, the error policy's {@code error_gfn}s), the gfn hash, the token slot
+ * (busy or not), pending interrupts, the queue's gfns and the done list's length; on s390 its pfault state
+ * ({@link dev.apfsim.kvm.s390.S390Vcpu#abstractState}); per task its state, where it is in its script, the gfn it
+ * waits for (its wait token named by the outstanding item it belongs to, so a token climbing by 0x1000 per retry
+ * is the same state) and its s390 {@code thread.pfault_wait}. Two runs in the same abstract state take the same steps from
+ * there, up to costs, which the state leaves out.
  */
 public final class AbstractState {
     private AbstractState() {

@@ -41,7 +41,7 @@ public final class S390Vcpu implements KvmArch {
     private long pfaultCompare;
     /** {@code IRQ_PEND_PFAULT_INIT} with {@code li->irq.ext.ext_params2}: one slot. */
     private boolean initPending;
-    /** The gfn of the last major fault, as {@code kvm_s390_major_guest_pfault} is traced (the lasso's fault attempt). */
+    /** {@code current->thread.gmap_addr} of the last major fault, as a gfn (-1: none yet). */
     private long lastFaultGfn = -1;
     private long initToken;
     private long diagResult;
@@ -58,7 +58,7 @@ public final class S390Vcpu implements KvmArch {
         kvm.setArch(this);
     }
 
-    /** The gfn of the major fault traced last, or -1. */
+    /** The gfn of the major fault traced last ({@code kvm_s390_major_guest_pfault}; -1: none): a fault attempt. */
     public long lastFaultGfn() {
         return lastFaultGfn;
     }
